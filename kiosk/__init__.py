@@ -1,0 +1,1 @@
+"""Border-gate kiosk: the shared protocol, the agent and the Kivy UI."""

@@ -1,0 +1,222 @@
+"""Kiosk configuration (`/etc/bgk/kiosk.toml`, or the one in an enrolment bundle).
+
+Loaded once, validated, passed down. Relative paths are resolved against the
+directory of the config file, so an enrolment bundle works wherever it is
+copied. Every limit is documented next to its field.
+
+    [kiosk]   id, gate, groups, state_dir
+    [server]  url, trusted_root
+    [mqtt]    url, ca, cert, key, username, password, heartbeat_s, keepalive_s
+    [sync]    interval_s, timeout_s, bandwidth_kbps, health_tries, min_free_mb, max_pack_mb
+    [ui]      fullscreen, orientation, idle_timeout_s
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kiosk.protocol.errors import UsageError
+
+KIOSK_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+@dataclass(frozen=True)
+class IdentityConfig:
+    #: kiosk id: lowercase letters, digits, dashes (also the MQTT user / certificate CN)
+    id: str
+    #: gate this kiosk stands at, e.g. "lao-bao"
+    gate: str
+    #: extra groups packs may target, e.g. ["quang-tri"]
+    groups: tuple[str, ...] = ()
+    #: where packs, state, outbox and the UI channel live (on durable storage)
+    state_dir: Path = Path("/var/lib/bgk")
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    #: base URL: TUF metadata at {url}/tuf/, blobs at {url}/blobs/sha256/<hex>
+    url: str
+    #: the TUF root.json this kiosk was enrolled with (trust anchor)
+    trusted_root: Path
+
+
+@dataclass(frozen=True)
+class MqttConfig:
+    #: mqtt://host:port or mqtts://host:port
+    url: str = ""
+    ca: Path | None = None
+    cert: Path | None = None
+    key: Path | None = None
+    username: str | None = None
+    password: str | None = None
+    #: heartbeat period, 5..3600 s
+    heartbeat_s: float = 30.0
+    #: MQTT keepalive, 5..600 s (the broker sees a frozen kiosk after ~1.5x this)
+    keepalive_s: int = 30
+
+
+@dataclass(frozen=True)
+class SyncConfig:
+    #: periodic check for new packs, 30..86400 s (announcements trigger one sooner)
+    interval_s: float = 900.0
+    #: network timeout per request (connect and each read), 1..300 s
+    timeout_s: float = 30.0
+    #: download cap in kbit/s; 0 = no cap
+    bandwidth_kbps: int = 0
+    #: starts a new pack may fail its health check before it is reverted, 1..10
+    health_tries: int = 3
+    #: keep at least this much disk free after a download, MB
+    min_free_mb: int = 200
+    #: refuse packs larger than this, MB
+    max_pack_mb: int = 4096
+
+
+@dataclass(frozen=True)
+class UiConfig:
+    #: "auto" (fullscreen when there is no desktop), "yes" or "no"
+    fullscreen: str = "auto"
+    #: "landscape" or "portrait"
+    orientation: str = "landscape"
+    #: seconds without a touch before the attract loop returns, 15..3600
+    idle_timeout_s: float = 90.0
+
+
+@dataclass(frozen=True)
+class KioskConfig:
+    kiosk: IdentityConfig
+    server: ServerConfig
+    mqtt: MqttConfig = field(default_factory=MqttConfig)
+    sync: SyncConfig = field(default_factory=SyncConfig)
+    ui: UiConfig = field(default_factory=UiConfig)
+    #: the file this was loaded from (None when built in code)
+    source: Path | None = None
+
+
+def load_config(path: Path) -> KioskConfig:
+    """Read and validate a kiosk.toml; raise UsageError saying what to fix."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"config file {path} not found: pass --config with a kiosk.toml") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise UsageError(f"cannot read config {path}: {exc}") from None
+    return parse_config(raw, base=path.resolve().parent, source=path)
+
+
+def parse_config(raw: dict[str, Any], base: Path, source: Path | None = None) -> KioskConfig:
+    where = str(source or "config")
+    r = _Reader(raw, where, base)
+    kiosk_id = r.text("kiosk", "id")
+    if not KIOSK_ID.match(kiosk_id):
+        raise UsageError(f"{where}: [kiosk] id {kiosk_id!r} must be lowercase letters, digits, -")
+    identity = IdentityConfig(
+        id=kiosk_id,
+        gate=r.text("kiosk", "gate"),
+        groups=tuple(r.strings("kiosk", "groups", [])),
+        state_dir=r.path("kiosk", "state_dir") or Path("/var/lib/bgk"),
+    )
+    url = r.text("server", "url").rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise UsageError(f"{where}: [server] url must start with http:// or https://")
+    server = ServerConfig(url=url, trusted_root=r.req_path("server", "trusted_root"))
+    mqtt = MqttConfig(
+        url=r.text("mqtt", "url", ""),
+        ca=r.path("mqtt", "ca", None),
+        cert=r.path("mqtt", "cert", None),
+        key=r.path("mqtt", "key", None),
+        username=r.opt_str("mqtt", "username"),
+        password=r.opt_str("mqtt", "password"),
+        heartbeat_s=r.num("mqtt", "heartbeat_s", 30.0, 5, 3600),
+        keepalive_s=int(r.num("mqtt", "keepalive_s", 30, 5, 600)),
+    )
+    if mqtt.url and not mqtt.url.startswith(("mqtt://", "mqtts://")):
+        raise UsageError(f"{where}: [mqtt] url must start with mqtt:// or mqtts://")
+    sync = SyncConfig(
+        interval_s=r.num("sync", "interval_s", 900.0, 30, 86400),
+        timeout_s=r.num("sync", "timeout_s", 30.0, 1, 300),
+        bandwidth_kbps=int(r.num("sync", "bandwidth_kbps", 0, 0, 10_000_000)),
+        health_tries=int(r.num("sync", "health_tries", 3, 1, 10)),
+        min_free_mb=int(r.num("sync", "min_free_mb", 200, 0, 1_000_000)),
+        max_pack_mb=int(r.num("sync", "max_pack_mb", 4096, 1, 1_000_000)),
+    )
+    ui = UiConfig(
+        fullscreen=r.choice("ui", "fullscreen", "auto", ("auto", "yes", "no")),
+        orientation=r.choice("ui", "orientation", "landscape", ("landscape", "portrait")),
+        idle_timeout_s=r.num("ui", "idle_timeout_s", 90.0, 15, 3600),
+    )
+    return KioskConfig(kiosk=identity, server=server, mqtt=mqtt, sync=sync, ui=ui, source=source)
+
+
+class _Reader:
+    """Typed access to a TOML table with errors that name the file, section and key."""
+
+    def __init__(self, raw: dict[str, Any], where: str, base: Path) -> None:
+        self.raw, self.where, self.base = raw, where, base
+
+    def _get(self, section: str, key: str) -> Any:
+        table = self.raw.get(section, {})
+        if not isinstance(table, dict):
+            raise UsageError(f"{self.where}: [{section}] must be a table")
+        return table.get(key)
+
+    def _bad(self, section: str, key: str, want: str) -> UsageError:
+        return UsageError(f"{self.where}: [{section}] {key} must be {want}")
+
+    def text(self, section: str, key: str, default: str | None = None) -> str:
+        value = self._get(section, key)
+        if value is None:
+            if default is None:
+                raise UsageError(f"{self.where}: [{section}] {key} is missing")
+            return default
+        if not isinstance(value, str):
+            raise self._bad(section, key, "a string")
+        return str(value)
+
+    def opt_str(self, section: str, key: str) -> str | None:
+        value = self._get(section, key)
+        if value is not None and not isinstance(value, str):
+            raise self._bad(section, key, "a string")
+        return value
+
+    def strings(self, section: str, key: str, default: list[str]) -> list[str]:
+        value = self._get(section, key)
+        if value is None:
+            return default
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self._bad(section, key, "a list of strings")
+        return value
+
+    def num(self, section: str, key: str, default: float, low: float, high: float) -> float:
+        value = self._get(section, key)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self._bad(section, key, "a number")
+        if not low <= value <= high:
+            raise self._bad(section, key, f"between {low} and {high}")
+        return float(value)
+
+    def choice(self, section: str, key: str, default: str, options: tuple[str, ...]) -> str:
+        value = self.text(section, key, default)
+        if value not in options:
+            raise self._bad(section, key, "one of " + ", ".join(options))
+        return value
+
+    def path(self, section: str, key: str, default: Path | None = None) -> Path | None:
+        value = self._get(section, key)
+        if value is None:
+            return default
+        if not isinstance(value, str):
+            raise self._bad(section, key, "a path string")
+        path = Path(value)
+        return path if path.is_absolute() else self.base / path
+
+    def req_path(self, section: str, key: str) -> Path:
+        path = self.path(section, key)
+        if path is None:
+            raise UsageError(f"{self.where}: [{section}] {key} is missing")
+        return path

@@ -1,0 +1,28 @@
+"""Base of every error tree in the project.
+
+Each part documents its own tree (by who is at fault) at the top of one
+module and roots it here, so that `bgk` can print any of them as one line:
+
+    BgkError                      anything we report to a person
+    ├── UsageError                the command was given bad arguments
+    ├── ProtocolError             a payload or manifest breaks the contract
+    └── (part trees)              server.packs.errors, kiosk.agent.errors, ...
+"""
+
+from __future__ import annotations
+
+
+class BgkError(Exception):
+    """An error meant for a person: the message says what went wrong and what to do."""
+
+    exit_code = 1
+
+
+class UsageError(BgkError):
+    """Bad arguments or configuration given by the user."""
+
+    exit_code = 2
+
+
+class ProtocolError(BgkError):
+    """A manifest, page document or message that breaks the contract."""

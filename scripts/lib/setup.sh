@@ -1,0 +1,72 @@
+# Shared set-up for scripts/demo, scripts/test and scripts/check (sourced, not run).
+# Installs what is missing, quickly does nothing when everything is there:
+#   - as root: the Debian packages (mosquitto, xvfb, fonts, chromium, ...)
+#   - the virtualenv .venv with this project installed editable, with extras
+set -euo pipefail
+
+BGK_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+VENV="$BGK_ROOT/.venv"
+
+# Debian packages the project needs at run time and in its tests.
+DEBIAN_PACKAGES=(
+  mosquitto                       # the MQTT broker (tests start their own)
+  xvfb xauth libgl1-mesa-dri libegl1 libmtdev1   # Kivy in a real window, headless
+  fonts-noto-core fonts-noto-cjk  # fonts the pack build subsets (Latin, Lao, Thai, CJK SC)
+  chromium                        # dashboard tests (Playwright drives Debian's chromium)
+  curl
+)
+
+bgk_log() { printf '[setup] %s\n' "$*" >&2; }
+
+bgk_install_debian() {
+  command -v dpkg-query >/dev/null 2>&1 || { bgk_log "not a Debian system: install ${DEBIAN_PACKAGES[*]} yourself"; return 0; }
+  local missing=() pkg
+  for pkg in "${DEBIAN_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    bgk_log "missing Debian packages: ${missing[*]}"
+    bgk_log "run as root, or: sudo apt-get install ${missing[*]}"
+    return 1
+  fi
+  bgk_log "installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+bgk_python() {
+  # Prefer python3.11+ found on PATH.
+  local py
+  for py in python3.13 python3.12 python3.11 python3; do
+    if command -v "$py" >/dev/null 2>&1 && "$py" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+      echo "$py"; return 0
+    fi
+  done
+  bgk_log "Python 3.11 or newer is needed (Debian: apt-get install python3 python3-venv)"
+  return 1
+}
+
+bgk_install_venv() {
+  local extras="${1:-dev}" stamp want
+  if [ ! -x "$VENV/bin/python" ]; then
+    bgk_log "creating $VENV"
+    "$(bgk_python)" -m venv "$VENV"
+    "$VENV/bin/python" -m pip install -q --upgrade pip
+  fi
+  stamp="$VENV/.bgk-installed-$extras"
+  want="$(cat "$BGK_ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1)"
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    bgk_log "installing the project and its Python dependencies ($extras)"
+    "$VENV/bin/python" -m pip install -q -e "$BGK_ROOT[$extras]"
+    echo "$want" > "$stamp"
+  fi
+}
+
+bgk_setup() {
+  bgk_install_debian
+  bgk_install_venv "${1:-dev}"
+  export PATH="$VENV/bin:$PATH"
+  export PYTHAINLP_READ_ONLY=1
+}

@@ -1,0 +1,1 @@
+"""Border-gate kiosk server: packs, fleet, web. Imports only kiosk.protocol from kiosk."""

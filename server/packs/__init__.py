@@ -1,0 +1,1 @@
+"""Content packs: lint and build sources, sign and publish them (TUF)."""

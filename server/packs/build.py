@@ -1,0 +1,269 @@
+"""`bgk pack build`: sources -> manifest.json + blobs named by their SHA-256.
+
+Reproducible: no timestamps, sorted keys and files, deterministic encoders
+and font subsetting, so the same sources give a byte-identical manifest and
+unchanged files keep their hashes between versions (a kiosk then downloads
+only what changed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from kiosk.protocol.languages import ENDONYMS, LANG_SCRIPT
+from kiosk.protocol.pack import (
+    BLOB_DIR,
+    MANIFEST_NAME,
+    MANIFEST_SCHEMA,
+    PAGE_SCHEMA,
+    Block,
+    FileEntry,
+    FontFiles,
+    Heading,
+    Image,
+    ListBlock,
+    Manifest,
+    PageDoc,
+    PageEntry,
+    Paragraph,
+    Strings,
+    Token,
+    plain_text,
+)
+from kiosk.protocol.ui_strings import UI_STRINGS
+from server.packs import fonts
+from server.packs.errors import OutputError, PackSourceError
+from server.packs.lint import LintResult, lint_pack
+from server.packs.markup import HeadingNode, ImageNode, ListNode, ParagraphNode, Span
+from server.packs.media import MediaProblem, PreparedImage, prepare_image
+from server.packs.segment import Segmenter, WordSplitter, lao_splitter, thai_splitter
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    manifest: Manifest
+    out: Path
+    seconds: float
+
+    @property
+    def files(self) -> int:
+        return len(self.manifest.files)
+
+    @property
+    def bytes(self) -> int:
+        return self.manifest.total_bytes
+
+
+def build_pack(
+    root: Path,
+    out: Path,
+    *,
+    version: int | None = None,
+    today: date | None = None,
+    font_cache: Path | None = None,
+) -> BuildResult:
+    """Lint, then build the pack in `root` into `out` (replaced atomically).
+
+    `font_cache` keeps subset fonts between builds (see fonts.subset_font).
+    """
+    started = time.monotonic()
+    lint = lint_pack(root, today=today)
+    if not lint.ok:
+        errors = lint.findings.errors
+        raise PackSourceError(
+            f"{len(errors)} error(s) in {root}; first: {errors[0]} "
+            f"(run `bgk pack lint {root}` for all)",
+            lint.findings.sorted(),
+        )
+    files, titles = _compile(lint, font_cache)
+    manifest = _manifest(lint, files, titles, version)
+    _write(out, manifest, files)
+    return BuildResult(manifest, out, time.monotonic() - started)
+
+
+class _Compiler:
+    def __init__(self, lint: LintResult) -> None:
+        self.lint = lint
+        src = lint.source
+        self.scripts = sorted({LANG_SCRIPT[lang] for lang in src.languages} | {"Latn"})
+        coverage = {script: fonts.coverage(script) for script in self.scripts}
+        splitters: dict[str, WordSplitter] = {}
+        if "Thai" in self.scripts:
+            splitters["Thai"] = thai_splitter(src.glossary.get("th", []))
+        if "Laoo" in self.scripts:
+            splitters["Laoo"] = lao_splitter(src.glossary.get("lo", []))
+        self.segmenter = Segmenter(coverage, splitters)
+        self.images: dict[str, PreparedImage] = {}
+        #: characters drawn per (script, bold)
+        self.chars: dict[tuple[str, bool], set[int]] = {}
+
+    def tokens(self, spans: Iterable[Span], lang: str, *, bold: bool = False) -> tuple[Token, ...]:
+        toks = self.segmenter.tokens(tuple(spans), lang)
+        for tok in toks:
+            self.chars.setdefault((tok.s, tok.b or bold), set()).update(map(ord, tok.t))
+        return toks
+
+    def image(self, rel: str) -> PreparedImage:
+        if rel not in self.images:
+            try:
+                self.images[rel] = prepare_image(self.lint.images[rel])
+            except MediaProblem as exc:
+                raise PackSourceError(f"{rel}: picture {exc}") from None
+        return self.images[rel]
+
+    def block(self, node: HeadingNode | ParagraphNode | ListNode | ImageNode, lang: str) -> Block:
+        if isinstance(node, HeadingNode):
+            return Heading(level=node.level, text=self.tokens(node.spans, lang, bold=True))
+        if isinstance(node, ParagraphNode):
+            return Paragraph(text=self.tokens(node.spans, lang))
+        if isinstance(node, ListNode):
+            items = tuple(self.tokens(item, lang) for item in node.items)
+            return ListBlock(ordered=node.ordered, items=items)
+        prepared = self.image(node.src)
+        return Image(
+            src=node.src,
+            width=prepared.width,
+            height=prepared.height,
+            caption=self.tokens(node.caption, lang),
+        )
+
+
+def _compile(
+    lint: LintResult, font_cache: Path | None
+) -> tuple[dict[str, bytes], dict[str, dict[str, str]]]:
+    """Every file of the built pack by logical path, and the plain page titles."""
+    src = lint.source
+    comp = _Compiler(lint)
+    files: dict[str, bytes] = {}
+    titles: dict[str, dict[str, tuple[Token, ...]]] = {lang: {} for lang in src.languages}
+    for page in src.pages:
+        for lang in src.languages:
+            parsed = lint.pages[(page.id, lang)]
+            title = comp.tokens(parsed.title, lang, bold=True)
+            titles[lang][page.id] = title
+            doc = PageDoc(
+                schema=PAGE_SCHEMA,
+                page=page.id,
+                lang=lang,
+                title=title,
+                blocks=tuple(comp.block(node, lang) for node in parsed.blocks),
+            )
+            files[f"pages/{page.id}/{lang}.json"] = doc.to_bytes()
+    for lang in src.languages:
+        ui = {
+            key: comp.tokens([Span(texts[lang])], lang, bold=True)
+            for key, texts in UI_STRINGS.items()
+        }
+        strings = Strings(
+            schema=PAGE_SCHEMA,
+            lang=lang,
+            pack_title=comp.tokens([Span(src.title[lang])], lang, bold=True),
+            pages=titles[lang],
+            ui=ui,
+        )
+        files[f"i18n/{lang}.json"] = strings.to_bytes()
+        # The language chooser writes each language in its own script, bold.
+        comp.tokens([Span(ENDONYMS[lang])], lang, bold=True)
+    for rel in list(src.attract) + [p.icon for p in src.pages if p.icon]:
+        comp.image(rel)
+    for rel, prepared in comp.images.items():
+        files[rel] = prepared.data
+    for script in comp.scripts:
+        for weight, bold in (("Regular", False), ("Bold", True)):
+            chars = set(comp.chars.get((script, False), set())) | comp.chars.get(
+                (script, True), set()
+            )
+            if not bold:
+                chars |= fonts.notice_repertoire(script)
+            source = fonts.source(script, weight)
+            files[source.out_name] = fonts.subset_font(source, chars, font_cache)
+    plain = {
+        page.id: {lang: plain_text(titles[lang][page.id]).strip() for lang in src.languages}
+        for page in src.pages
+    }
+    return files, plain
+
+
+def _manifest(
+    lint: LintResult,
+    files: dict[str, bytes],
+    titles: dict[str, dict[str, str]],
+    version: int | None,
+) -> Manifest:
+    src = lint.source
+    pages = tuple(
+        PageEntry(
+            id=page.id,
+            parent=page.parent,
+            title=titles[page.id],
+            docs={lang: f"pages/{page.id}/{lang}.json" for lang in src.languages},
+            icon=page.icon,
+            valid_from=page.valid_from,
+            valid_until=page.valid_until,
+        )
+        for page in src.pages
+    )
+    scripts = sorted(
+        {path.split("/")[1].split("-")[0] for path in files if path.startswith("fonts/")}
+    )
+    font_files = {
+        script: FontFiles(
+            regular=fonts.source(script, "Regular").out_name,
+            bold=fonts.source(script, "Bold").out_name,
+        )
+        for script in scripts
+    }
+    entries = tuple(
+        FileEntry(path=path, sha256=hashlib.sha256(data).hexdigest(), length=len(data))
+        for path, data in sorted(files.items())
+    )
+    return Manifest(
+        schema=MANIFEST_SCHEMA,
+        id=src.id,
+        version=version or src.version,
+        title=dict(src.title),
+        languages=tuple(src.languages),
+        default_language=src.default_language,
+        pages=pages,
+        fonts=font_files,
+        strings={lang: f"i18n/{lang}.json" for lang in src.languages},
+        attract=tuple(src.attract),
+        files=entries,
+    )
+
+
+def _write(out: Path, manifest: Manifest, files: dict[str, bytes]) -> None:
+    """Write into a fresh folder beside `out`, then swap it in."""
+    is_pack = (out / MANIFEST_NAME).is_file()
+    if out.exists() and not is_pack and (not out.is_dir() or any(out.iterdir())):
+        raise OutputError(f"{out} exists and is not a built pack: choose an empty or new folder")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        blobs = tmp / BLOB_DIR
+        blobs.mkdir(parents=True)
+        by_hash = {entry.sha256: files[entry.path] for entry in manifest.files}
+        for digest, data in sorted(by_hash.items()):
+            (blobs / digest).write_bytes(data)
+        (tmp / MANIFEST_NAME).write_bytes(manifest.to_bytes())
+        os.chmod(tmp, 0o755)
+        if out.exists():
+            old = out.with_name(f".{out.name}.old-{os.getpid()}")
+            os.replace(out, old)
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            shutil.rmtree(tmp)
+        raise

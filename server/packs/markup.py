@@ -1,0 +1,289 @@
+"""The Markdown subset of page sources (content_packs/README.md), parsed strictly.
+
+Pure: text in, blocks and findings out. Anything outside the subset is a
+finding with its line, never silently shown as odd text on a kiosk.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from server.packs.findings import Findings
+
+LINK_TARGET = re.compile(r"^page:([a-z0-9][a-z0-9-]{0,62})$")
+HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
+ORDERED = re.compile(r"^(\d{1,3})\.\s+(.*)$")
+IMAGE = re.compile(r"^!\[(.*)\]\(([^()\s]*)\)$")
+HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]*[^>]*>")
+ESCAPABLE = set("*[]!\\()#-_`")
+
+
+@dataclass(frozen=True)
+class Span:
+    """A run of inline text with one style."""
+
+    text: str
+    bold: bool = False
+    link: str | None = None
+
+
+@dataclass(frozen=True)
+class HeadingNode:
+    level: int
+    spans: tuple[Span, ...]
+    line: int
+
+
+@dataclass(frozen=True)
+class ParagraphNode:
+    spans: tuple[Span, ...]
+    line: int
+
+
+@dataclass(frozen=True)
+class ListNode:
+    ordered: bool
+    items: tuple[tuple[Span, ...], ...]
+    line: int
+
+
+@dataclass(frozen=True)
+class ImageNode:
+    src: str
+    caption: tuple[Span, ...]
+    line: int
+
+
+Node = HeadingNode | ParagraphNode | ListNode | ImageNode
+
+
+@dataclass
+class ParsedPage:
+    title: tuple[Span, ...] = ()
+    blocks: list[Node] = field(default_factory=list)
+    #: (page id, line) of every link, for the broken-link check
+    links: list[tuple[str, int]] = field(default_factory=list)
+    #: (path, line) of every image
+    images: list[tuple[str, int]] = field(default_factory=list)
+
+
+def parse_page(text: str, file: str, findings: Findings, *, join: str = " ") -> ParsedPage:
+    """Parse one page file. `join` glues the lines of a paragraph (Chinese: "")."""
+    page = ParsedPage()
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    para: list[tuple[str, int]] = []
+    items: list[tuple[str, int]] = []
+    ordered = False
+
+    def flush() -> None:
+        nonlocal para, items
+        if para:
+            joined = join.join(t.strip() for t, _ in para)
+            spans = _inline(joined, file, para[0][1], findings, page)
+            page.blocks.append(ParagraphNode(spans, para[0][1]))
+            para = []
+        if items:
+            parsed = tuple(_inline(t, file, n, findings, page) for t, n in items)
+            page.blocks.append(ListNode(ordered, parsed, items[0][1]))
+            items = []
+
+    for number, raw in enumerate(lines, start=1):
+        line = raw.rstrip()
+        if "\t" in line:
+            findings.warning(file, number, "markup", "tab character: use spaces")
+            line = line.replace("\t", " ")
+        stripped = line.strip()
+        if number == 1:
+            match = HEADING.match(stripped)
+            if not match or len(match.group(1)) != 1 or not match.group(2).strip():
+                findings.error(file, 1, "markup", "the first line must be the title: '# Title'")
+            else:
+                page.title = _inline(match.group(2).strip(), file, 1, findings, page)
+                continue
+        if not stripped:
+            flush()
+            continue
+        heading = HEADING.match(stripped)
+        if heading:
+            flush()
+            level = len(heading.group(1))
+            if level == 1:
+                findings.error(
+                    file, number, "markup", "only the first line is a '# ' title; use '## '"
+                )
+                level = 2
+            elif level > 3:
+                findings.error(file, number, "markup", "headings go down to '### ' only")
+                level = 3
+            spans = _inline(heading.group(2).strip(), file, number, findings, page)
+            page.blocks.append(HeadingNode(level, spans, number))
+            continue
+        image = IMAGE.match(stripped)
+        if stripped.startswith("!["):
+            flush()
+            if not image:
+                findings.error(
+                    file, number, "markup", "a picture is written ![caption](media/file.png)"
+                )
+                continue
+            caption = _inline(image.group(1).strip(), file, number, findings, page)
+            page.blocks.append(ImageNode(image.group(2), caption, number))
+            page.images.append((image.group(2), number))
+            continue
+        if stripped.startswith(("- ", "* ", "+ ")) or ORDERED.match(stripped):
+            is_ordered = ORDERED.match(stripped) is not None
+            if stripped.startswith(("* ", "+ ")):
+                findings.error(file, number, "markup", "list items start with '- '")
+            if para:
+                flush()
+            if items and is_ordered != ordered:
+                flush()
+            ordered = is_ordered
+            body = ORDERED.match(stripped).group(2) if is_ordered else stripped[2:]  # type: ignore[union-attr]
+            items.append((body.strip(), number))
+            continue
+        if stripped.startswith(("|", "```", ">", "<")) or line.startswith("    "):
+            findings.error(
+                file,
+                number,
+                "markup",
+                "tables, code, quotes, HTML and indented blocks are not supported",
+            )
+            continue
+        if items:
+            flush()
+        para.append((stripped, number))
+    flush()
+    return page
+
+
+def _inline(
+    text: str, file: str, line: int, findings: Findings, page: ParsedPage
+) -> tuple[Span, ...]:
+    """Parse **bold**, [text](page:id) and backslash escapes into spans."""
+    if HTML_TAG.search(text):
+        findings.error(file, line, "markup", "HTML is not allowed in page text")
+    spans: list[Span] = []
+    buf: list[str] = []
+    bold = False
+    link: str | None = None
+    i = 0
+
+    def emit() -> None:
+        if buf:
+            spans.append(Span("".join(buf), bold, link))
+            buf.clear()
+
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\" and i + 1 < len(text) and text[i + 1] in ESCAPABLE:
+            buf.append(text[i + 1])
+            i += 2
+            continue
+        if text.startswith("**", i):
+            emit()
+            bold = not bold
+            i += 2
+            continue
+        if ch == "*":
+            findings.error(
+                file, line, "markup", "single '*' (italics) is not supported; write \\* for a star"
+            )
+            i += 1
+            continue
+        if ch == "`":
+            findings.error(file, line, "markup", "code (`) is not supported")
+            i += 1
+            continue
+        if ch == "!" and text.startswith("![", i):
+            findings.error(file, line, "markup", "pictures go on a line of their own")
+            i += 1
+            continue
+        if ch == "[":
+            if link is not None:
+                findings.error(file, line, "markup", "a link cannot contain another link")
+                i += 1
+                continue
+            close = _find_link_end(text, i)
+            if close is None:
+                findings.error(
+                    file,
+                    line,
+                    "markup",
+                    "'[' without a matching '](page:id)': write \\[ for a bracket",
+                )
+                i += 1
+                continue
+            label_end, target, after = close
+            match = LINK_TARGET.match(target)
+            if not match:
+                findings.error(
+                    file,
+                    line,
+                    "markup",
+                    f"link target {target!r} is not a page of the pack: write (page:<id>); "
+                    "web addresses go as plain text",
+                )
+                target_id = None
+            else:
+                target_id = match.group(1)
+                page.links.append((target_id, line))
+            emit()
+            link = target_id
+            inner = text[i + 1 : label_end]
+            # Parse the label with the current bold state, then restore.
+            sub = _inline(inner, file, line, findings, ParsedPage())
+            for span in sub:
+                spans.append(Span(span.text, span.bold or bold, link))
+            link = None
+            i = after
+            continue
+        if ch == "]":
+            findings.error(file, line, "markup", "']' without '[': write \\] for a bracket")
+            i += 1
+            continue
+        buf.append(ch)
+        i += 1
+    emit()
+    if bold:
+        findings.error(file, line, "markup", "'**' is not closed")
+    return tuple(_merge(spans))
+
+
+def _find_link_end(text: str, start: int) -> tuple[int, str, int] | None:
+    """For '[label](target)' at `start`: (index of ']', target, index after ')')."""
+    depth = 0
+    i = start
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == "[":
+            depth += 1
+        elif ch == "]":
+            depth -= 1
+            if depth == 0:
+                if not text.startswith("(", i + 1):
+                    return None
+                end = text.find(")", i + 2)
+                if end < 0:
+                    return None
+                return i, text[i + 2 : end], end + 1
+        i += 1
+    return None
+
+
+def _merge(spans: list[Span]) -> list[Span]:
+    out: list[Span] = []
+    for span in spans:
+        if not span.text:
+            continue
+        if out and out[-1].bold == span.bold and out[-1].link == span.link:
+            out[-1] = Span(out[-1].text + span.text, span.bold, span.link)
+        else:
+            out.append(span)
+    return out

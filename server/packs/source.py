@@ -1,0 +1,378 @@
+"""Reading a pack's source folder (content_packs/<pack>/) without trusting it.
+
+Every path named in the sources is checked before it is opened: no `..`,
+no absolute paths, no symlinks anywhere in the folder, nothing outside it,
+no file larger than the limits below. Problems become findings; what can
+still be read is returned so that lint reports everything at once.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from kiosk.protocol.errors import ProtocolError
+from kiosk.protocol.languages import LANGUAGES
+from kiosk.protocol.pack import PACK_ID, PAGE_ID
+from kiosk.protocol.paths import check_pack_path
+from server.packs.findings import Findings
+
+PACK_TOML = "pack.toml"
+MAX_TEXT_BYTES = 1024 * 1024
+PACK_KEYS = {"id", "version", "default_language", "languages", "title", "attract", "pages"}
+PAGE_KEYS = {"id", "parent", "icon", "valid_from", "valid_until"}
+
+
+@dataclass
+class PageSource:
+    id: str
+    parent: str | None
+    icon: str | None
+    valid_from: date | None
+    valid_until: date | None
+    line: int
+
+
+@dataclass
+class PackSource:
+    root: Path
+    id: str = ""
+    version: int = 0
+    default_language: str = ""
+    languages: list[str] = field(default_factory=list)
+    title: dict[str, str] = field(default_factory=dict)
+    attract: list[str] = field(default_factory=list)
+    pages: list[PageSource] = field(default_factory=list)
+    #: page text per (page id, language), None when missing or unreadable
+    texts: dict[tuple[str, str], str] = field(default_factory=dict)
+    glossary: dict[str, list[str]] = field(default_factory=dict)
+
+    def page_file(self, page_id: str, lang: str) -> str:
+        return f"pages/{page_id}/{lang}.md"
+
+
+def _line_of(text: str, needle: str) -> int:
+    """Best-effort line number of a TOML key or value, for findings."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if needle in line:
+            return number
+    return 0
+
+
+def safe_file(root: Path, rel: str, findings: Findings, where: str, line: int) -> Path | None:
+    """The file `rel` inside `root`, or None (with a finding) if the path is unsafe."""
+    try:
+        check_pack_path(rel)
+    except ProtocolError:
+        findings.error(
+            where,
+            line,
+            "path",
+            f"path {rel!r} must be relative, inside the pack, using only a-z 0-9 . _ - /",
+        )
+        return None
+    path = root / rel
+    current = root
+    for part in rel.split("/"):
+        current = current / part
+        if current.is_symlink():
+            findings.error(where, line, "path", f"{rel!r} goes through a symlink; copy the file in")
+            return None
+    try:
+        path.resolve().relative_to(root.resolve())
+    except ValueError:
+        findings.error(where, line, "path", f"{rel!r} leads outside the pack folder")
+        return None
+    if not path.is_file():
+        findings.error(where, line, "missing-file", f"{rel!r} does not exist")
+        return None
+    return path
+
+
+def read_text(path: Path, rel: str, findings: Findings) -> str | None:
+    size = path.stat().st_size
+    if size > MAX_TEXT_BYTES:
+        findings.error(rel, 0, "oversize", f"is {size} bytes; text files may be at most 1 MB")
+        return None
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        findings.error(rel, 0, "encoding", f"is not UTF-8 (byte {exc.start}); save it as UTF-8")
+        return None
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    text = text.replace("\r\n", "\n")
+    for number, line in enumerate(text.split("\n"), start=1):
+        if unicodedata.normalize("NFC", line) != line:
+            findings.error(
+                rel, number, "nfc", "text is not Unicode NFC: retype or normalise this line"
+            )
+    return text
+
+
+def _date(value: Any, key: str, page_id: str, findings: Findings, line: int) -> date | None:
+    if value is None:
+        return None
+    if isinstance(value, date) and not hasattr(value, "hour"):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    findings.error(
+        PACK_TOML,
+        line,
+        "validity",
+        f"page {page_id!r}: {key} {value!r} is not a date; write YYYY-MM-DD",
+    )
+    return None
+
+
+def scan_links(root: Path, findings: Findings) -> None:
+    """Every symlink in the pack folder is an error: a pack is copied file by file."""
+    for base, dirs, files in os.walk(root):
+        for name in dirs + files:
+            path = Path(base) / name
+            if path.is_symlink():
+                rel = path.relative_to(root).as_posix()
+                findings.error(
+                    rel, 0, "path", "symlinks are not allowed in a pack; copy the file in"
+                )
+
+
+def load_source(root: Path, findings: Findings) -> PackSource:
+    """Read pack.toml, page texts and glossaries; every problem becomes a finding."""
+    src = PackSource(root=root)
+    if not root.is_dir():
+        findings.error(str(root), 0, "missing-file", "is not a folder: give the pack's folder")
+        return src
+    scan_links(root, findings)
+    toml_path = root / PACK_TOML
+    if toml_path.is_symlink() or not toml_path.is_file():
+        findings.error(PACK_TOML, 0, "missing-file", "missing: every pack needs a pack.toml")
+        return src
+    text = read_text(toml_path, PACK_TOML, findings)
+    if text is None:
+        return src
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        findings.error(PACK_TOML, getattr(exc, "lineno", 0), "toml", f"not valid TOML: {exc}")
+        return src
+    for key in sorted(set(raw) - PACK_KEYS):
+        findings.error(PACK_TOML, _line_of(text, key), "toml", f"unknown key {key!r}")
+    _read_header(src, raw, text, findings)
+    _read_pages(src, raw, text, findings)
+    for page in src.pages:
+        for lang in src.languages:
+            rel = src.page_file(page.id, lang)
+            if not (root / rel).exists() and not (root / rel).is_symlink():
+                findings.error(
+                    rel,
+                    0,
+                    "missing-translation",
+                    f"page {page.id!r} has no {lang} text: write {rel}",
+                )
+                continue
+            path = safe_file(root, rel, findings, rel, 0)
+            if path is not None:
+                page_text = read_text(path, rel, findings)
+                if page_text is not None:
+                    src.texts[(page.id, lang)] = page_text
+    _check_stray_pages(src, findings)
+    for lang in ("th", "lo"):
+        rel = f"glossary/{lang}.txt"
+        if (root / rel).exists():
+            path = safe_file(root, rel, findings, rel, 0)
+            words = read_text(path, rel, findings) if path else None
+            if words is not None:
+                src.glossary[lang] = [w.strip() for w in words.split("\n") if w.strip()]
+    return src
+
+
+def _read_header(src: PackSource, raw: dict[str, Any], text: str, findings: Findings) -> None:
+    pack_id = raw.get("id")
+    if not isinstance(pack_id, str) or not PACK_ID.match(pack_id):
+        findings.error(
+            PACK_TOML,
+            _line_of(text, "id"),
+            "toml",
+            'id must be lowercase letters, digits and dashes, e.g. id = "lao-bao"',
+        )
+    else:
+        src.id = pack_id
+    version = raw.get("version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        findings.error(
+            PACK_TOML,
+            _line_of(text, "version"),
+            "toml",
+            "version must be a whole number from 1, e.g. version = 3",
+        )
+    else:
+        src.version = version
+    languages = raw.get("languages")
+    if not isinstance(languages, list) or not languages:
+        findings.error(
+            PACK_TOML,
+            _line_of(text, "languages"),
+            "toml",
+            f"languages must list some of {', '.join(LANGUAGES)}",
+        )
+        languages = []
+    for lang in languages:
+        if lang not in LANGUAGES:
+            findings.error(
+                PACK_TOML,
+                _line_of(text, "languages"),
+                "toml",
+                f"unknown language {lang!r}: use {', '.join(LANGUAGES)}",
+            )
+        elif lang in src.languages:
+            findings.error(
+                PACK_TOML, _line_of(text, "languages"), "toml", f"{lang!r} is listed twice"
+            )
+        else:
+            src.languages.append(lang)
+    default = raw.get("default_language")
+    if default not in src.languages:
+        findings.error(
+            PACK_TOML,
+            _line_of(text, "default_language"),
+            "toml",
+            "default_language must be one of the pack's languages",
+        )
+    else:
+        src.default_language = default
+    title = raw.get("title")
+    if not isinstance(title, dict):
+        findings.error(
+            PACK_TOML, 0, "missing-translation", "[title] with one line per language is missing"
+        )
+        title = {}
+    for lang in src.languages:
+        value = title.get(lang)
+        if not isinstance(value, str) or not value.strip():
+            findings.error(
+                PACK_TOML,
+                _line_of(text, "[title]"),
+                "missing-translation",
+                f'the pack title has no {lang} text: add {lang} = "..." under [title]',
+            )
+        else:
+            src.title[lang] = value.strip()
+    for lang in sorted(set(title) - set(src.languages)):
+        findings.warning(
+            PACK_TOML,
+            _line_of(text, "[title]"),
+            "toml",
+            f"title in {lang!r}, which is not one of the pack's languages",
+        )
+    attract = raw.get("attract", [])
+    if not isinstance(attract, list) or not all(isinstance(a, str) for a in attract):
+        findings.error(
+            PACK_TOML, _line_of(text, "attract"), "toml", "attract must be a list of picture paths"
+        )
+        attract = []
+    src.attract = list(attract)
+
+
+def _read_pages(src: PackSource, raw: dict[str, Any], text: str, findings: Findings) -> None:
+    pages = raw.get("pages")
+    if not isinstance(pages, list) or not pages:
+        findings.error(PACK_TOML, 0, "toml", "the pack has no pages: add [[pages]] blocks")
+        return
+    seen: set[str] = set()
+    for entry in pages:
+        if not isinstance(entry, dict):
+            findings.error(PACK_TOML, 0, "toml", "every [[pages]] entry must be a table")
+            continue
+        page_id = entry.get("id")
+        line = _line_of(text, f'"{page_id}"') if isinstance(page_id, str) else 0
+        if not isinstance(page_id, str) or not PAGE_ID.match(page_id):
+            findings.error(
+                PACK_TOML,
+                line,
+                "toml",
+                f"page id {page_id!r} must be lowercase letters, digits and dashes",
+            )
+            continue
+        if page_id in seen:
+            findings.error(PACK_TOML, line, "toml", f"page id {page_id!r} is used twice")
+            continue
+        seen.add(page_id)
+        for key in sorted(set(entry) - PAGE_KEYS):
+            findings.error(PACK_TOML, line, "toml", f"page {page_id!r}: unknown key {key!r}")
+        parent = entry.get("parent")
+        icon = entry.get("icon")
+        if parent is not None and not isinstance(parent, str):
+            findings.error(PACK_TOML, line, "toml", f"page {page_id!r}: parent must be a page id")
+            parent = None
+        if icon is not None and not isinstance(icon, str):
+            findings.error(
+                PACK_TOML, line, "toml", f"page {page_id!r}: icon must be a picture path"
+            )
+            icon = None
+        start = _date(entry.get("valid_from"), "valid_from", page_id, findings, line)
+        end = _date(entry.get("valid_until"), "valid_until", page_id, findings, line)
+        if start and end and start > end:
+            findings.error(
+                PACK_TOML,
+                line,
+                "validity",
+                f"page {page_id!r}: valid_from {start} is after valid_until {end}",
+            )
+        src.pages.append(PageSource(page_id, parent, icon, start, end, line))
+    ids = {p.id for p in src.pages}
+    parents = {p.id: p.parent for p in src.pages}
+    for page in src.pages:
+        if page.parent is not None and page.parent not in ids:
+            findings.error(
+                PACK_TOML,
+                page.line,
+                "broken-link",
+                f"page {page.id!r}: parent {page.parent!r} is not a page of the pack",
+            )
+            page.parent = None
+    for page in src.pages:
+        seen_chain: set[str] = set()
+        current: str | None = page.id
+        while current is not None:
+            if current in seen_chain:
+                findings.error(
+                    PACK_TOML, page.line, "toml", f"page {page.id!r}: parents form a loop"
+                )
+                page.parent = None
+                break
+            seen_chain.add(current)
+            current = parents.get(current)
+
+
+def _check_stray_pages(src: PackSource, findings: Findings) -> None:
+    pages_dir = src.root / "pages"
+    if not pages_dir.is_dir():
+        return
+    known = {p.id for p in src.pages}
+    for child in sorted(pages_dir.iterdir()):
+        if child.is_dir() and child.name not in known:
+            findings.warning(
+                f"pages/{child.name}",
+                0,
+                "unused",
+                "folder is not a page of pack.toml: add a [[pages]] entry or remove it",
+            )
+        if child.is_dir() and child.name in known:
+            for f in sorted(child.iterdir()):
+                if f.suffix == ".md" and f.stem not in src.languages:
+                    findings.warning(
+                        f"pages/{child.name}/{f.name}",
+                        0,
+                        "unused",
+                        "language is not in the pack's languages",
+                    )
