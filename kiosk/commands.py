@@ -1,4 +1,8 @@
-"""The kiosk part's `bgk` subcommands (registered through the bgk.commands entry point)."""
+"""The kiosk part's `bgk` subcommands (the bgk.commands entry point).
+
+Each area (agent, ui) registers its own commands in its `commands` module;
+handlers import kivy, requests, paho... only when they run.
+"""
 
 from __future__ import annotations
 
@@ -6,4 +10,7 @@ from kiosk.protocol.commands import Registry
 
 
 def register(registry: Registry) -> None:
-    registry.group("kiosk", "the kiosk's services and tools: sync, agent, ui, status, import")
+    registry.group("pack", "content packs: lint, build, preview")
+    registry.group(
+        "kiosk", "kiosks: enrol (server side); sync, agent, ui, status, import (kiosk side)"
+    )

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.protocol.errors import UsageError
+from kiosk.protocol.tomlconf import TomlReader
 
 KIOSK_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
@@ -109,7 +110,7 @@ def load_config(path: Path) -> KioskConfig:
 
 def parse_config(raw: dict[str, Any], base: Path, source: Path | None = None) -> KioskConfig:
     where = str(source or "config")
-    r = _Reader(raw, where, base)
+    r = TomlReader(raw, where, base)
     kiosk_id = r.text("kiosk", "id")
     if not KIOSK_ID.match(kiosk_id):
         raise UsageError(f"{where}: [kiosk] id {kiosk_id!r} must be lowercase letters, digits, -")
@@ -149,74 +150,3 @@ def parse_config(raw: dict[str, Any], base: Path, source: Path | None = None) ->
         idle_timeout_s=r.num("ui", "idle_timeout_s", 90.0, 15, 3600),
     )
     return KioskConfig(kiosk=identity, server=server, mqtt=mqtt, sync=sync, ui=ui, source=source)
-
-
-class _Reader:
-    """Typed access to a TOML table with errors that name the file, section and key."""
-
-    def __init__(self, raw: dict[str, Any], where: str, base: Path) -> None:
-        self.raw, self.where, self.base = raw, where, base
-
-    def _get(self, section: str, key: str) -> Any:
-        table = self.raw.get(section, {})
-        if not isinstance(table, dict):
-            raise UsageError(f"{self.where}: [{section}] must be a table")
-        return table.get(key)
-
-    def _bad(self, section: str, key: str, want: str) -> UsageError:
-        return UsageError(f"{self.where}: [{section}] {key} must be {want}")
-
-    def text(self, section: str, key: str, default: str | None = None) -> str:
-        value = self._get(section, key)
-        if value is None:
-            if default is None:
-                raise UsageError(f"{self.where}: [{section}] {key} is missing")
-            return default
-        if not isinstance(value, str):
-            raise self._bad(section, key, "a string")
-        return str(value)
-
-    def opt_str(self, section: str, key: str) -> str | None:
-        value = self._get(section, key)
-        if value is not None and not isinstance(value, str):
-            raise self._bad(section, key, "a string")
-        return value
-
-    def strings(self, section: str, key: str, default: list[str]) -> list[str]:
-        value = self._get(section, key)
-        if value is None:
-            return default
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self._bad(section, key, "a list of strings")
-        return value
-
-    def num(self, section: str, key: str, default: float, low: float, high: float) -> float:
-        value = self._get(section, key)
-        if value is None:
-            return default
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self._bad(section, key, "a number")
-        if not low <= value <= high:
-            raise self._bad(section, key, f"between {low} and {high}")
-        return float(value)
-
-    def choice(self, section: str, key: str, default: str, options: tuple[str, ...]) -> str:
-        value = self.text(section, key, default)
-        if value not in options:
-            raise self._bad(section, key, "one of " + ", ".join(options))
-        return value
-
-    def path(self, section: str, key: str, default: Path | None = None) -> Path | None:
-        value = self._get(section, key)
-        if value is None:
-            return default
-        if not isinstance(value, str):
-            raise self._bad(section, key, "a path string")
-        path = Path(value)
-        return path if path.is_absolute() else self.base / path
-
-    def req_path(self, section: str, key: str) -> Path:
-        path = self.path(section, key)
-        if path is None:
-            raise UsageError(f"{self.where}: [{section}] {key} is missing")
-        return path

@@ -1,108 +1,19 @@
-"""The server part's `bgk` subcommands (registered through the bgk.commands entry point)."""
+"""The server part's `bgk` subcommands (the bgk.commands entry point).
+
+Each area registers its own commands in its `commands` module; handlers
+import their heavy dependencies only when they run.
+"""
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
-from pathlib import Path
-
 from kiosk.protocol.commands import Registry
+from server.packs import commands as packs_commands
 
 
 def register(registry: Registry) -> None:
     registry.group("pack", "content packs: lint, build, preview")
-    p = registry.add("pack lint", "check a pack's sources; non-zero exit on errors", _pack_lint)
-    p.add_argument("src", type=Path, help="the pack's source folder, e.g. content_packs/lao-bao")
-    p.add_argument("--json", action="store_true", help="print findings as JSON")
-    p = registry.add("pack build", "build a reproducible pack (manifest + blobs)", _pack_build)
-    p.add_argument("src", type=Path, help="the pack's source folder")
-    p.add_argument("-o", "--out", type=Path, required=True, help="output folder (replaced)")
-    p.add_argument("--version", type=int, help="pack version (default: from pack.toml)")
-    p.add_argument("--json", action="store_true", help="print the result as JSON")
-    p.add_argument(
-        "--no-cache",
-        action="store_true",
-        help="subset fonts afresh instead of reusing ~/.cache/bgk/fonts",
+    registry.group("server", "the DoIC server: init, publish, run, users")
+    registry.group(
+        "kiosk", "kiosks: enrol (server side); sync, agent, ui, status, import (kiosk side)"
     )
-
-
-def _pack_lint(args: argparse.Namespace) -> int:
-    from server.packs.lint import lint_pack
-    from server.packs.today import vietnam_today
-
-    result = lint_pack(args.src, today=vietnam_today())
-    findings = result.findings.sorted()
-    errors = len(result.findings.errors)
-    warnings = len(result.findings.warnings)
-    if args.json:
-        print(
-            json.dumps(
-                {
-                    "ok": result.ok,
-                    "errors": errors,
-                    "warnings": warnings,
-                    "findings": [f.as_dict() for f in findings],
-                },
-                ensure_ascii=False,
-                indent=1,
-            )
-        )
-    else:
-        for finding in findings:
-            print(
-                f"{args.src / finding.file if finding.file else args.src}"
-                f"{':' + str(finding.line) if finding.line else ''}: "
-                f"{finding.level}: {finding.message} [{finding.rule}]"
-            )
-        summary = f"{errors} error(s), {warnings} warning(s)"
-        print(("ok: " if result.ok else "failed: ") + summary, file=sys.stderr)
-    return 0 if result.ok else 1
-
-
-def _pack_build(args: argparse.Namespace) -> int:
-    from server.packs.build import build_pack
-    from server.packs.errors import PackSourceError
-    from server.packs.fonts import default_cache_dir
-    from server.packs.today import vietnam_today
-
-    cache = None if args.no_cache else default_cache_dir()
-    try:
-        result = build_pack(
-            args.src, args.out, version=args.version, today=vietnam_today(), font_cache=cache
-        )
-    except PackSourceError as exc:
-        if args.json:
-            print(
-                json.dumps(
-                    {
-                        "ok": False,
-                        "error": str(exc),
-                        "findings": [f.as_dict() for f in exc.findings],
-                    },
-                    ensure_ascii=False,
-                )
-            )
-        raise
-    m = result.manifest
-    if args.json:
-        print(
-            json.dumps(
-                {
-                    "ok": True,
-                    "id": m.id,
-                    "version": m.version,
-                    "out": str(result.out),
-                    "files": result.files,
-                    "bytes": result.bytes,
-                    "seconds": round(result.seconds, 3),
-                },
-                ensure_ascii=False,
-            )
-        )
-    else:
-        print(
-            f"built {m.id} version {m.version}: {result.files} files, "
-            f"{result.bytes / 1e6:.1f} MB in {result.seconds:.1f} s -> {result.out}"
-        )
-    return 0
+    packs_commands.register(registry)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from pathlib import Path
 from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -321,3 +322,12 @@ def _first_error(exc: ValueError) -> str:
         where = ".".join(str(p) for p in first.get("loc", ()))
         return f"{where}: {first.get('msg')}" if where else str(first.get("msg"))
     return str(exc)
+
+
+def pack_file(root: Path, manifest: Manifest, rel: str) -> Path:
+    """Where a pack file lives under `root`: at its logical path (an installed
+    pack) or, in a freshly built pack, as `blobs/sha256/<hex>`."""
+    direct = root / check_pack_path(rel)
+    if direct.is_file():
+        return direct
+    return root / BLOB_DIR / manifest.file(rel).sha256

@@ -504,19 +504,19 @@ def make_friendship() -> None:
 # Schematic positions on a 1920-wide design; y follows latitude (exaggerated),
 # x is stretched around the Viet Nam - Laos border so that the gate stands out.
 PLACES = {
-    "Mawlamyine": (160, 603),
-    "Myawaddy": (318, 545),
-    "Mae Sot": (392, 536),
-    "Phitsanulok": (590, 506),
-    "Khon Kaen": (820, 616),
-    "Mukdahan": (1010, 590),
-    "Savannakhet": (1110, 584),
-    "Dansavanh": (1368, 566),
-    "Lao Bảo": (1452, 566),
-    "Khe Sanh": (1530, 560),
-    "Đông Hà": (1656, 506),
-    "Huế": (1718, 612),
-    "Đà Nẵng": (1826, 732),
+    "Mawlamyine": (160, 605),
+    "Myawaddy": (318, 507),
+    "Mae Sot": (392, 493),
+    "Phitsanulok": (590, 450),
+    "Khon Kaen": (820, 626),
+    "Mukdahan": (1010, 584),
+    "Savannakhet": (1110, 574),
+    "Dansavanh": (1368, 546),
+    "Lao Bảo": (1452, 546),
+    "Khe Sanh": (1540, 536),
+    "Đông Hà": (1660, 450),
+    "Huế": (1730, 619),
+    "Đà Nẵng": (1856, 800),
 }
 ROUTE = ["Mawlamyine", "Myawaddy", "Mae Sot", "Phitsanulok", "Khon Kaen", "Mukdahan",
          "Savannakhet", "Dansavanh", "Lao Bảo", "Khe Sanh", "Đông Hà", "Huế", "Đà Nẵng"]
@@ -547,8 +547,9 @@ def draw_map(pen: Pen, W: int, y0: int, y1: int) -> None:
     pen.poly([(x, max(y0, min(y1, y))) for x, y in west], fill=sea)
     pen.poly([(x, max(y0, min(y1, y))) for x, y in east], fill=sea)
     # country names, large and pale
-    for name, x in (("MYANMAR", 230), ("THAILAND", 700), ("LAOS", 1240), ("VIET NAM", 1600)):
-        pen.text(x, y0 + 80, name, 44, (196, 190, 170), bold=True, anchor="mm")
+    for name, x in (("MYANMAR", 232), ("THAILAND", 700), ("LAOS", 1240), ("VIET NAM", 1540)):
+        pen.text(x, y0 + 80, name, 36 if name == "MYANMAR" else 44, (196, 190, 170), bold=True,
+                 anchor="mm")
     # borders (schematic): the Moei river, the Mekong, the Viet Nam - Laos line
     river = (96, 160, 220)
     pen.line(_wiggle((355, y0), (355, y1), 3, 14, 12), fill=river, width=5)
@@ -564,16 +565,22 @@ def draw_map(pen: Pen, W: int, y0: int, y1: int) -> None:
     pen.line(pts, fill=(71, 85, 105), width=14, joint="curve")
     for a, b in ROAD9_SEGMENTS:
         pen.line([PLACES[a], PLACES[b]], fill=ROAD9_COLOUR, width=22, joint="curve", round_caps=True)
+    # the Second Thai-Lao Friendship Bridge over the Mekong
+    (ax, ay), (bx, by) = PLACES["Mukdahan"], PLACES["Savannakhet"]
+    t = (1061 - ax) / (bx - ax)
+    my = ay + (by - ay) * t
+    for dy in (-22, 22):
+        pen.line([(1040, my + dy - 2), (1082, my + dy + 2)], fill=INK, width=6, round_caps=True)
     # Road 9 shields, one in Laos and one in Viet Nam
-    for (x, y) in ((1240, 640), (1600, 470)):
+    for (x, y) in ((1236, 560), (1600, 493)):
         pen.rrect(x - 34, y - 30, x + 34, y + 30, 10, fill=WHITE, outline=ROAD9_COLOUR, width=6)
         pen.text(x, y + 1, "9", 40, ROAD9_COLOUR, bold=True, anchor="mm")
     # towns
     labels = {
         "Mawlamyine": (0, 40, "mt"), "Myawaddy": (-6, -26, "rb"), "Mae Sot": (6, -26, "lb"),
         "Phitsanulok": (0, -28, "mb"), "Khon Kaen": (0, 34, "mt"), "Mukdahan": (-8, 34, "rt"),
-        "Savannakhet": (8, -30, "lb"), "Dansavanh": (-8, 36, "rt"), "Khe Sanh": (6, 34, "lt"),
-        "Đông Hà": (-10, -26, "rb"), "Huế": (-14, 6, "rm"), "Đà Nẵng": (-16, 8, "rm"),
+        "Savannakhet": (8, 30, "lt"), "Dansavanh": (-10, -26, "rb"), "Khe Sanh": (10, 28, "lt"),
+        "Đông Hà": (0, -28, "mb"), "Huế": (18, 0, "lm"), "Đà Nẵng": (-18, 0, "rm"),
     }
     for name, (x, y) in PLACES.items():
         if name == "Lao Bảo":
@@ -606,9 +613,8 @@ def make_map(path: Path, size: tuple[int, int], title: bool) -> None:
         flag_laos(pen, W - 80 - 144, 52, 144)
         pen.text(W / 2, 100, "Lao Bảo  ·  Dansavanh", 84, WHITE, bold=True, anchor="mm")
         draw_map(pen.sub(0, 200 - 170, 1), W, 170, 1050)
-        pen.rect(0, 1050 + 30, W, H, fill=(11, 79, 138))
     else:
-        draw_map(pen.sub(0, -240, 1), W, 240, 1320)
+        draw_map(pen.sub(0, -60, 1), W, 60, 1140)
     finish(img, size, path, colors=64)
 
 
