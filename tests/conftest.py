@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -42,3 +43,38 @@ def built_mini(tmp_path_factory: pytest.TempPathFactory, font_cache: Path) -> Pa
     out = tmp_path_factory.mktemp("built") / "mini"
     build_pack(FIXTURE_PACKS / "mini", out, font_cache=font_cache)
     return out
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this run, dropped afterwards.
+
+    Uses the server named by BGK_TEST_POSTGRES_URL (scripts/test sets it when a
+    local PostgreSQL answers); without one, PostgreSQL tests are skipped and
+    say so — the SQLite variants always run.
+    """
+    import uuid
+
+    base = os.environ.get("BGK_TEST_POSTGRES_URL")
+    if not base:
+        pytest.skip("no PostgreSQL: set BGK_TEST_POSTGRES_URL (scripts/test does when one runs)")
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"bgk_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A store URL per database kind: SQLite always, PostgreSQL when reachable."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'fleet.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url

@@ -1,0 +1,1 @@
+"""The fleet: kiosk registry, MQTT ingest, state, alerts, reports."""
