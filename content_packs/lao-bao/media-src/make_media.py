@@ -148,14 +148,29 @@ def rotated_rect(cx, cy, length, thick, angle_deg):
 
 
 def finish(img: Image.Image, size: tuple[int, int], path: Path, colors: int) -> None:
-    """Downsample the supersampled drawing, reduce the palette, save without metadata."""
+    """Downsample the supersampled drawing, reduce the palette, save without metadata.
+
+    The flat fills (the most frequent colours) go into the palette exactly, so
+    that flags keep their true colours; the rest of the palette is a median cut
+    of what remains (the anti-aliased edges).
+    """
     small = img.resize(size, Image.Resampling.LANCZOS)
     if small.mode == "RGBA":
         out = small.quantize(colors=colors, method=Image.Quantize.FASTOCTREE,
                              dither=Image.Dither.NONE)
     else:
-        out = small.convert("RGB").quantize(colors=colors, method=Image.Quantize.MEDIANCUT,
-                                            dither=Image.Dither.NONE)
+        small = small.convert("RGB")
+        counts = small.getcolors(maxcolors=size[0] * size[1]) or []
+        counts.sort(key=lambda item: (-item[0], item[1]))
+        n_keys = colors // 2
+        keys = [rgb for count, rgb in counts[:n_keys] if count >= 200]
+        rest = small.quantize(colors=colors - len(keys), method=Image.Quantize.MEDIANCUT,
+                              dither=Image.Dither.NONE)
+        flat = [v for rgb in keys for v in rgb]
+        flat += rest.getpalette()[: 3 * (colors - len(keys))]
+        palette = Image.new("P", (1, 1))
+        palette.putpalette(flat + [0] * (768 - len(flat)))
+        out = small.quantize(palette=palette, dither=Image.Dither.NONE)
     path.parent.mkdir(parents=True, exist_ok=True)
     out.info.clear()
     out.save(path, format="PNG", optimize=True)
@@ -356,14 +371,16 @@ def g_health(pen: Pen, c):
 
 
 def g_exit(pen: Pen, c):
+    # a raised barrier, and the way on
     pen.rect(96, 200, 136, 420, fill=WHITE)
     pen.rect(70, 410, 162, 432, fill=WHITE)
-    arm = rotated_rect(210, 150, 200, 30, -40)
-    pen.poly(arm, fill=WHITE)
-    for t in (0.25, 0.6):
-        x = 116 + (304 - 116) * t
-        y = 222 + (72 - 222) * t
-        pen.poly(rotated_rect(x, y, 22, 32, -40), fill=c)
+    angle = -55
+    dx, dy = math.cos(math.radians(angle)), math.sin(math.radians(angle))
+    px, py, length = 116, 214, 210
+    pen.poly(rotated_rect(px + dx * length / 2, py + dy * length / 2, length, 30, angle), fill=WHITE)
+    for t in (0.35, 0.7):
+        pen.poly(rotated_rect(px + dx * length * t, py + dy * length * t, 22, 32, angle), fill=c)
+    pen.circle(px, py, 26, fill=WHITE)
     pen.poly([(196, 284), (330, 284), (330, 224), (444, 316), (330, 408), (330, 348), (196, 348)],
              fill=WHITE)
 
@@ -373,19 +390,26 @@ def g_police(pen: Pen, c):
     pen.poly(star_points(256, 236, 96), fill=c)
 
 
+def _bezier(p0, p1, p2, n=16):
+    return [((1 - t) ** 2 * p0[0] + 2 * (1 - t) * t * p1[0] + t * t * p2[0],
+             (1 - t) ** 2 * p0[1] + 2 * (1 - t) * t * p1[1] + t * t * p2[1])
+            for t in (i / n for i in range(n + 1))]
+
+
+def _flame_outline(cx, base, w, h):
+    """A flame: a round bottom and two curved sides meeting in a point."""
+    left = _bezier((cx - w, base - w), (cx - w * 1.05, base - h * 0.62), (cx + w * 0.08, base - h))
+    right = _bezier((cx + w * 0.08, base - h), (cx + w * 0.95, base - h * 0.55), (cx + w, base - w))
+    bottom = [(cx + w * math.cos(a), base - w + w * math.sin(a))
+              for a in (math.radians(d) for d in range(0, 181, 10))]
+    return left + right + bottom
+
+
 def g_flame(pen: Pen, c):
-    outer = []
-    for i in range(73):
-        t = i / 72 * 2 * math.pi
-        # a teardrop: round at the bottom, pointed at the top
-        x = 256 + 150 * math.sin(t) * (0.55 + 0.45 * math.cos(t) ** 1)
-        y = 300 - 160 * math.cos(t) * (1.0 if math.cos(t) > 0 else 0.85)
-        outer.append((x, y))
-    pen.poly(outer, fill=WHITE)
-    pen.poly([(150, 250), (120, 180), (178, 214)], fill=WHITE)
-    pen.poly([(362, 250), (392, 180), (334, 214)], fill=WHITE)
-    inner = [(256 + 0.45 * (x - 256), 380 + 0.45 * (y - 300)) for x, y in outer]
-    pen.poly(inner, fill=c)
+    pen.poly(_flame_outline(168, 440, 70, 250), fill=WHITE)
+    pen.poly([(352 - (x - 168), y) for x, y in _flame_outline(168, 440, 70, 250)], fill=WHITE)
+    pen.poly(_flame_outline(256, 440, 120, 380), fill=WHITE)
+    pen.poly(_flame_outline(262, 430, 58, 170), fill=c)
 
 
 def g_bus(pen: Pen, c):
@@ -430,14 +454,15 @@ def make_icon(name: str) -> None:
 
 
 def make_steps() -> None:
-    W, H, s = 1920, 600, 2
+    W, H, s = 1920, 420, 2
+    cy = 210
     img = Image.new("RGB", (W * s, H * s), WHITE)
     pen = Pen(ImageDraw.Draw(img), k=s)
     pen.rect(0, 0, W, H, fill=(241, 245, 249))
     # the road every step stands on
-    pen.rect(0, 268, W, 332, fill=(203, 213, 225))
+    pen.rect(0, cy - 32, W, cy + 32, fill=(203, 213, 225))
     for x in range(0, W, 80):
-        pen.rect(x + 10, 296, x + 50, 304, fill=WHITE)
+        pen.rect(x + 10, cy - 4, x + 50, cy + 4, fill=WHITE)
     steps = [
         (g_bus, TILE["vehicles"]),
         (g_passport, TILE["procedures"]),
@@ -447,17 +472,17 @@ def make_steps() -> None:
     ]
     xs = [200 + i * 380 for i in range(5)]
     for i, ((glyph, colour), cx) in enumerate(zip(steps, xs)):
-        pen.circle(cx, 300, 150, fill=WHITE)
-        pen.circle(cx, 300, 138, fill=colour)
-        glyph(pen.sub(cx - 256 * 0.42, 300 - 256 * 0.42, 0.42), colour)
+        pen.circle(cx, cy, 150, fill=WHITE)
+        pen.circle(cx, cy, 138, fill=colour)
+        glyph(pen.sub(cx - 256 * 0.42, cy - 256 * 0.42, 0.42), colour)
         # the number badge
-        bx, by = cx - 104, 300 - 112
+        bx, by = cx - 104, cy - 112
         pen.circle(bx, by, 46, fill=WHITE)
         pen.circle(bx, by, 38, fill=INK)
         pen.text(bx, by + 2, str(i + 1), 50, WHITE, bold=True, anchor="mm")
         if i < 4:
             ax = cx + 190
-            pen.poly([(ax - 22, 268), (ax + 22, 300), (ax - 22, 332), (ax - 8, 300)], fill=INK)
+            pen.poly([(ax - 22, cy - 32), (ax + 22, cy), (ax - 22, cy + 32), (ax - 8, cy)], fill=INK)
     finish(img, (W, H), MEDIA / "crossing-steps.png", colors=64)
 
 
@@ -494,8 +519,7 @@ def make_friendship() -> None:
     pen.circle(W / 2, H / 2, 190, fill=WHITE)
     pen.circle(W / 2, H / 2, 176, fill=TILE["friendship"])
     g_handshake(pen.sub(W / 2 - 256 * 0.62, H / 2 - 256 * 0.62, 0.62), TILE["friendship"])
-    pen.text(80 + fw / 2, fy + fw * 2 / 3 + 24, "1962", 44, INK, bold=True, anchor="mt")
-    pen.text(W - 80 - fw / 2, fy + fw * 2 / 3 + 24, "1977", 44, INK, bold=True, anchor="mt")
+    pen.text(W / 2, H / 2 + 210, "1962  ·  1977", 44, INK, bold=True, anchor="mt")
     finish(img, (W, H), MEDIA / "friendship.png", colors=48)
 
 
@@ -615,7 +639,7 @@ def make_map(path: Path, size: tuple[int, int], title: bool) -> None:
         draw_map(pen.sub(0, 200 - 170, 1), W, 170, 1050)
     else:
         draw_map(pen.sub(0, -60, 1), W, 60, 1140)
-    finish(img, size, path, colors=64)
+    finish(img, size, path, colors=128)
 
 
 # --- the gate scene -------------------------------------------------------------------
@@ -652,7 +676,7 @@ def make_gate_scene() -> None:
     W, H, s = 1920, 1080, 2
     img = Image.new("RGB", (W * s, H * s), WHITE)
     pen = Pen(ImageDraw.Draw(img), k=s)
-    sky(pen, W, 0, 700, hexc("4f9bd9"), hexc("fde7b0"), bands=12)
+    sky(pen, W, 0, 700, hexc("4f9bd9"), hexc("fde7b0"), bands=28)
     pen.circle(1500, 300, 150, fill=hexc("fff1c9"))
     pen.circle(1500, 300, 110, fill=hexc("ffd27a"))
     mountains(pen, W, 560, 260, hexc("8fb3c9"), seed=11, step=80)
@@ -687,23 +711,23 @@ def make_gate_scene() -> None:
     pen.poly([(954, 300), (1000, 304), (1000, 332), (954, 328)], fill=VN_RED)
     pen.poly(star_points(976, 316, 9), fill=VN_YELLOW)
     # the two flags at the roadside
-    pen.rect(420, 520, 430, 860, fill=hexc("d1d5db"))
-    flag_vietnam(pen, 430, 522, 150)
+    pen.rect(330, 520, 340, 860, fill=hexc("d1d5db"))
+    flag_vietnam(pen, 340, 522, 150)
     pen.rect(1490, 520, 1500, 860, fill=hexc("d1d5db"))
     flag_laos(pen, 1500, 522, 150)
     # a road-side kilometre post of National Road 9
-    px, py = 1700, 860
+    px, py = 1730, 870
     pen.rrect(px - 60, py - 150, px + 60, py + 60, 50, fill=WHITE, corners=(True, True, False, False))
     pen.rrect(px - 60, py - 150, px + 60, py - 60, 50, fill=hexc("dc2626"),
               corners=(True, True, False, False))
     pen.text(px, py - 96, "QL9", 40, WHITE, bold=True, anchor="mm")
-    pen.text(px, py - 10, "0", 60, INK, bold=True, anchor="mm")
+    pen.text(px, py - 10, "Lao Bảo", 26, INK, bold=True, anchor="mm")
     pen.rect(px - 70, py + 60, px + 70, py + 80, fill=hexc("9ca3af"))
     # trees
     rnd = random.Random(21)
-    for x, y, r in ((120, 900, 90), (250, 760, 60), (1820, 760, 70), (1560, 980, 80), (80, 720, 50)):
+    for x, y, r in ((120, 900, 90), (250, 760, 60), (1860, 640, 60), (1560, 980, 80), (80, 720, 50)):
         tree(pen, x, y, r, hexc(rnd.choice(["2f6b3f", "3a7d4a", "25593a"])))
-    finish(img, (W, H), MEDIA / "attract-gate.png", colors=64)
+    finish(img, (W, H), MEDIA / "attract-gate.png", colors=128)
 
 
 # --- Hien Luong bridge over the Ben Hai river ---------------------------------------
@@ -713,54 +737,57 @@ def make_bridge_scene() -> None:
     W, H, s = 1920, 1080, 2
     img = Image.new("RGB", (W * s, H * s), WHITE)
     pen = Pen(ImageDraw.Draw(img), k=s)
-    sky(pen, W, 0, 600, hexc("7fb3e0"), hexc("fbe3c4"), bands=12)
-    mountains(pen, W, 560, 90, hexc("9bb8a8"), seed=31, step=90)
-    # far bank with trees
-    pen.rect(0, 540, W, 600, fill=hexc("4f8a5b"))
+    sky(pen, W, 0, 600, hexc("7fb3e0"), hexc("fbe3c4"), bands=24)
+    mountains(pen, W, 540, 90, hexc("9bb8a8"), seed=31, step=90)
+    # the tree line upstream
+    pen.rect(0, 520, W, 600, fill=hexc("4f8a5b"))
     rnd = random.Random(32)
-    x = 0
+    x = 0.0
     while x < W:
         r = rnd.uniform(18, 34)
-        pen.circle(x, 548, r, fill=hexc("3f7550"))
+        pen.circle(x, 530, r, fill=hexc("3f7550"))
         x += r * 1.4
     # the river
-    sky(pen, W, 600, H, hexc("6fa6c8"), hexc("2f6f95"), bands=8)
+    sky(pen, W, 600, H, hexc("6fa6c8"), hexc("2f6f95"), bands=10)
     rnd = random.Random(33)
-    for i in range(40):
-        y = rnd.uniform(700, 1060)
-        x = rnd.uniform(0, W)
+    for _ in range(40):
+        y = rnd.uniform(690, 1060)
+        x = rnd.uniform(300, 1560)
         w = rnd.uniform(40, 140)
         pen.line([(x, y), (x + w, y)], fill=hexc("a9cde3"), width=4, round_caps=True)
-    # the bridge: a low steel truss on piers
-    deck_y = 640
-    x0, x1 = 120, 1800
-    for px in range(200, 1800, 240):
-        pen.rect(px - 16, deck_y + 20, px + 16, deck_y + 110, fill=hexc("6b7280"))
-        pen.rect(px - 16, deck_y + 120, px + 16, deck_y + 150, fill=hexc("4b6f8a"))
-    pen.rect(x0, deck_y, x1, deck_y + 22, fill=hexc("374151"))
-    top = deck_y - 70
-    pen.line([(x0, top), (x1, top)], fill=hexc("475569"), width=10)
+    # the two banks
+    pen.poly([(0, 596), (330, 596), (420, 700), (520, H), (0, H)], fill=hexc("5c8d4f"))
+    pen.poly([(0, 760), (330, 740), (450, 900), (520, H), (0, H)], fill=hexc("4b7a41"))
+    pen.poly([(W, 596), (1590, 596), (1500, 700), (1400, H), (W, H)], fill=hexc("5c8d4f"))
+    pen.poly([(W, 760), (1590, 740), (1470, 900), (1400, H), (W, H)], fill=hexc("4b7a41"))
+    # the bridge: a low steel truss on piers, from bank to bank
+    deck_y = 580
+    x0, x1 = 300, 1620
+    for px in range(520, 1460, 180):
+        pen.rect(px - 16, deck_y + 20, px + 16, deck_y + 120, fill=hexc("6b7280"))
+        pen.rect(px - 16, deck_y + 126, px + 16, deck_y + 160, fill=hexc("4b6f8a"))
+    pen.rect(x0 - 40, deck_y, x1 + 40, deck_y + 22, fill=hexc("374151"))
+    top = deck_y - 74
     step = 60
+    pen.line([(x0, top), (x1, top)], fill=hexc("475569"), width=10)
     for x in range(x0, x1 + 1, step):
         pen.line([(x, top), (x, deck_y)], fill=hexc("475569"), width=6)
     for x in range(x0, x1, step):
         pen.line([(x, deck_y), (x + step, top)], fill=hexc("475569"), width=5)
-    # the near bank and the flag tower
-    pen.poly([(0, 700), (260, 690), (420, 760), (520, H), (0, H)], fill=hexc("5c8d4f"))
-    pen.poly([(0, 820), (300, 800), (460, 900), (520, H), (0, H)], fill=hexc("4b7a41"))
-    pen.rect(250, 120, 262, 720, fill=hexc("e5e7eb"))
-    pen.rect(226, 700, 286, 740, fill=hexc("d1d5db"))
-    pen.rect(200, 730, 312, 760, fill=hexc("cbd5e1"))
-    fx, fy, fw = 262, 126, 300
+    # the flag tower on the near bank
+    pen.rect(150, 110, 162, 600, fill=hexc("e5e7eb"))
+    pen.rect(126, 590, 186, 620, fill=hexc("d1d5db"))
+    pen.rect(100, 616, 212, 640, fill=hexc("cbd5e1"))
+    fx, fy, fw = 162, 116, 300
     wave = [(fx + fw * i / 20, fy + 14 * math.sin(i / 20 * 2 * math.pi)) for i in range(21)]
     bottom = [(x, y + fw * 2 / 3) for x, y in reversed(wave)]
     pen.poly(wave + bottom, fill=VN_RED)
     pen.poly(star_points(fx + fw / 2, fy + fw / 3 + 4, fw / 5), fill=VN_YELLOW)
     # caption: place names only
-    pen.text_halo(1840, 960, "Hiền Lương  ·  Bến Hải", 56, WHITE, hexc("1f3b52"), bold=True,
-                  anchor="rm", halo_w=6)
-    pen.text_halo(1840, 1030, "17°N", 40, WHITE, hexc("1f3b52"), bold=True, anchor="rm", halo_w=5)
-    finish(img, (W, H), MEDIA / "attract-bridge.png", colors=64)
+    pen.text_halo(960, 960, "Hiền Lương  ·  Bến Hải", 60, WHITE, hexc("1f3b52"), bold=True,
+                  anchor="mm", halo_w=6)
+    pen.text_halo(960, 1036, "17°N", 40, WHITE, hexc("1f3b52"), bold=True, anchor="mm", halo_w=5)
+    finish(img, (W, H), MEDIA / "attract-bridge.png", colors=128)
 
 
 def main() -> None:
