@@ -31,8 +31,14 @@ FIXTURE_PACKS = REPO / "tests" / "fixtures" / "packs"
 
 @pytest.fixture(scope="session")
 def font_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Subset fonts cached for the whole run (the Chinese face takes seconds)."""
-    return tmp_path_factory.mktemp("font-cache")
+    """Subset fonts cached for the whole run (the Chinese face takes seconds).
+
+    Laid out as `XDG_CACHE_HOME/bgk/fonts`, so `bgk` subprocesses run with
+    XDG_CACHE_HOME=font_cache.parents[1] share it.
+    """
+    path = tmp_path_factory.mktemp("xdg-cache") / "bgk" / "fonts"
+    path.mkdir(parents=True)
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -21,9 +21,17 @@ from __future__ import annotations
 import re
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from kiosk.protocol.errors import ProtocolError
 from kiosk.protocol.jsonfmt import canonical_json
@@ -45,6 +53,20 @@ MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 MAX_FILES = 20_000
 
 
+def _valid_path(v: str) -> str:
+    try:
+        return check_pack_path(v)
+    except ProtocolError as exc:  # pydantic reports ValueErrors with their field
+        raise ValueError(str(exc)) from None
+
+
+def _valid_sha(v: str) -> str:
+    try:
+        return check_sha256(v)
+    except ProtocolError as exc:
+        raise ValueError(str(exc)) from None
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -57,12 +79,12 @@ class FileEntry(_Model):
     @field_validator("path")
     @classmethod
     def _path(cls, v: str) -> str:
-        return check_pack_path(v)
+        return _valid_path(v)
 
     @field_validator("sha256")
     @classmethod
     def _sha(cls, v: str) -> str:
-        return check_sha256(v)
+        return _valid_sha(v)
 
 
 class FontFiles(_Model):
@@ -72,7 +94,7 @@ class FontFiles(_Model):
     @field_validator("regular", "bold")
     @classmethod
     def _path(cls, v: str) -> str:
-        return check_pack_path(v)
+        return _valid_path(v)
 
 
 class PageEntry(_Model):
@@ -100,13 +122,13 @@ class PageEntry(_Model):
     @field_validator("icon")
     @classmethod
     def _icon(cls, v: str | None) -> str | None:
-        return None if v is None else check_pack_path(v)
+        return None if v is None else _valid_path(v)
 
     @field_validator("docs")
     @classmethod
     def _docs(cls, v: dict[str, str]) -> dict[str, str]:
         for path in v.values():
-            check_pack_path(path)
+            _valid_path(path)
         return v
 
     def visible_on(self, day: date) -> bool:
@@ -145,7 +167,7 @@ class Manifest(_Model):
     @classmethod
     def _attract(cls, v: tuple[str, ...]) -> tuple[str, ...]:
         for path in v:
-            check_pack_path(path)
+            _valid_path(path)
         return v
 
     @model_validator(mode="after")
@@ -229,6 +251,12 @@ class Token(_Model):
     #: joins the token before: no line break may come between them
     j: bool = False
 
+    @model_serializer(mode="wrap")
+    def _compact(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Page documents hold thousands of tokens: leave out false/empty fields.
+        data: dict[str, Any] = handler(self)
+        return {k: v for k, v in data.items() if k in ("t", "s") or v}
+
 
 Tokens = tuple[Token, ...]
 
@@ -261,7 +289,7 @@ class Image(_Model):
     @field_validator("src")
     @classmethod
     def _src(cls, v: str) -> str:
-        return check_pack_path(v)
+        return _valid_path(v)
 
 
 Block = Annotated[Heading | Paragraph | ListBlock | Image, Field(discriminator="type")]
@@ -279,7 +307,7 @@ class PageDoc(_Model):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
     def to_bytes(self) -> bytes:
-        return canonical_json(self.model_dump(mode="json", by_alias=True, exclude_defaults=True))
+        return canonical_json(self.model_dump(mode="json", by_alias=True))
 
 
 class Strings(_Model):
@@ -294,7 +322,7 @@ class Strings(_Model):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
     def to_bytes(self) -> bytes:
-        return canonical_json(self.model_dump(mode="json", by_alias=True, exclude_defaults=True))
+        return canonical_json(self.model_dump(mode="json", by_alias=True))
 
 
 def parse_page(data: bytes) -> PageDoc:

@@ -64,7 +64,7 @@ def lint_pack(root: Path, *, today: date | None = None) -> LintResult:
             if page.valid_until is not None and page.valid_until < today:
                 findings.warning(
                     PACK_TOML,
-                    page.line,
+                    page.line_of("valid_until"),
                     "validity",
                     f"page {page.id!r} expired on {page.valid_until}: it will not be shown",
                 )
@@ -103,10 +103,10 @@ def _use_image(result: LintResult, rel: str, where: str, line: int) -> None:
 def _check_images(result: LintResult) -> None:
     src = result.source
     for rel in src.attract:
-        _use_image(result, rel, PACK_TOML, 0)
+        _use_image(result, rel, PACK_TOML, src.attract_line)
     for page in src.pages:
         if page.icon:
-            _use_image(result, page.icon, PACK_TOML, page.line)
+            _use_image(result, page.icon, PACK_TOML, page.line_of("icon"))
     for (page_id, lang), parsed in sorted(result.pages.items()):
         for rel, line in parsed.images:
             _use_image(result, rel, src.page_file(page_id, lang), line)

@@ -6,7 +6,9 @@ finding with its line, never silently shown as odd text on a kiosk.
 
 from __future__ import annotations
 
+import bisect
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from server.packs.findings import Findings
@@ -81,12 +83,12 @@ def parse_page(text: str, file: str, findings: Findings, *, join: str = " ") -> 
     def flush() -> None:
         nonlocal para, items
         if para:
-            joined = join.join(t.strip() for t, _ in para)
-            spans = _inline(joined, file, para[0][1], findings, page)
+            joined, line_at = _join_lines(para, join)
+            spans = _inline(joined, file, line_at, findings, page)
             page.blocks.append(ParagraphNode(spans, para[0][1]))
             para = []
         if items:
-            parsed = tuple(_inline(t, file, n, findings, page) for t, n in items)
+            parsed = tuple(_inline(t, file, _at(n), findings, page) for t, n in items)
             page.blocks.append(ListNode(ordered, parsed, items[0][1]))
             items = []
 
@@ -101,7 +103,7 @@ def parse_page(text: str, file: str, findings: Findings, *, join: str = " ") -> 
             if not match or len(match.group(1)) != 1 or not match.group(2).strip():
                 findings.error(file, 1, "markup", "the first line must be the title: '# Title'")
             else:
-                page.title = _inline(match.group(2).strip(), file, 1, findings, page)
+                page.title = _inline(match.group(2).strip(), file, _at(1), findings, page)
                 continue
         if not stripped:
             flush()
@@ -118,7 +120,7 @@ def parse_page(text: str, file: str, findings: Findings, *, join: str = " ") -> 
             elif level > 3:
                 findings.error(file, number, "markup", "headings go down to '### ' only")
                 level = 3
-            spans = _inline(heading.group(2).strip(), file, number, findings, page)
+            spans = _inline(heading.group(2).strip(), file, _at(number), findings, page)
             page.blocks.append(HeadingNode(level, spans, number))
             continue
         image = IMAGE.match(stripped)
@@ -129,7 +131,7 @@ def parse_page(text: str, file: str, findings: Findings, *, join: str = " ") -> 
                     file, number, "markup", "a picture is written ![caption](media/file.png)"
                 )
                 continue
-            caption = _inline(image.group(1).strip(), file, number, findings, page)
+            caption = _inline(image.group(1).strip(), file, _at(number), findings, page)
             page.blocks.append(ImageNode(image.group(2), caption, number))
             page.images.append((image.group(2), number))
             continue
@@ -160,96 +162,119 @@ def parse_page(text: str, file: str, findings: Findings, *, join: str = " ") -> 
     return page
 
 
+LineAt = Callable[[int], int]
+
+
+def _at(line: int) -> LineAt:
+    return lambda _offset: line
+
+
+def _shifted(line_at: LineAt, start: int) -> LineAt:
+    return lambda pos: line_at(start + pos)
+
+
+def _join_lines(lines: list[tuple[str, int]], join: str) -> tuple[str, LineAt]:
+    """Join a paragraph's lines; the function maps an offset back to its line."""
+    starts: list[int] = []
+    parts: list[str] = []
+    offset = 0
+    for text, _ in lines:
+        starts.append(offset)
+        parts.append(text.strip())
+        offset += len(parts[-1]) + len(join)
+    numbers = [n for _, n in lines]
+
+    def line_at(pos: int) -> int:
+        return numbers[bisect.bisect_right(starts, pos) - 1]
+
+    return join.join(parts), line_at
+
+
 def _inline(
-    text: str, file: str, line: int, findings: Findings, page: ParsedPage
+    text: str,
+    file: str,
+    line_at: LineAt,
+    findings: Findings,
+    page: ParsedPage,
+    *,
+    in_link: bool = False,
 ) -> tuple[Span, ...]:
     """Parse **bold**, [text](page:id) and backslash escapes into spans."""
-    if HTML_TAG.search(text):
-        findings.error(file, line, "markup", "HTML is not allowed in page text")
+    match = HTML_TAG.search(text)
+    if match:
+        findings.error(file, line_at(match.start()), "markup", "HTML is not allowed in page text")
     spans: list[Span] = []
     buf: list[str] = []
-    bold = False
-    link: str | None = None
+    bold_from: int | None = None  # where the open '**' is, when bold
     i = 0
 
     def emit() -> None:
         if buf:
-            spans.append(Span("".join(buf), bold, link))
+            spans.append(Span("".join(buf), bold_from is not None, None))
             buf.clear()
+
+    def error(message: str) -> None:
+        findings.error(file, line_at(i), "markup", message)
 
     while i < len(text):
         ch = text[i]
         if ch == "\\" and i + 1 < len(text) and text[i + 1] in ESCAPABLE:
             buf.append(text[i + 1])
             i += 2
-            continue
-        if text.startswith("**", i):
+        elif text.startswith("**", i):
             emit()
-            bold = not bold
+            bold_from = i if bold_from is None else None
             i += 2
-            continue
-        if ch == "*":
-            findings.error(
-                file, line, "markup", "single '*' (italics) is not supported; write \\* for a star"
-            )
+        elif ch == "*":
+            error("single '*' (italics) is not supported; write \\* for a star")
             i += 1
-            continue
-        if ch == "`":
-            findings.error(file, line, "markup", "code (`) is not supported")
+        elif ch == "`":
+            error("code (`) is not supported")
             i += 1
-            continue
-        if ch == "!" and text.startswith("![", i):
-            findings.error(file, line, "markup", "pictures go on a line of their own")
+        elif text.startswith("![", i):
+            error("pictures go on a line of their own")
             i += 1
-            continue
-        if ch == "[":
-            if link is not None:
-                findings.error(file, line, "markup", "a link cannot contain another link")
-                i += 1
-                continue
+        elif ch == "[" and in_link:
+            error("a link cannot contain another link")
+            i += 1
+        elif ch == "[":
             close = _find_link_end(text, i)
             if close is None:
-                findings.error(
-                    file,
-                    line,
-                    "markup",
-                    "'[' without a matching '](page:id)': write \\[ for a bracket",
-                )
+                error("'[' without a matching '](page:id)': write \\[ for a bracket")
                 i += 1
                 continue
             label_end, target, after = close
-            match = LINK_TARGET.match(target)
-            if not match:
-                findings.error(
-                    file,
-                    line,
-                    "markup",
+            target_match = LINK_TARGET.match(target)
+            target_id = target_match.group(1) if target_match else None
+            if target_id is None:
+                error(
                     f"link target {target!r} is not a page of the pack: write (page:<id>); "
-                    "web addresses go as plain text",
+                    "web addresses go as plain text"
                 )
-                target_id = None
             else:
-                target_id = match.group(1)
-                page.links.append((target_id, line))
+                page.links.append((target_id, line_at(i)))
             emit()
-            link = target_id
-            inner = text[i + 1 : label_end]
-            # Parse the label with the current bold state, then restore.
-            sub = _inline(inner, file, line, findings, ParsedPage())
-            for span in sub:
-                spans.append(Span(span.text, span.bold or bold, link))
-            link = None
+            start = i + 1
+            label = _inline(
+                text[start:label_end],
+                file,
+                _shifted(line_at, start),
+                findings,
+                page,
+                in_link=True,
+            )
+            bold = bold_from is not None
+            spans.extend(Span(span.text, span.bold or bold, target_id) for span in label)
             i = after
-            continue
-        if ch == "]":
-            findings.error(file, line, "markup", "']' without '[': write \\] for a bracket")
+        elif ch == "]":
+            error("']' without '[': write \\] for a bracket")
             i += 1
-            continue
-        buf.append(ch)
-        i += 1
+        else:
+            buf.append(ch)
+            i += 1
     emit()
-    if bold:
-        findings.error(file, line, "markup", "'**' is not closed")
+    if bold_from is not None:
+        findings.error(file, line_at(bold_from), "markup", "'**' is not closed")
     return tuple(_merge(spans))
 
 

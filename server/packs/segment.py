@@ -10,9 +10,9 @@ breaks on the sample pack (see tests/unit/test_segment.py's golden sentences).
 
 Rules (a token never contains a line break opportunity):
 * a character's script is its own (Lao, Thai, Han, Latin letters); neutral
-  characters (spaces, digits, punctuation) take the language's script when
-  that script's font draws them, else Latin (the Lao and Thai fonts have no
-  digits or ASCII punctuation);
+  characters (digits, punctuation) take the language's script when that
+  script's font draws them, else Latin (the Lao and Thai fonts have no digits
+  or ASCII punctuation); a space stays with the word before it;
 * Latin text breaks after spaces; Thai and Lao between dictionary words;
   Chinese between characters, except before closing and after opening
   punctuation;
@@ -98,6 +98,8 @@ class Segmenter:
         runs: list[tuple[str, str]] = []
         for ch in text:
             script = self.script_for(ch, main)
+            if ch.isspace() and runs and ord(ch) in self.coverage.get(runs[-1][0], frozenset()):
+                script = runs[-1][0]  # a space ends the word before it, in its font
             if runs and runs[-1][0] == script:
                 runs[-1] = (script, runs[-1][1] + ch)
             else:

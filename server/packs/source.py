@@ -9,6 +9,7 @@ still be read is returned so that lint reports everything at once.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 import unicodedata
 from dataclasses import dataclass, field
@@ -35,7 +36,13 @@ class PageSource:
     icon: str | None
     valid_from: date | None
     valid_until: date | None
+    #: line of the page's `id`
     line: int
+    #: line of each key of the page's [[pages]] block
+    key_lines: dict[str, int] = field(default_factory=dict)
+
+    def line_of(self, key: str) -> int:
+        return self.key_lines.get(key) or self.line
 
 
 @dataclass
@@ -47,6 +54,7 @@ class PackSource:
     languages: list[str] = field(default_factory=list)
     title: dict[str, str] = field(default_factory=dict)
     attract: list[str] = field(default_factory=list)
+    attract_line: int = 0
     pages: list[PageSource] = field(default_factory=list)
     #: page text per (page id, language), None when missing or unreadable
     texts: dict[tuple[str, str], str] = field(default_factory=dict)
@@ -56,12 +64,42 @@ class PackSource:
         return f"pages/{page_id}/{lang}.md"
 
 
-def _line_of(text: str, needle: str) -> int:
-    """Best-effort line number of a TOML key or value, for findings."""
-    for number, line in enumerate(text.splitlines(), start=1):
-        if needle in line:
-            return number
-    return 0
+class TomlLines:
+    """Line numbers of keys in pack.toml, for findings (tomllib gives none)."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.split("\n")
+        self.page_starts = [
+            n for n, line in enumerate(self.lines, 1) if line.strip() == "[[pages]]"
+        ]
+
+    def _find(self, pattern: str, start: int = 1, end: int | None = None) -> int:
+        rx = re.compile(pattern)
+        stop = len(self.lines) if end is None else end
+        for number in range(start, stop + 1):
+            if rx.match(self.lines[number - 1]):
+                return number
+        return 0
+
+    def key(self, key: str) -> int:
+        """A top-level key (before the first table)."""
+        first_table = self._find(r"^\s*\[") or len(self.lines)
+        return self._find(rf"^\s*{re.escape(key)}\s*=", 1, first_table)
+
+    def table(self, name: str) -> int:
+        return self._find(rf"^\s*\[{re.escape(name)}\]\s*(#.*)?$")
+
+    def page(self, index: int, key: str | None = None) -> int:
+        """The index-th [[pages]] block's line for `key`, else its header line."""
+        if index >= len(self.page_starts):
+            return 0
+        start = self.page_starts[index]
+        end = self.page_starts[index + 1] - 1 if index + 1 < len(self.page_starts) else None
+        if key is not None:
+            found = self._find(rf"^\s*{re.escape(key)}\s*=", start, end)
+            if found:
+                return found
+        return self._find(r"^\s*id\s*=", start, end) or start
 
 
 def safe_file(root: Path, rel: str, findings: Findings, where: str, line: int) -> Path | None:
@@ -115,7 +153,9 @@ def read_text(path: Path, rel: str, findings: Findings) -> str | None:
     return text
 
 
-def _date(value: Any, key: str, page_id: str, findings: Findings, line: int) -> date | None:
+def _date(
+    value: Any, key: str, page_id: str, findings: Findings, key_lines: dict[str, int]
+) -> date | None:
     if value is None:
         return None
     if isinstance(value, date) and not hasattr(value, "hour"):
@@ -127,7 +167,7 @@ def _date(value: Any, key: str, page_id: str, findings: Findings, line: int) -> 
             pass
     findings.error(
         PACK_TOML,
-        line,
+        key_lines.get(key, 0),
         "validity",
         f"page {page_id!r}: {key} {value!r} is not a date; write YYYY-MM-DD",
     )
@@ -165,10 +205,11 @@ def load_source(root: Path, findings: Findings) -> PackSource:
     except tomllib.TOMLDecodeError as exc:
         findings.error(PACK_TOML, getattr(exc, "lineno", 0), "toml", f"not valid TOML: {exc}")
         return src
+    lines = TomlLines(text)
     for key in sorted(set(raw) - PACK_KEYS):
-        findings.error(PACK_TOML, _line_of(text, key), "toml", f"unknown key {key!r}")
-    _read_header(src, raw, text, findings)
-    _read_pages(src, raw, text, findings)
+        findings.error(PACK_TOML, lines.key(key), "toml", f"unknown key {key!r}")
+    _read_header(src, raw, lines, findings)
+    _read_pages(src, raw, lines, findings)
     for page in src.pages:
         for lang in src.languages:
             rel = src.page_file(page.id, lang)
@@ -196,12 +237,14 @@ def load_source(root: Path, findings: Findings) -> PackSource:
     return src
 
 
-def _read_header(src: PackSource, raw: dict[str, Any], text: str, findings: Findings) -> None:
+def _read_header(
+    src: PackSource, raw: dict[str, Any], lines: TomlLines, findings: Findings
+) -> None:
     pack_id = raw.get("id")
     if not isinstance(pack_id, str) or not PACK_ID.match(pack_id):
         findings.error(
             PACK_TOML,
-            _line_of(text, "id"),
+            lines.key("id"),
             "toml",
             'id must be lowercase letters, digits and dashes, e.g. id = "lao-bao"',
         )
@@ -211,7 +254,7 @@ def _read_header(src: PackSource, raw: dict[str, Any], text: str, findings: Find
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         findings.error(
             PACK_TOML,
-            _line_of(text, "version"),
+            lines.key("version"),
             "toml",
             "version must be a whole number from 1, e.g. version = 3",
         )
@@ -221,7 +264,7 @@ def _read_header(src: PackSource, raw: dict[str, Any], text: str, findings: Find
     if not isinstance(languages, list) or not languages:
         findings.error(
             PACK_TOML,
-            _line_of(text, "languages"),
+            lines.key("languages"),
             "toml",
             f"languages must list some of {', '.join(LANGUAGES)}",
         )
@@ -230,21 +273,19 @@ def _read_header(src: PackSource, raw: dict[str, Any], text: str, findings: Find
         if lang not in LANGUAGES:
             findings.error(
                 PACK_TOML,
-                _line_of(text, "languages"),
+                lines.key("languages"),
                 "toml",
                 f"unknown language {lang!r}: use {', '.join(LANGUAGES)}",
             )
         elif lang in src.languages:
-            findings.error(
-                PACK_TOML, _line_of(text, "languages"), "toml", f"{lang!r} is listed twice"
-            )
+            findings.error(PACK_TOML, lines.key("languages"), "toml", f"{lang!r} is listed twice")
         else:
             src.languages.append(lang)
     default = raw.get("default_language")
     if default not in src.languages:
         findings.error(
             PACK_TOML,
-            _line_of(text, "default_language"),
+            lines.key("default_language"),
             "toml",
             "default_language must be one of the pack's languages",
         )
@@ -261,7 +302,7 @@ def _read_header(src: PackSource, raw: dict[str, Any], text: str, findings: Find
         if not isinstance(value, str) or not value.strip():
             findings.error(
                 PACK_TOML,
-                _line_of(text, "[title]"),
+                lines.table("title"),
                 "missing-translation",
                 f'the pack title has no {lang} text: add {lang} = "..." under [title]',
             )
@@ -270,31 +311,33 @@ def _read_header(src: PackSource, raw: dict[str, Any], text: str, findings: Find
     for lang in sorted(set(title) - set(src.languages)):
         findings.warning(
             PACK_TOML,
-            _line_of(text, "[title]"),
+            lines.table("title"),
             "toml",
             f"title in {lang!r}, which is not one of the pack's languages",
         )
     attract = raw.get("attract", [])
     if not isinstance(attract, list) or not all(isinstance(a, str) for a in attract):
         findings.error(
-            PACK_TOML, _line_of(text, "attract"), "toml", "attract must be a list of picture paths"
+            PACK_TOML, lines.key("attract"), "toml", "attract must be a list of picture paths"
         )
         attract = []
     src.attract = list(attract)
+    src.attract_line = lines.key("attract")
 
 
-def _read_pages(src: PackSource, raw: dict[str, Any], text: str, findings: Findings) -> None:
+def _read_pages(src: PackSource, raw: dict[str, Any], lines: TomlLines, findings: Findings) -> None:
     pages = raw.get("pages")
     if not isinstance(pages, list) or not pages:
         findings.error(PACK_TOML, 0, "toml", "the pack has no pages: add [[pages]] blocks")
         return
     seen: set[str] = set()
-    for entry in pages:
+    for index, entry in enumerate(pages):
         if not isinstance(entry, dict):
             findings.error(PACK_TOML, 0, "toml", "every [[pages]] entry must be a table")
             continue
         page_id = entry.get("id")
-        line = _line_of(text, f'"{page_id}"') if isinstance(page_id, str) else 0
+        line = lines.page(index)
+        key_lines = {key: lines.page(index, key) for key in entry}
         if not isinstance(page_id, str) or not PAGE_ID.match(page_id):
             findings.error(
                 PACK_TOML,
@@ -308,34 +351,44 @@ def _read_pages(src: PackSource, raw: dict[str, Any], text: str, findings: Findi
             continue
         seen.add(page_id)
         for key in sorted(set(entry) - PAGE_KEYS):
-            findings.error(PACK_TOML, line, "toml", f"page {page_id!r}: unknown key {key!r}")
+            findings.error(
+                PACK_TOML, key_lines[key], "toml", f"page {page_id!r}: unknown key {key!r}"
+            )
         parent = entry.get("parent")
         icon = entry.get("icon")
         if parent is not None and not isinstance(parent, str):
-            findings.error(PACK_TOML, line, "toml", f"page {page_id!r}: parent must be a page id")
+            findings.error(
+                PACK_TOML,
+                key_lines["parent"],
+                "toml",
+                f"page {page_id!r}: parent must be a page id",
+            )
             parent = None
         if icon is not None and not isinstance(icon, str):
             findings.error(
-                PACK_TOML, line, "toml", f"page {page_id!r}: icon must be a picture path"
+                PACK_TOML,
+                key_lines["icon"],
+                "toml",
+                f"page {page_id!r}: icon must be a picture path",
             )
             icon = None
-        start = _date(entry.get("valid_from"), "valid_from", page_id, findings, line)
-        end = _date(entry.get("valid_until"), "valid_until", page_id, findings, line)
+        start = _date(entry.get("valid_from"), "valid_from", page_id, findings, key_lines)
+        end = _date(entry.get("valid_until"), "valid_until", page_id, findings, key_lines)
         if start and end and start > end:
             findings.error(
                 PACK_TOML,
-                line,
+                key_lines.get("valid_from", line),
                 "validity",
                 f"page {page_id!r}: valid_from {start} is after valid_until {end}",
             )
-        src.pages.append(PageSource(page_id, parent, icon, start, end, line))
+        src.pages.append(PageSource(page_id, parent, icon, start, end, line, key_lines))
     ids = {p.id for p in src.pages}
     parents = {p.id: p.parent for p in src.pages}
     for page in src.pages:
         if page.parent is not None and page.parent not in ids:
             findings.error(
                 PACK_TOML,
-                page.line,
+                page.line_of("parent"),
                 "broken-link",
                 f"page {page.id!r}: parent {page.parent!r} is not a page of the pack",
             )
@@ -346,7 +399,10 @@ def _read_pages(src: PackSource, raw: dict[str, Any], text: str, findings: Findi
         while current is not None:
             if current in seen_chain:
                 findings.error(
-                    PACK_TOML, page.line, "toml", f"page {page.id!r}: parents form a loop"
+                    PACK_TOML,
+                    page.line_of("parent"),
+                    "toml",
+                    f"page {page.id!r}: parents form a loop",
                 )
                 page.parent = None
                 break
