@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import random
+from itertools import pairwise
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
@@ -83,24 +84,41 @@ class Pen:
         return max(1, round(width * self.k))
 
     def rect(self, x0, y0, x1, y1, fill=None, outline=None, width=0):
-        self.d.rectangle([self.p(x0, y0), self.p(x1, y1)], fill=fill, outline=outline,
-                         width=self.w(width) if outline else 0)
+        self.d.rectangle(
+            [self.p(x0, y0), self.p(x1, y1)],
+            fill=fill,
+            outline=outline,
+            width=self.w(width) if outline else 0,
+        )
 
     def rrect(self, x0, y0, x1, y1, r, fill=None, outline=None, width=0, corners=None):
-        self.d.rounded_rectangle([self.p(x0, y0), self.p(x1, y1)], radius=r * self.k, fill=fill,
-                                 outline=outline, width=self.w(width) if outline else 0,
-                                 corners=corners)
+        self.d.rounded_rectangle(
+            [self.p(x0, y0), self.p(x1, y1)],
+            radius=r * self.k,
+            fill=fill,
+            outline=outline,
+            width=self.w(width) if outline else 0,
+            corners=corners,
+        )
 
     def circle(self, cx, cy, r, fill=None, outline=None, width=0):
         self.ellipse(cx, cy, r, r, fill, outline, width)
 
     def ellipse(self, cx, cy, rx, ry, fill=None, outline=None, width=0):
-        self.d.ellipse([self.p(cx - rx, cy - ry), self.p(cx + rx, cy + ry)], fill=fill,
-                       outline=outline, width=self.w(width) if outline else 0)
+        self.d.ellipse(
+            [self.p(cx - rx, cy - ry), self.p(cx + rx, cy + ry)],
+            fill=fill,
+            outline=outline,
+            width=self.w(width) if outline else 0,
+        )
 
     def poly(self, pts, fill=None, outline=None, width=0):
-        self.d.polygon([self.p(x, y) for x, y in pts], fill=fill, outline=outline,
-                       width=self.w(width) if outline else 0)
+        self.d.polygon(
+            [self.p(x, y) for x, y in pts],
+            fill=fill,
+            outline=outline,
+            width=self.w(width) if outline else 0,
+        )
 
     def line(self, pts, fill, width, joint="curve", round_caps=False):
         dev = [self.p(x, y) for x, y in pts]
@@ -111,17 +129,33 @@ class Pen:
                 self.d.ellipse([x - r, y - r, x + r, y + r], fill=fill)
 
     def arc(self, cx, cy, r, start, end, fill, width):
-        self.d.arc([self.p(cx - r, cy - r), self.p(cx + r, cy + r)], start, end, fill=fill,
-                   width=self.w(width))
+        self.d.arc(
+            [self.p(cx - r, cy - r), self.p(cx + r, cy + r)],
+            start,
+            end,
+            fill=fill,
+            width=self.w(width),
+        )
 
     def text(self, x, y, s, size, fill, bold=False, anchor="la"):
-        font = ImageFont.truetype(str(FONT_BOLD if bold else FONT_REGULAR), max(1, round(size * self.k)))
+        font = ImageFont.truetype(
+            str(FONT_BOLD if bold else FONT_REGULAR), max(1, round(size * self.k))
+        )
         self.d.text(self.p(x, y), s, font=font, fill=fill, anchor=anchor)
 
     def text_halo(self, x, y, s, size, fill, halo, bold=False, anchor="la", halo_w=4):
-        font = ImageFont.truetype(str(FONT_BOLD if bold else FONT_REGULAR), max(1, round(size * self.k)))
-        self.d.text(self.p(x, y), s, font=font, fill=fill, anchor=anchor,
-                    stroke_width=self.w(halo_w), stroke_fill=halo)
+        font = ImageFont.truetype(
+            str(FONT_BOLD if bold else FONT_REGULAR), max(1, round(size * self.k))
+        )
+        self.d.text(
+            self.p(x, y),
+            s,
+            font=font,
+            fill=fill,
+            anchor=anchor,
+            stroke_width=self.w(halo_w),
+            stroke_fill=halo,
+        )
 
 
 def star_points(cx, cy, r_out, rotation=-90.0):
@@ -156,16 +190,18 @@ def finish(img: Image.Image, size: tuple[int, int], path: Path, colors: int) -> 
     """
     small = img.resize(size, Image.Resampling.LANCZOS)
     if small.mode == "RGBA":
-        out = small.quantize(colors=colors, method=Image.Quantize.FASTOCTREE,
-                             dither=Image.Dither.NONE)
+        out = small.quantize(
+            colors=colors, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE
+        )
     else:
         small = small.convert("RGB")
         counts = small.getcolors(maxcolors=size[0] * size[1]) or []
         counts.sort(key=lambda item: (-item[0], item[1]))
         n_keys = colors // 2
         keys = [rgb for count, rgb in counts[:n_keys] if count >= 200]
-        rest = small.quantize(colors=colors - len(keys), method=Image.Quantize.MEDIANCUT,
-                              dither=Image.Dither.NONE)
+        rest = small.quantize(
+            colors=colors - len(keys), method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE
+        )
         flat = [v for rgb in keys for v in rgb]
         flat += rest.getpalette()[: 3 * (colors - len(keys))]
         palette = Image.new("P", (1, 1))
@@ -278,14 +314,25 @@ def g_handshake(pen: Pen, c):
     pen = pen.sub(0, -50, 1)
     pen.poly([(36, 352), (128, 254), (196, 318), (104, 418)], fill=WHITE)
     pen.poly([(476, 352), (384, 254), (316, 318), (408, 418)], fill=WHITE)
-    pen.poly([(140, 262), (206, 200), (306, 200), (372, 262), (316, 318), (276, 346),
-              (226, 346), (196, 318)], fill=WHITE)
+    pen.poly(
+        [
+            (140, 262),
+            (206, 200),
+            (306, 200),
+            (372, 262),
+            (316, 318),
+            (276, 346),
+            (226, 346),
+            (196, 318),
+        ],
+        fill=WHITE,
+    )
     # cuffs
     pen.line([(124, 250), (200, 322)], fill=c, width=16)
     pen.line([(388, 250), (312, 322)], fill=c, width=16)
     # the thumb on top, and the fingers wrapped underneath
     pen.line([(196, 262), (236, 232), (292, 226)], fill=c, width=11, round_caps=True)
-    for i, x in enumerate((226, 256, 286)):
+    for x in (226, 256, 286):
         pen.line([(x - 8, 346), (x + 4, 300)], fill=c, width=10, round_caps=True)
     pen.line([(306, 300), (336, 274)], fill=c, width=10, round_caps=True)
 
@@ -301,7 +348,7 @@ def g_bridge(pen: Pen, c):
     xs = [176, 230, 284, 338, 392, 446]
     for x in xs:
         pen.line([(x, 232), (x, 298)], fill=WHITE, width=10)
-    for a, b in zip(xs, xs[1:]):
+    for a, b in pairwise(xs):
         pen.line([(a, 298), (b, 232)], fill=WHITE, width=8)
     for x in (200, 320, 430):
         pen.rect(x - 12, 322, x + 12, 372, fill=WHITE)
@@ -328,13 +375,13 @@ def g_map(pen: Pen, c):
         [(192, 180), (320, 214), (320, 454), (192, 420)],
         [(320, 214), (428, 180), (428, 420), (320, 454)],
     ]
-    for i, panel in enumerate(panels):
+    for panel in panels:
         pen.poly(panel, fill=WHITE)
     pen.line([(192, 180), (192, 420)], fill=c, width=8)
     pen.line([(320, 214), (320, 454)], fill=c, width=8)
     # a dashed route
     route = [(110, 400), (160, 352), (220, 370), (270, 320), (330, 344)]
-    for a, b in zip(route, route[1:]):
+    for a, b in pairwise(route):
         mx, my = (a[0] + b[0]) / 2, (a[1] + b[1]) / 2
         pen.line([a, (mx, my)], fill=c, width=12, round_caps=True)
     # the pin
@@ -377,12 +424,16 @@ def g_exit(pen: Pen, c):
     angle = -55
     dx, dy = math.cos(math.radians(angle)), math.sin(math.radians(angle))
     px, py, length = 116, 214, 210
-    pen.poly(rotated_rect(px + dx * length / 2, py + dy * length / 2, length, 30, angle), fill=WHITE)
+    pen.poly(
+        rotated_rect(px + dx * length / 2, py + dy * length / 2, length, 30, angle), fill=WHITE
+    )
     for t in (0.35, 0.7):
         pen.poly(rotated_rect(px + dx * length * t, py + dy * length * t, 22, 32, angle), fill=c)
     pen.circle(px, py, 26, fill=WHITE)
-    pen.poly([(196, 284), (330, 284), (330, 224), (444, 316), (330, 408), (330, 348), (196, 348)],
-             fill=WHITE)
+    pen.poly(
+        [(196, 284), (330, 284), (330, 224), (444, 316), (330, 408), (330, 348), (196, 348)],
+        fill=WHITE,
+    )
 
 
 def g_police(pen: Pen, c):
@@ -391,17 +442,23 @@ def g_police(pen: Pen, c):
 
 
 def _bezier(p0, p1, p2, n=16):
-    return [((1 - t) ** 2 * p0[0] + 2 * (1 - t) * t * p1[0] + t * t * p2[0],
-             (1 - t) ** 2 * p0[1] + 2 * (1 - t) * t * p1[1] + t * t * p2[1])
-            for t in (i / n for i in range(n + 1))]
+    return [
+        (
+            (1 - t) ** 2 * p0[0] + 2 * (1 - t) * t * p1[0] + t * t * p2[0],
+            (1 - t) ** 2 * p0[1] + 2 * (1 - t) * t * p1[1] + t * t * p2[1],
+        )
+        for t in (i / n for i in range(n + 1))
+    ]
 
 
 def _flame_outline(cx, base, w, h):
     """A flame: a round bottom and two curved sides meeting in a point."""
     left = _bezier((cx - w, base - w), (cx - w * 1.05, base - h * 0.62), (cx + w * 0.08, base - h))
     right = _bezier((cx + w * 0.08, base - h), (cx + w * 0.95, base - h * 0.55), (cx + w, base - w))
-    bottom = [(cx + w * math.cos(a), base - w + w * math.sin(a))
-              for a in (math.radians(d) for d in range(0, 181, 10))]
+    bottom = [
+        (cx + w * math.cos(a), base - w + w * math.sin(a))
+        for a in (math.radians(d) for d in range(0, 181, 10))
+    ]
     return left + right + bottom
 
 
@@ -445,7 +502,7 @@ def make_icon(name: str) -> None:
     img = Image.new("RGBA", (512 * s, 512 * s), (0, 0, 0, 0))
     pen = Pen(ImageDraw.Draw(img), k=s)
     colour = TILE[name]
-    pen.rrect(8, 8, 504, 504, 96, fill=colour + (255,))
+    pen.rrect(8, 8, 504, 504, 96, fill=(*colour, 255))
     GLYPHS[name](pen, colour)
     finish(img, (512, 512), MEDIA / "icons" / f"{name}.png", colors=32)
 
@@ -471,7 +528,7 @@ def make_steps() -> None:
         (g_exit, TILE["exit"]),
     ]
     xs = [200 + i * 380 for i in range(5)]
-    for i, ((glyph, colour), cx) in enumerate(zip(steps, xs)):
+    for i, ((glyph, colour), cx) in enumerate(zip(steps, xs, strict=True)):
         pen.circle(cx, cy, 150, fill=WHITE)
         pen.circle(cx, cy, 138, fill=colour)
         glyph(pen.sub(cx - 256 * 0.42, cy - 256 * 0.42, 0.42), colour)
@@ -482,7 +539,9 @@ def make_steps() -> None:
         pen.text(bx, by + 2, str(i + 1), 50, WHITE, bold=True, anchor="mm")
         if i < 4:
             ax = cx + 190
-            pen.poly([(ax - 22, cy - 32), (ax + 22, cy), (ax - 22, cy + 32), (ax - 8, cy)], fill=INK)
+            pen.poly(
+                [(ax - 22, cy - 32), (ax + 22, cy), (ax - 22, cy + 32), (ax - 8, cy)], fill=INK
+            )
     finish(img, (W, H), MEDIA / "crossing-steps.png", colors=64)
 
 
@@ -494,8 +553,11 @@ def make_emergency() -> None:
     img = Image.new("RGB", (W * s, H * s), WHITE)
     pen = Pen(ImageDraw.Draw(img), k=s)
     pen.rect(0, 0, W, H, fill=(241, 245, 249))
-    cards = [("113", (30, 58, 138), g_police), ("114", (234, 88, 12), g_flame),
-             ("115", (220, 38, 38), g_health)]
+    cards = [
+        ("113", (30, 58, 138), g_police),
+        ("114", (234, 88, 12), g_flame),
+        ("115", (220, 38, 38), g_health),
+    ]
     for i, (number, colour, glyph) in enumerate(cards):
         x0 = 40 + i * 580
         pen.rrect(x0, 60, x0 + 540, 580, 48, fill=colour)
@@ -542,10 +604,27 @@ PLACES = {
     "Huế": (1730, 619),
     "Đà Nẵng": (1856, 800),
 }
-ROUTE = ["Mawlamyine", "Myawaddy", "Mae Sot", "Phitsanulok", "Khon Kaen", "Mukdahan",
-         "Savannakhet", "Dansavanh", "Lao Bảo", "Khe Sanh", "Đông Hà", "Huế", "Đà Nẵng"]
-ROAD9_SEGMENTS = [("Savannakhet", "Dansavanh"), ("Dansavanh", "Lao Bảo"), ("Lao Bảo", "Khe Sanh"),
-         ("Khe Sanh", "Đông Hà")]
+ROUTE = [
+    "Mawlamyine",
+    "Myawaddy",
+    "Mae Sot",
+    "Phitsanulok",
+    "Khon Kaen",
+    "Mukdahan",
+    "Savannakhet",
+    "Dansavanh",
+    "Lao Bảo",
+    "Khe Sanh",
+    "Đông Hà",
+    "Huế",
+    "Đà Nẵng",
+]
+ROAD9_SEGMENTS = [
+    ("Savannakhet", "Dansavanh"),
+    ("Dansavanh", "Lao Bảo"),
+    ("Lao Bảo", "Khe Sanh"),
+    ("Khe Sanh", "Đông Hà"),
+]
 
 
 def _wiggle(a, b, seed, amp=10, n=6):
@@ -553,8 +632,12 @@ def _wiggle(a, b, seed, amp=10, n=6):
     pts = [a]
     for i in range(1, n):
         t = i / n
-        pts.append((a[0] + (b[0] - a[0]) * t + rnd.uniform(-amp, amp) * 0.3,
-                    a[1] + (b[1] - a[1]) * t + rnd.uniform(-amp, amp)))
+        pts.append(
+            (
+                a[0] + (b[0] - a[0]) * t + rnd.uniform(-amp, amp) * 0.3,
+                a[1] + (b[1] - a[1]) * t + rnd.uniform(-amp, amp),
+            )
+        )
     pts.append(b)
     return pts
 
@@ -564,23 +647,50 @@ def draw_map(pen: Pen, W: int, y0: int, y1: int) -> None:
     land = (250, 246, 232)
     pen.rect(0, y0, W, y1, fill=land)
     # seas: the Gulf of Martaban to the west, the coast of central Viet Nam to the east
-    west = [(0, y0), (96, y0), (108, 360), (116, 470), (124, 600), (112, 720), (96, 860), (84, y1),
-            (0, y1)]
-    east = [(1650, y0), (1690, 360), (1716, 460), (1770, 590), (1852, 720), (1880, 800),
-            (1920, 860), (W, y0)]
+    west = [
+        (0, y0),
+        (96, y0),
+        (108, 360),
+        (116, 470),
+        (124, 600),
+        (112, 720),
+        (96, 860),
+        (84, y1),
+        (0, y1),
+    ]
+    east = [
+        (1650, y0),
+        (1690, 360),
+        (1716, 460),
+        (1770, 590),
+        (1852, 720),
+        (1880, 800),
+        (1920, 860),
+        (W, y0),
+    ]
     pen.poly([(x, max(y0, min(y1, y))) for x, y in west], fill=sea)
     pen.poly([(x, max(y0, min(y1, y))) for x, y in east], fill=sea)
     # country names, large and pale
     for name, x in (("MYANMAR", 232), ("THAILAND", 700), ("LAOS", 1240), ("VIET NAM", 1540)):
-        pen.text(x, y0 + 80, name, 36 if name == "MYANMAR" else 44, (196, 190, 170), bold=True,
-                 anchor="mm")
+        pen.text(
+            x,
+            y0 + 80,
+            name,
+            36 if name == "MYANMAR" else 44,
+            (196, 190, 170),
+            bold=True,
+            anchor="mm",
+        )
     # borders (schematic): the Moei river, the Mekong, the Viet Nam - Laos line
     river = (96, 160, 220)
     pen.line(_wiggle((355, y0), (355, y1), 3, 14, 12), fill=river, width=5)
     pen.line(_wiggle((1062, y0), (1060, y1), 7, 26, 12), fill=river, width=12)
     for y in range(y0 + 4, y1, 28):
-        pen.line([(1410 + 10 * math.sin(y / 60), y), (1410 + 10 * math.sin((y + 14) / 60), y + 14)],
-                 fill=(150, 120, 150), width=5)
+        pen.line(
+            [(1410 + 10 * math.sin(y / 60), y), (1410 + 10 * math.sin((y + 14) / 60), y + 14)],
+            fill=(150, 120, 150),
+            width=5,
+        )
     for y in range(y0 + 4, y1, 28):
         pen.line([(355, y), (355, y + 14)], fill=(150, 120, 150), width=4)
     # the corridor
@@ -588,7 +698,9 @@ def draw_map(pen: Pen, W: int, y0: int, y1: int) -> None:
     pen.line(pts, fill=(255, 255, 255), width=26, joint="curve")
     pen.line(pts, fill=(71, 85, 105), width=14, joint="curve")
     for a, b in ROAD9_SEGMENTS:
-        pen.line([PLACES[a], PLACES[b]], fill=ROAD9_COLOUR, width=22, joint="curve", round_caps=True)
+        pen.line(
+            [PLACES[a], PLACES[b]], fill=ROAD9_COLOUR, width=22, joint="curve", round_caps=True
+        )
     # the Second Thai-Lao Friendship Bridge over the Mekong
     (ax, ay), (bx, by) = PLACES["Mukdahan"], PLACES["Savannakhet"]
     t = (1061 - ax) / (bx - ax)
@@ -596,15 +708,23 @@ def draw_map(pen: Pen, W: int, y0: int, y1: int) -> None:
     for dy in (-22, 22):
         pen.line([(1040, my + dy - 2), (1082, my + dy + 2)], fill=INK, width=6, round_caps=True)
     # Road 9 shields, one in Laos and one in Viet Nam
-    for (x, y) in ((1236, 560), (1600, 493)):
+    for x, y in ((1236, 560), (1600, 493)):
         pen.rrect(x - 34, y - 30, x + 34, y + 30, 10, fill=WHITE, outline=ROAD9_COLOUR, width=6)
         pen.text(x, y + 1, "9", 40, ROAD9_COLOUR, bold=True, anchor="mm")
     # towns
     labels = {
-        "Mawlamyine": (0, 40, "mt"), "Myawaddy": (-6, -26, "rb"), "Mae Sot": (6, -26, "lb"),
-        "Phitsanulok": (0, -28, "mb"), "Khon Kaen": (0, 34, "mt"), "Mukdahan": (-8, 34, "rt"),
-        "Savannakhet": (8, 30, "lt"), "Dansavanh": (-10, -26, "rb"), "Khe Sanh": (10, 28, "lt"),
-        "Đông Hà": (0, -28, "mb"), "Huế": (18, 0, "lm"), "Đà Nẵng": (-18, 0, "rm"),
+        "Mawlamyine": (0, 40, "mt"),
+        "Myawaddy": (-6, -26, "rb"),
+        "Mae Sot": (6, -26, "lb"),
+        "Phitsanulok": (0, -28, "mb"),
+        "Khon Kaen": (0, 34, "mt"),
+        "Mukdahan": (-8, 34, "rt"),
+        "Savannakhet": (8, 30, "lt"),
+        "Dansavanh": (-10, -26, "rb"),
+        "Khe Sanh": (10, 28, "lt"),
+        "Đông Hà": (0, -28, "mb"),
+        "Huế": (18, 0, "lm"),
+        "Đà Nẵng": (-18, 0, "rm"),
     }
     for name, (x, y) in PLACES.items():
         if name == "Lao Bảo":
@@ -623,7 +743,6 @@ def draw_map(pen: Pen, W: int, y0: int, y1: int) -> None:
     nx, ny = 60, y1 - 120
     pen.poly([(nx, ny - 40), (nx + 20, ny + 20), (nx, ny + 8), (nx - 20, ny + 20)], fill=INK)
     pen.text(nx, ny + 30, "N", 30, INK, bold=True, anchor="mt")
-
 
 
 def make_map(path: Path, size: tuple[int, int], title: bool) -> None:
@@ -684,14 +803,14 @@ def make_gate_scene() -> None:
     mountains(pen, W, 700, 120, hexc("3f7553"), seed=13, step=60)
     pen.rect(0, 680, W, H, fill=hexc("6aa35a"))
     # the road, in perspective
-    vx, vy = 960, 600
+    vx = 960
     pen.poly([(300, H), (1620, H), (1010, 680), (910, 680)], fill=hexc("5b6472"))
     pen.poly([(270, H), (300, H), (910, 680), (904, 680)], fill=hexc("e5e7eb"))
     pen.poly([(1620, H), (1650, H), (1016, 680), (1010, 680)], fill=hexc("e5e7eb"))
     for i in range(7):
         t0, t1 = i / 7, (i + 0.5) / 7
-        ya, yb = 680 + (H - 680) * t0 ** 1.6, 680 + (H - 680) * t1 ** 1.6
-        wa, wb = 2 + 12 * t0 ** 1.6, 2 + 12 * t1 ** 1.6
+        ya, yb = 680 + (H - 680) * t0**1.6, 680 + (H - 680) * t1**1.6
+        wa, wb = 2 + 12 * t0**1.6, 2 + 12 * t1**1.6
         pen.poly([(vx - wa, ya), (vx + wa, ya), (vx + wb, yb), (vx - wb, yb)], fill=WHITE)
     # the gate: a wide canopy over the lanes, a central block with a tiered roof
     pen.rect(520, 560, 1400, 600, fill=hexc("f3f4f6"))
@@ -717,15 +836,30 @@ def make_gate_scene() -> None:
     flag_laos(pen, 1500, 522, 150)
     # a road-side kilometre post of National Road 9
     px, py = 1730, 870
-    pen.rrect(px - 60, py - 150, px + 60, py + 60, 50, fill=WHITE, corners=(True, True, False, False))
-    pen.rrect(px - 60, py - 150, px + 60, py - 60, 50, fill=hexc("dc2626"),
-              corners=(True, True, False, False))
+    pen.rrect(
+        px - 60, py - 150, px + 60, py + 60, 50, fill=WHITE, corners=(True, True, False, False)
+    )
+    pen.rrect(
+        px - 60,
+        py - 150,
+        px + 60,
+        py - 60,
+        50,
+        fill=hexc("dc2626"),
+        corners=(True, True, False, False),
+    )
     pen.text(px, py - 96, "QL9", 40, WHITE, bold=True, anchor="mm")
     pen.text(px, py - 10, "Lao Bảo", 26, INK, bold=True, anchor="mm")
     pen.rect(px - 70, py + 60, px + 70, py + 80, fill=hexc("9ca3af"))
     # trees
     rnd = random.Random(21)
-    for x, y, r in ((120, 900, 90), (250, 760, 60), (1860, 640, 60), (1560, 980, 80), (80, 720, 50)):
+    for x, y, r in (
+        (120, 900, 90),
+        (250, 760, 60),
+        (1860, 640, 60),
+        (1560, 980, 80),
+        (80, 720, 50),
+    ):
         tree(pen, x, y, r, hexc(rnd.choice(["2f6b3f", "3a7d4a", "25593a"])))
     finish(img, (W, H), MEDIA / "attract-gate.png", colors=128)
 
@@ -784,8 +918,17 @@ def make_bridge_scene() -> None:
     pen.poly(wave + bottom, fill=VN_RED)
     pen.poly(star_points(fx + fw / 2, fy + fw / 3 + 4, fw / 5), fill=VN_YELLOW)
     # caption: place names only
-    pen.text_halo(960, 960, "Hiền Lương  ·  Bến Hải", 60, WHITE, hexc("1f3b52"), bold=True,
-                  anchor="mm", halo_w=6)
+    pen.text_halo(
+        960,
+        960,
+        "Hiền Lương  ·  Bến Hải",
+        60,
+        WHITE,
+        hexc("1f3b52"),
+        bold=True,
+        anchor="mm",
+        halo_w=6,
+    )
     pen.text_halo(960, 1036, "17°N", 40, WHITE, hexc("1f3b52"), bold=True, anchor="mm", halo_w=5)
     finish(img, (W, H), MEDIA / "attract-bridge.png", colors=128)
 
