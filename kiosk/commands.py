@@ -6,6 +6,7 @@ handlers import kivy, requests, paho... only when they run.
 
 from __future__ import annotations
 
+from kiosk.agent import commands as agent_commands
 from kiosk.protocol.commands import Registry
 
 
@@ -14,3 +15,4 @@ def register(registry: Registry) -> None:
     registry.group(
         "kiosk", "kiosks: enrol (server side); sync, agent, ui, status, import (kiosk side)"
     )
+    agent_commands.register(registry)

@@ -7,7 +7,8 @@ copied. Every limit is documented next to its field.
     [kiosk]   id, gate, groups, state_dir
     [server]  url, trusted_root
     [mqtt]    url, ca, cert, key, username, password, heartbeat_s, keepalive_s
-    [sync]    interval_s, timeout_s, bandwidth_kbps, health_tries, min_free_mb, max_pack_mb
+    [sync]    interval_s, timeout_s, bandwidth_kbps, health_tries, health_wait_s, min_free_mb,
+              max_pack_mb
     [ui]      fullscreen, orientation, idle_timeout_s
 """
 
@@ -70,6 +71,8 @@ class SyncConfig:
     bandwidth_kbps: int = 0
     #: starts a new pack may fail its health check before it is reverted, 1..10
     health_tries: int = 3
+    #: seconds the UI has to confirm it shows a new pack before that counts as a failed start, 10..3600
+    health_wait_s: float = 90.0
     #: keep at least this much disk free after a download, MB
     min_free_mb: int = 200
     #: refuse packs larger than this, MB
@@ -141,6 +144,7 @@ def parse_config(raw: dict[str, Any], base: Path, source: Path | None = None) ->
         timeout_s=r.num("sync", "timeout_s", 30.0, 1, 300),
         bandwidth_kbps=int(r.num("sync", "bandwidth_kbps", 0, 0, 10_000_000)),
         health_tries=int(r.num("sync", "health_tries", 3, 1, 10)),
+        health_wait_s=r.num("sync", "health_wait_s", 90.0, 10, 3600),
         min_free_mb=int(r.num("sync", "min_free_mb", 200, 0, 1_000_000)),
         max_pack_mb=int(r.num("sync", "max_pack_mb", 4096, 1, 1_000_000)),
     )

@@ -7,7 +7,9 @@ import their heavy dependencies only when they run.
 from __future__ import annotations
 
 from kiosk.protocol.commands import Registry
+from server import serve_commands
 from server.packs import commands as packs_commands
+from server.packs import publish_commands
 
 
 def register(registry: Registry) -> None:
@@ -17,3 +19,5 @@ def register(registry: Registry) -> None:
         "kiosk", "kiosks: enrol (server side); sync, agent, ui, status, import (kiosk side)"
     )
     packs_commands.register(registry)
+    publish_commands.register(registry)
+    serve_commands.register(registry)

@@ -36,6 +36,8 @@ class TufConfig:
     targets_days: int = 90
     snapshot_days: int = 7
     timestamp_days: int = 1
+    #: where the offline root/targets keys are (a mounted medium); `--keys` overrides
+    offline_keys: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,7 @@ def load_server_config(data: Path) -> ServerConfig:
         targets_days=int(r.num("tuf", "targets_days", 90, 1, 3650)),
         snapshot_days=int(r.num("tuf", "snapshot_days", 7, 1, 365)),
         timestamp_days=int(r.num("tuf", "timestamp_days", 1, 1, 365)),
+        offline_keys=r.path("tuf", "offline_keys", None),
     )
     store_url = r.text("store", "url", f"sqlite:///{(data / 'fleet.db').resolve()}")
     return ServerConfig(

@@ -1,0 +1,1 @@
+"""The kiosk agent: verified sync (TUF), atomic install, health commit/revert."""

@@ -1,0 +1,73 @@
+"""Named points of a sync, for the kill tests (tests/faults/test_sync_kill.py).
+
+In production this does nothing. The tests set two environment variables
+(read once, by the command line, and passed down):
+
+    BGK_TEST_CHECKPOINT_LOG=FILE   append each checkpoint name reached to FILE
+    BGK_TEST_PAUSE_AT=NAME[:N]     at the N-th time NAME is reached, write
+                                   "paused NAME" to FILE and wait to be killed
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from collections.abc import Mapping
+from pathlib import Path
+
+#: the checkpoints of an install, in order
+STEPS = (
+    "refreshed",
+    "manifest",
+    "download-chunk",
+    "downloaded",
+    "staging",
+    "staged",
+    "flushed",
+    "stored",
+    "placed",
+    "pending-saved",
+    "switched",
+    "committing",
+    "committed",
+    "cleaned",
+)
+
+
+class Checkpoints:
+    def __init__(
+        self, log: Path | None = None, pause_at: str | None = None, count: int = 1
+    ) -> None:
+        self.log = log
+        self.pause_at = pause_at
+        self.count = count
+        self.seen: Counter[str] = Counter()
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Checkpoints:
+        log = env.get("BGK_TEST_CHECKPOINT_LOG")
+        pause = env.get("BGK_TEST_PAUSE_AT")
+        if not log:
+            return cls()
+        name, _, count = (pause or "").partition(":")
+        return cls(Path(log), name or None, int(count or 1))
+
+    def __call__(self, name: str) -> None:
+        if self.log is None:
+            return
+        self.seen[name] += 1
+        if self.seen[name] == 1:
+            self._write(name)
+        if name == self.pause_at and self.seen[name] == self.count:
+            self._write(f"paused {name}")
+            while True:  # until the test kills this process
+                time.sleep(3600)
+
+    def _write(self, line: str) -> None:
+        assert self.log is not None
+        fd = os.open(self.log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, f"{line}\n".encode())
+        finally:
+            os.close(fd)

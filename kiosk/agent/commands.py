@@ -1,0 +1,204 @@
+"""`bgk kiosk sync|status|import|agent` (the kiosk side of pack delivery)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kiosk.protocol.commands import Registry
+
+if TYPE_CHECKING:
+    from kiosk.agent.sync import CycleResult, Deps, Syncer
+    from kiosk.config import KioskConfig
+
+
+def register(registry: Registry) -> None:
+    p = registry.add(
+        "kiosk sync", "one verified sync: fetch, verify and install the newest pack", _sync
+    )
+    _config(p)
+    p.add_argument("--once", action="store_true", required=True, help="one cycle, then exit")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    p = registry.add(
+        "kiosk status", "installed and previous pack, last sync, last error, stale", _status
+    )
+    _config(p)
+    p.add_argument("--json", action="store_true", help="print as JSON")
+
+    p = registry.add(
+        "kiosk import", "install a signed pack from a USB folder (bgk server export)", _import
+    )
+    p.add_argument("dir", type=Path, help="the exported folder")
+    _config(p)
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    p = registry.add(
+        "kiosk agent", "the kiosk's always-on service: sync, install, commit/revert", _agent
+    )
+    _config(p)
+
+
+def _config(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--config",
+        type=Path,
+        default=Path("/etc/bgk/kiosk.toml"),
+        help="kiosk.toml (default /etc/bgk/kiosk.toml; an enrolment bundle's works as is)",
+    )
+
+
+def _load(args: argparse.Namespace) -> KioskConfig:
+    from kiosk.config import load_config
+
+    return load_config(args.config)
+
+
+def _root(config: KioskConfig) -> bytes:
+    from kiosk.protocol.errors import UsageError
+
+    try:
+        return config.server.trusted_root.read_bytes()
+    except OSError as exc:
+        raise UsageError(
+            f"cannot read the trusted root {config.server.trusted_root}: {exc.strerror}; "
+            "copy the enrolment bundle again"
+        ) from None
+
+
+def _deps(config: KioskConfig, source: Any, base_url: str) -> Deps:
+    from kiosk.agent.checkpoints import Checkpoints
+    from kiosk.agent.sync import Deps
+
+    return Deps(source=source, base_url=base_url, checkpoint=Checkpoints.from_env(os.environ))
+
+
+def _http(config: KioskConfig) -> Any:
+    from kiosk.agent.fetch import HttpSource, bandwidth_limiter
+
+    return HttpSource(config.sync.timeout_s, limiter=bandwidth_limiter(config.sync.bandwidth_kbps))
+
+
+def _once(syncer: Syncer, only_pack: str | None) -> tuple[CycleResult, str | None]:
+    """A cycle, then the health decision about what it installed (with a UI, wait
+    for it up to health_wait_s; a still-undecided pack is left to the agent)."""
+    from kiosk.agent.layout import SyncLock
+    from kiosk.local import HEALTH_PERIOD_S
+
+    with SyncLock(syncer.layout.lock_file):
+        result = syncer.cycle(only_pack)
+        started = time.monotonic()
+        while True:
+            verdict = syncer.settle(waited_s=0.0, wait_limit_s=float("inf"))
+            if verdict is None:
+                return result, None
+            if verdict.action != "wait":
+                return result, verdict.reason
+            if time.monotonic() - started >= syncer.config.sync.health_wait_s:
+                return result, f"{verdict.reason}; the agent will commit or revert it"
+            time.sleep(HEALTH_PERIOD_S)
+
+
+def _report(
+    args: argparse.Namespace, syncer: Syncer, result: CycleResult, health: str | None
+) -> int:
+    from kiosk.agent.status import kiosk_status
+
+    status = kiosk_status(syncer.config, time.time())
+    if args.json:
+        body = {
+            "ok": True,
+            "action": result.action,
+            "message": result.message,
+            "health": health,
+            "bytes": result.bytes,
+            "blobs": result.blobs,
+            "installed": status["installed"],
+            "previous": status["previous"],
+            "pending": status["pending"],
+            "stale": status["stale"],
+        }
+        print(json.dumps(body, ensure_ascii=False))
+    else:
+        print(result.message)
+        if health:
+            print(health)
+    return 0
+
+
+def _fail_json(args: argparse.Namespace, exc: Exception) -> None:
+    if getattr(args, "json", False):
+        code = getattr(exc, "code", "error")
+        print(json.dumps({"ok": False, "code": code, "message": str(exc)}, ensure_ascii=False))
+
+
+def _sync(args: argparse.Namespace) -> int:
+    from kiosk.agent.sync import Syncer
+    from kiosk.protocol.errors import BgkError
+
+    config = _load(args)
+    syncer = Syncer(config, _root(config), _deps(config, _http(config), config.server.url))
+    try:
+        result, health = _once(syncer, None)
+    except BgkError as exc:
+        _fail_json(args, exc)
+        raise
+    return _report(args, syncer, result, health)
+
+
+def _import(args: argparse.Namespace) -> int:
+    from kiosk.agent.fetch import LocalSource
+    from kiosk.agent.sync import Syncer
+    from kiosk.protocol.errors import BgkError, UsageError
+
+    config = _load(args)
+    try:
+        info = json.loads((args.dir / "export.json").read_text(encoding="utf-8"))
+        pack = str(info["pack"])
+    except (OSError, ValueError, KeyError, TypeError):
+        raise UsageError(
+            f"{args.dir} is not an exported pack (no readable export.json): "
+            "make one with `bgk server export PACK -o DIR`"
+        ) from None
+    source = LocalSource(args.dir, "local:/")
+    syncer = Syncer(config, _root(config), _deps(config, source, "local:"))
+    try:
+        result, health = _once(syncer, pack)
+    except BgkError as exc:
+        _fail_json(args, exc)
+        raise
+    return _report(args, syncer, result, health)
+
+
+def _status(args: argparse.Namespace) -> int:
+    from kiosk.agent.status import kiosk_status, status_text
+
+    status = kiosk_status(_load(args), time.time())
+    print(json.dumps(status, ensure_ascii=False, indent=1) if args.json else status_text(status))
+    return 0
+
+
+def _agent(args: argparse.Namespace) -> int:
+    import signal
+
+    from kiosk.agent.service import AgentService
+    from kiosk.agent.sync import Syncer
+
+    config = _load(args)
+    syncer = Syncer(config, _root(config), _deps(config, _http(config), config.server.url))
+    service = AgentService(syncer)
+    signal.signal(signal.SIGTERM, lambda *_: service.stop())
+    print(
+        f"kiosk agent {config.kiosk.id} running (state in {config.kiosk.state_dir})",
+        file=sys.stderr,
+    )
+    try:
+        service.run()
+    except KeyboardInterrupt:
+        service.stop()
+    return 0

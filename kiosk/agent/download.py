@@ -1,0 +1,195 @@
+"""Downloading one blob: streamed, hashed while written, capped at its signed
+length, resumed with HTTP Range after an interruption.
+
+    tmp/dl/<hex>.part   bytes so far (kept across interruptions and restarts)
+    tmp/dl/<hex>        complete and verified (renamed from .part)
+
+A server that ignores Range answers 200: the part is started over. A server
+that sends more than the signed length, or bytes with another hash, gets
+the part deleted and the pack rejected. Network failures are retried with
+backoff; after the last attempt the part stays for the next cycle.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kiosk.agent.backoff import Backoff
+from kiosk.agent.errors import BadDownload, DownloadStalled, NetworkFailed
+from kiosk.agent.fetch import RangeNotSatisfiable, Source
+from kiosk.agent.layout import disk_error
+
+READ_CHUNK = 1024 * 1024
+
+
+@dataclass
+class DownloadStats:
+    """Bytes received over the network (what a bandwidth-limited gate pays for)."""
+
+    bytes: int = 0
+    blobs: int = 0
+    resumed: int = 0
+    restarts: int = 0
+    attempts: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Retry:
+    attempts: int
+    backoff: Backoff
+    rng: random.Random
+    sleep: Callable[[float], None]
+
+
+def fetch_blob(
+    source: Source,
+    url: str,
+    sha256: str,
+    length: int,
+    folder: Path,
+    retry: Retry,
+    stats: DownloadStats,
+    checkpoint: Callable[[str], None],
+) -> Path:
+    """Download a blob into folder/<sha256>, verified; returns its path."""
+    last: NetworkFailed | None = None
+    for attempt in range(1, retry.attempts + 1):
+        try:
+            path = _fetch_once(source, url, sha256, length, folder, stats, checkpoint)
+            stats.blobs += 1
+            return path
+        except NetworkFailed as exc:
+            last = exc
+            stats.attempts.append(str(exc))
+            if attempt < retry.attempts:
+                retry.sleep(retry.backoff.delay(attempt, retry.rng))
+    assert last is not None
+    raise last
+
+
+def verify_file(path: Path, sha256: str, length: int) -> bool:
+    """Re-hash a file from an earlier, interrupted cycle (it may not be durable)."""
+    try:
+        if path.is_symlink() or path.stat().st_size != length:
+            return False
+        digest = hashlib.sha256()
+        with open(path, "rb") as fh:
+            while chunk := fh.read(READ_CHUNK):
+                digest.update(chunk)
+        return digest.hexdigest() == sha256
+    except OSError:
+        return False
+
+
+def _fetch_once(
+    source: Source,
+    url: str,
+    sha256: str,
+    length: int,
+    folder: Path,
+    stats: DownloadStats,
+    checkpoint: Callable[[str], None],
+) -> Path:
+    final = folder / sha256
+    part = folder / f"{sha256}.part"
+    digest = hashlib.sha256()
+    have = _prefix(part, length, digest)
+    if have == length:  # complete before an interruption, not yet renamed
+        if digest.hexdigest() == sha256:
+            os.replace(part, final)
+            return final
+        part.unlink(missing_ok=True)
+        digest, have = hashlib.sha256(), 0
+    try:
+        stream = source.open(url, have)
+    except RangeNotSatisfiable:
+        part.unlink(missing_ok=True)
+        digest, have = hashlib.sha256(), 0
+        stream = source.open(url, 0)
+    try:
+        if stream.offset != have:  # the server ignored Range: start over
+            stats.restarts += 1
+            digest, have = hashlib.sha256(), 0
+        elif have:
+            stats.resumed += 1
+        flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | (os.O_APPEND if have else os.O_TRUNC)
+        try:
+            fd = os.open(part, flags, 0o644)
+        except OSError as exc:
+            raise disk_error("starting a download", exc) from None
+        try:
+            for chunk in stream.chunks():
+                have += len(chunk)
+                stats.bytes += len(chunk)
+                if have > length:
+                    raise BadDownload(
+                        f"the server sent more than the signed {length} bytes of file "
+                        f"{sha256[:12]}…: download refused, the current pack keeps playing"
+                    )
+                digest.update(chunk)
+                _write_all(fd, chunk)
+                checkpoint("download-chunk")
+            if have == length:
+                os.fchmod(fd, 0o444)
+                # start writing back now; the install flushes once at the end
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+    except BadDownload:
+        part.unlink(missing_ok=True)
+        raise
+    except OSError as exc:
+        part.unlink(missing_ok=True)  # a full disk: give the space back
+        raise disk_error("downloading", exc) from None
+    finally:
+        stream.close()
+    if have < length:
+        raise DownloadStalled(
+            f"the connection ended after {have} of {length} bytes of file {sha256[:12]}…; "
+            "the download will resume"
+        )
+    if digest.hexdigest() != sha256:
+        part.unlink(missing_ok=True)
+        raise BadDownload(
+            f"file {sha256[:12]}… from the server does not match its signed hash "
+            "(damaged or substituted): download refused, the current pack keeps playing"
+        )
+    os.replace(part, final)
+    checkpoint("downloaded")
+    return final
+
+
+def _prefix(part: Path, length: int, digest: hashlib._Hash) -> int:
+    """Hash what an earlier attempt left in `part`; returns its size (0: start over)."""
+    try:
+        if part.is_symlink():
+            part.unlink()
+            return 0
+        size = part.stat().st_size
+    except FileNotFoundError:
+        return 0
+    if size > length:
+        part.unlink(missing_ok=True)
+        return 0
+    with open(part, "rb") as fh:
+        while chunk := fh.read(READ_CHUNK):
+            digest.update(chunk)
+    return size
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def remove_quietly(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.unlink()

@@ -1,0 +1,247 @@
+"""Where bytes come from: the network seam of the agent.
+
+A `Source` opens a URL, optionally from a byte offset (HTTP Range), and
+streams it in chunks. `HttpSource` uses requests (streaming, large chunks,
+timeouts, optional bandwidth cap); `LocalSource` reads an exported folder
+(USB import) under a fake base URL, so the same TUF and download code runs
+on both. Tests inject their own sources.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, Final, Protocol
+from urllib.parse import urlsplit
+
+from kiosk.agent.errors import DownloadStalled, ServerFailed, ServerUnreachable
+from kiosk.protocol.errors import ProtocolError
+from kiosk.protocol.paths import check_pack_path
+
+#: requests' iter_content runs at a third of the speed with small chunks (DESIGN §8)
+CHUNK_SIZE: Final = 512 * 1024
+_CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
+
+
+class NotFound(ServerFailed):
+    """The server has no such file (HTTP 403/404)."""
+
+    code = "server-failed"
+
+    def __init__(self, message: str, status: int = 404) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class RangeNotSatisfiable(ServerFailed):
+    """HTTP 416: the offset is at or past the end (a stale partial download)."""
+
+
+class Stream(Protocol):
+    #: offset in the file of the first byte `chunks()` yields (0 when Range was ignored)
+    offset: int
+
+    def chunks(self) -> Iterator[bytes]: ...
+
+    def close(self) -> None: ...
+
+
+class Source(Protocol):
+    def open(self, url: str, start: int = 0) -> Stream: ...
+
+
+class RateLimiter:
+    """Caps the average download rate (bytes/s): a virtual clock of when the bytes
+    consumed so far are paid for, with at most `burst_s` of idle credit."""
+
+    def __init__(
+        self,
+        rate: float,
+        *,
+        burst_s: float = 0.25,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        self.rate = rate
+        self.burst_s = burst_s
+        self.clock = clock
+        self.sleep = sleep
+        self._paid_until: float | None = None
+
+    def consume(self, n: int) -> None:
+        now = self.clock()
+        start = (
+            now - self.burst_s
+            if self._paid_until is None
+            else max(self._paid_until, now - self.burst_s)
+        )
+        self._paid_until = start + n / self.rate
+        wait = self._paid_until - now
+        if wait > 0:
+            self.sleep(wait)
+
+
+def bandwidth_limiter(kbps: int) -> RateLimiter | None:
+    """The configured cap (kbit/s, 0 = none) as a RateLimiter."""
+    return RateLimiter(kbps * 1000 / 8) if kbps > 0 else None
+
+
+class _HttpStream:
+    def __init__(
+        self,
+        response: object,
+        offset: int,
+        chunk_size: int,
+        limiter: RateLimiter | None,
+        where: str,
+    ) -> None:
+        self._response = response
+        self.offset = offset
+        self._chunk_size = chunk_size
+        self._limiter = limiter
+        self._where = where
+
+    def chunks(self) -> Iterator[bytes]:
+        import requests
+
+        response = self._response
+        assert isinstance(response, requests.Response)
+        try:
+            for chunk in response.iter_content(chunk_size=self._chunk_size):
+                if self._limiter is not None:
+                    self._limiter.consume(len(chunk))
+                yield chunk
+        except requests.exceptions.RequestException as exc:
+            raise _network_error(exc, self._where) from None
+
+    def close(self) -> None:
+        import requests
+
+        assert isinstance(self._response, requests.Response)
+        self._response.close()
+
+
+class HttpSource:
+    """HTTP(S) with requests: streaming, Range resume, timeouts, optional cap."""
+
+    def __init__(
+        self,
+        timeout_s: float,
+        *,
+        limiter: RateLimiter | None = None,
+        chunk_size: int = CHUNK_SIZE,
+        user_agent: str = "bgk-kiosk",
+    ) -> None:
+        import requests
+
+        self.timeout = (timeout_s, timeout_s)
+        self.limiter = limiter
+        self.chunk_size = chunk_size
+        self.session = requests.Session()
+        # identity: lengths and ranges are of the bytes on the server, never recompressed
+        self.session.headers.update({"Accept-Encoding": "identity", "User-Agent": user_agent})
+
+    def open(self, url: str, start: int = 0) -> Stream:
+        import requests
+
+        where = _host(url)
+        headers = {"Range": f"bytes={start}-"} if start > 0 else {}
+        try:
+            response = self.session.get(url, headers=headers, stream=True, timeout=self.timeout)
+        except requests.exceptions.RequestException as exc:
+            raise _network_error(exc, where) from None
+        status = response.status_code
+        if status in (403, 404):
+            response.close()
+            raise NotFound(f"the server at {where} has no {_tail(url)} (HTTP {status})", status)
+        if status == 416:
+            response.close()
+            raise RangeNotSatisfiable(f"{_tail(url)}: range from byte {start} not available")
+        if status == 206:
+            m = _CONTENT_RANGE.match(response.headers.get("Content-Range", ""))
+            if m is None or int(m.group(1)) != start:
+                response.close()
+                raise ServerFailed(
+                    f"the server at {where} sent a wrong byte range for {_tail(url)}"
+                )
+            return _HttpStream(response, start, self.chunk_size, self.limiter, where)
+        if status == 200:
+            return _HttpStream(response, 0, self.chunk_size, self.limiter, where)
+        response.close()
+        raise ServerFailed(f"the server at {where} answered HTTP {status} for {_tail(url)}")
+
+    def close(self) -> None:
+        self.session.close()
+
+
+class _FileStream:
+    def __init__(self, fh: IO[bytes], offset: int, chunk_size: int) -> None:
+        self._fh = fh
+        self.offset = offset
+        self._chunk_size = chunk_size
+
+    def chunks(self) -> Iterator[bytes]:
+        while chunk := self._fh.read(self._chunk_size):
+            yield chunk
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+class LocalSource:
+    """Files of an exported folder under the fake base URL `base` (USB import)."""
+
+    def __init__(self, root: Path, base: str = "local:/", chunk_size: int = CHUNK_SIZE) -> None:
+        self.root = root
+        self.base = base
+        self.chunk_size = chunk_size
+
+    def open(self, url: str, start: int = 0) -> Stream:
+        if not url.startswith(self.base):
+            raise NotFound(f"{url} is not in the imported folder")
+        rel = url[len(self.base) :]
+        try:
+            path = self.root / check_pack_path(rel)
+        except ProtocolError:
+            raise NotFound(f"{rel} is not a file of the imported folder") from None
+        try:
+            fh = open(path, "rb")  # noqa: SIM115 - closed by the stream
+        except FileNotFoundError:
+            raise NotFound(f"the imported folder {self.root} has no {rel}") from None
+        except OSError as exc:
+            raise ServerFailed(f"cannot read {path} from the imported folder: {exc}") from None
+        size = path.stat().st_size
+        if start and start >= size:
+            fh.close()
+            raise RangeNotSatisfiable(f"{rel}: range from byte {start} not available")
+        fh.seek(start)
+        return _FileStream(fh, start, self.chunk_size)
+
+
+def _host(url: str) -> str:
+    parts = urlsplit(url)
+    return parts.netloc or url
+
+
+def _tail(url: str) -> str:
+    return urlsplit(url).path.rsplit("/", 1)[-1][:40] or url
+
+
+def _network_error(exc: Exception, where: str) -> Exception:
+    import requests
+
+    text = str(exc)
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return ServerUnreachable(f"cannot reach the server at {where}: connection timed out")
+    if isinstance(exc, requests.exceptions.ReadTimeout) or "timed out" in text.lower():
+        return DownloadStalled(f"the server at {where} stopped sending data (timeout)")
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return DownloadStalled(f"the connection to {where} dropped during a download")
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        reason = "connection refused" if "refused" in text.lower() else "connection failed"
+        return ServerUnreachable(f"cannot reach the server at {where}: {reason}")
+    return ServerUnreachable(f"network error talking to {where}: {type(exc).__name__}")

@@ -1,0 +1,152 @@
+"""`bgk kiosk status`: what a technician needs to know, read-only.
+
+Installed and previous pack, a pack waiting for its health check, the last
+sync and its result, the last error in words (and its code, with a
+Vietnamese summary), and whether the kiosk is `stale`: its newest verified
+metadata has expired (offline too long, or a server that stopped re-signing).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from kiosk.agent.errors import SUMMARY_VI
+from kiosk.agent.layout import Layout
+from kiosk.agent.state import AgentState, PackRef, StateFile
+from kiosk.agent.structure import describe_pack
+from kiosk.agent.tufclient import cached_state
+from kiosk.config import KioskConfig
+from kiosk.local import HEALTH_STALE_S, Channel
+
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def local_time(ts: float | None) -> str | None:
+    """dd/mm/yyyy HH:MM in Vietnam."""
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, VIETNAM).strftime("%d/%m/%Y %H:%M")
+
+
+def iso(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _ref(ref: PackRef | None) -> dict[str, Any] | None:
+    if ref is None:
+        return None
+    return {"id": ref.id, "version": ref.version, "dir": f"packs/{ref.name}", "sha256": ref.sha256}
+
+
+def kiosk_status(config: KioskConfig, clock_now: float) -> dict[str, Any]:
+    layout = Layout(config.kiosk.state_dir)
+    state, problem = StateFile(layout.state_file).load()
+    current = layout.current_name()
+    if state is None:
+        state = AgentState(installed=describe_pack(layout, current) if current else None)
+    cached = cached_state(layout.tuf)
+    floor = max(state.time_floor, cached.issued or 0.0) if cached else state.time_floor
+    now = max(clock_now, floor)
+    if cached is None:
+        stale, stale_reason = True, "no verified metadata yet (never synced)"
+    elif now > cached.expires:
+        stale = True
+        stale_reason = (
+            f"the newest verified metadata expired on {local_time(cached.expires)}: "
+            "the kiosk keeps playing its pack but cannot confirm it is the newest"
+        )
+    else:
+        stale, stale_reason = False, None
+    err = state.last_error
+    channel = Channel(config.kiosk.state_dir)
+    health = channel.read_health()
+    ui = None
+    if health is not None:
+        ui = {
+            "alive": now - health.ts <= HEALTH_STALE_S,
+            "pack": None if health.pack_id is None else f"{health.pack_id} v{health.pack_version}",
+            "screen": health.screen,
+            "ok": health.ok,
+            "error": health.error,
+        }
+    p = state.pending
+    return {
+        "kiosk": config.kiosk.id,
+        "gate": config.kiosk.gate,
+        "groups": list(config.kiosk.groups),
+        "installed": _ref(state.installed),
+        "previous": _ref(state.previous),
+        "pending": None
+        if p is None
+        else {
+            **(_ref(p.pack) or {}),
+            "tries": p.tries,
+            "reverting": p.reverting,
+            "reason": p.reason,
+        },
+        "current": None if current is None else f"packs/{current}",
+        "last_sync": {
+            "at": iso(state.last_check),
+            "local": local_time(state.last_check),
+            "result": state.last_result,
+        },
+        "last_attempt": iso(state.last_attempt),
+        "last_error": None
+        if err is None
+        else {
+            "code": err.code,
+            "message": err.message,
+            "summary_vi": SUMMARY_VI.get(err.code, SUMMARY_VI["agent-error"]),
+            "at": iso(err.at),
+            "local": local_time(err.at),
+        },
+        "stale": stale,
+        "stale_reason": stale_reason,
+        "metadata_expires": iso(cached.expires) if cached else None,
+        "time_floor": iso(floor) if floor else None,
+        "blacklist": [
+            {"id": b.id, "version": b.version, "reason": b.reason, "at": iso(b.at)}
+            for b in state.blacklist
+        ],
+        "ui": ui,
+        "notes": list(state.notes) + ([problem] if problem else []),
+    }
+
+
+def status_text(s: dict[str, Any]) -> str:
+    def pack(d: dict[str, Any] | None) -> str:
+        return "none" if d is None else f"{d['id']} version {d['version']}"
+
+    lines = [
+        f"kiosk {s['kiosk']} at gate {s['gate']}"
+        + (f" (groups {', '.join(s['groups'])})" if s["groups"] else ""),
+        f"installed: {pack(s['installed'])}",
+        f"previous:  {pack(s['previous'])}",
+    ]
+    if s["pending"]:
+        lines.append(
+            f"pending:   {pack(s['pending'])}, waiting for its health check "
+            f"({s['pending']['tries']} failed starts)"
+        )
+    last = s["last_sync"]
+    lines.append(
+        f"last sync: {last['local'] or 'never'}"
+        + (f" - {last['result']}" if last["result"] else "")
+    )
+    if s["last_error"]:
+        e = s["last_error"]
+        lines.append(f"last error ({e['local']}): {e['message']}")
+        lines.append(f"  {e['summary_vi']}")
+    lines.append("stale: " + (f"YES - {s['stale_reason']}" if s["stale"] else "no"))
+    for b in s["blacklist"]:
+        lines.append(f"blacklisted: {b['id']} version {b['version']} ({b['reason']})")
+    if s["ui"]:
+        ui = s["ui"]
+        lines.append(
+            f"screen: {'alive' if ui['alive'] else 'not running'}, showing {ui['pack'] or 'nothing'}"
+        )
+    return "\n".join(lines)

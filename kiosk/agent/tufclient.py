@@ -1,0 +1,217 @@
+"""The TUF side of a sync: python-tuf's ngclient with the enrolled root.
+
+One `Updater` per cycle (refresh() works once per Updater), with a durable
+metadata cache in the state dir (rollback protection needs it). Its expiry
+checks use `now` = max(clock, time floor): a kiosk whose clock went back to
+1970 still refuses metadata that expired after the newest signed time seen.
+Errors come out as the agent's error tree (kiosk.agent.errors).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from tuf.api import exceptions as tuf_errors
+from tuf.api.metadata import Metadata
+from tuf.ngclient import Updater
+from tuf.ngclient.fetcher import FetcherInterface
+
+from kiosk.agent.errors import (
+    AgentError,
+    BadDownload,
+    DiskFailed,
+    MetadataExpired,
+    ServerFailed,
+    ServerUnreachable,
+    UntrustedMetadata,
+)
+from kiosk.agent.fetch import NotFound, Source
+from kiosk.protocol.delivery import ISSUED_FIELD, TARGETS_PATH, TUF_PATH, PackOffer
+
+log = logging.getLogger(__name__)
+
+
+class SourceFetcher(FetcherInterface):
+    """python-tuf's fetcher interface over our `Source` (HTTP or a USB folder)."""
+
+    def __init__(self, source: Source) -> None:
+        self.source = source
+
+    def _fetch(self, url: str) -> Iterator[bytes]:
+        try:
+            stream = self.source.open(url)
+        except NotFound as exc:
+            # ngclient reads 403/404 on (N+1).root.json as "no newer root"
+            raise tuf_errors.DownloadHTTPError(str(exc), exc.status) from None
+        return _drain(stream)
+
+
+def _drain(stream: Any) -> Iterator[bytes]:
+    try:
+        yield from stream.chunks()
+    finally:
+        stream.close()
+
+
+@dataclass(frozen=True)
+class TrustedState:
+    """What the verified metadata says after a refresh."""
+
+    offers: tuple[PackOffer, ...]
+    #: when the server signed the timestamp (epoch s), None if it does not say
+    issued: float | None
+    #: earliest expiry of timestamp, snapshot and targets (epoch s)
+    expires: float
+    timestamp_version: int
+
+
+def epoch(when: datetime) -> float:
+    return when.timestamp()
+
+
+def cached_state(metadata_dir: Path) -> TrustedState | None:
+    """The state of the metadata last verified (the cache only ever holds verified
+    metadata: ngclient writes it after checking). None when there is none."""
+    try:
+        timestamp = Metadata.from_bytes((metadata_dir / "timestamp.json").read_bytes()).signed
+        snapshot = Metadata.from_bytes((metadata_dir / "snapshot.json").read_bytes()).signed
+        targets = Metadata.from_bytes((metadata_dir / "targets.json").read_bytes()).signed
+    except (OSError, ValueError, tuf_errors.RepositoryError):
+        return None
+    offers = []
+    for t in getattr(targets, "targets", {}).values():
+        offer = PackOffer.from_target(
+            t.path, t.length, t.hashes, t.unrecognized_fields.get("custom")
+        )
+        if offer is not None:
+            offers.append(offer)
+    issued = _parse_issued(timestamp.unrecognized_fields.get(ISSUED_FIELD))
+    expires = min(epoch(timestamp.expires), epoch(snapshot.expires), epoch(targets.expires))
+    return TrustedState(tuple(offers), issued, expires, timestamp.version)
+
+
+def _parse_issued(value: Any) -> float | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+    except ValueError:
+        return None
+
+
+class TufSession:
+    """One verified look at the repository: refresh, then fetch manifests."""
+
+    def __init__(
+        self,
+        metadata_dir: Path,
+        base_url: str,
+        root: bytes,
+        source: Source,
+        now: float,
+    ) -> None:
+        self.metadata_dir = metadata_dir
+        metadata_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.updater = Updater(
+                str(metadata_dir),
+                base_url + TUF_PATH,
+                target_base_url=base_url + TARGETS_PATH,
+                fetcher=SourceFetcher(source),
+                bootstrap=root,
+            )
+        except tuf_errors.RepositoryError as exc:
+            raise UntrustedMetadata(
+                f"the kiosk's trusted root is invalid ({exc}): re-enrol the kiosk"
+            ) from None
+        except OSError as exc:
+            raise DiskFailed(f"cannot write the metadata cache {metadata_dir}: {exc}") from None
+        _pin_reference_time(self.updater, now)
+
+    def refresh(self) -> TrustedState:
+        with translate_errors("the signed pack list"):
+            self.updater.refresh()
+        state = cached_state(self.metadata_dir)
+        if state is None:
+            raise UntrustedMetadata("the verified metadata could not be read back from the cache")
+        return state
+
+    def fetch_manifest(self, offer: PackOffer, dest: Path) -> bytes:
+        """Download the offered pack's manifest, verified against its signed hash."""
+        with translate_errors(f"the manifest of {offer.pack} version {offer.version}"):
+            info = self.updater.get_targetinfo(offer.path)
+            if info is None:
+                raise UntrustedMetadata(f"{offer.path} is not in the signed targets")
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            self.updater.download_target(info, filepath=str(dest))
+        return dest.read_bytes()
+
+
+def _pin_reference_time(updater: Updater, now: float) -> None:
+    """Expiry checks at `now` (the time floor) instead of the raw clock.
+
+    ngclient has no public parameter for this: it reads the clock once into
+    TrustedMetadataSet.reference_time when the Updater is made (tested in
+    tests/unit/test_tuf_client.py against the installed python-tuf)."""
+    trusted = updater._trusted_set
+    if not hasattr(trusted, "reference_time"):
+        raise RuntimeError("python-tuf changed: TrustedMetadataSet.reference_time is gone")
+    trusted.reference_time = datetime.fromtimestamp(now, UTC)
+
+
+class translate_errors:
+    """python-tuf's exceptions -> the agent's error tree, with words for a technician."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
+        if exc is None or isinstance(exc, AgentError):
+            return
+        mapped = map_error(exc, self.what)
+        if mapped is not None:
+            raise mapped from exc
+
+
+def map_error(exc: BaseException, what: str) -> AgentError | None:
+    keep = "nothing was installed; the kiosk keeps its current pack"
+    if isinstance(exc, tuf_errors.ExpiredMetadataError):
+        return MetadataExpired(
+            f"{what} from the server has expired ({exc}): the server must re-sign it "
+            "(is `bgk server run` running?); the kiosk keeps showing its current pack (stale)"
+        )
+    if isinstance(exc, tuf_errors.BadVersionNumberError):
+        return UntrustedMetadata(
+            f"{what} is older than what this kiosk already trusts (rollback: {exc}); {keep}"
+        )
+    if isinstance(exc, tuf_errors.UnsignedMetadataError):
+        return UntrustedMetadata(
+            f"{what} is not signed by the keys this kiosk trusts ({exc}); {keep}; "
+            "tell the DoIC: the server's files or keys may have been tampered with"
+        )
+    if isinstance(exc, tuf_errors.LengthOrHashMismatchError):
+        return BadDownload(f"{what} does not match its signed hash or length ({exc}); {keep}")
+    if isinstance(exc, tuf_errors.DownloadLengthMismatchError):
+        return BadDownload(f"{what}: the server sent more data than the signed length; {keep}")
+    if isinstance(exc, tuf_errors.RepositoryError):
+        return UntrustedMetadata(f"{what} failed verification ({exc}); {keep}")
+    if isinstance(exc, tuf_errors.DownloadHTTPError):
+        return ServerFailed(f"the server answered HTTP {exc.status_code} for {what}; will retry")
+    if isinstance(exc, tuf_errors.DownloadError):
+        cause = exc.__cause__ or exc.__context__
+        if isinstance(cause, AgentError):
+            return cause
+        return ServerUnreachable(f"cannot download {what} from the server; will retry")
+    if isinstance(exc, OSError):
+        return DiskFailed(f"writing {what} to the kiosk's disk failed: {exc}")
+    return None

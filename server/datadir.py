@@ -1,0 +1,103 @@
+"""`bgk server init`: a fresh server data folder.
+
+    DATA/server.toml    settings (server/config.py)
+    DATA/tuf/           TUF repository (root v1 signed by the offline root key)
+    DATA/keys/          online keys (snapshot, timestamp), copied from the keyset
+    DATA/blobs/sha256/  content-addressed blob store
+    DATA/fleet.db       fleet store (SQLite), schema by Alembic
+
+Each area adds what it needs as one more step in INIT_STEPS (in this file).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from kiosk.protocol.errors import UsageError
+from server.config import SERVER_TOML, ServerConfig, TufConfig, load_server_config
+from server.packs.fileio import atomic_write
+from server.packs.keys import ROLES, load_key, save_key
+from server.packs.repo import TufRepository, create_repository
+
+InitStep = Callable[[ServerConfig, Path, Callable[[], datetime]], None]
+
+
+def _toml_str(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def write_server_toml(data: Path, url: str, listen: str, keys: Path, tuf: TufConfig) -> None:
+    text = f"""# Written by `bgk server init`; every setting is documented in server/config.py.
+[server]
+url = {_toml_str(url)}
+
+[http]
+listen = {_toml_str(listen)}
+
+[tuf]
+root_days = {tuf.root_days}
+targets_days = {tuf.targets_days}
+snapshot_days = {tuf.snapshot_days}
+timestamp_days = {tuf.timestamp_days}
+# the offline root/targets keys (a mounted medium in production); `--keys` overrides
+offline_keys = {_toml_str(str(keys.resolve()))}
+"""
+    atomic_write(data / SERVER_TOML, text.encode("utf-8"))
+
+
+def default_listen(url: str) -> str:
+    """Listen where the URL points when it is this machine, else 127.0.0.1:8080 (behind nginx)."""
+    parts = urlsplit(url)
+    if parts.hostname in ("127.0.0.1", "localhost", "::1") and parts.port:
+        return f"127.0.0.1:{parts.port}"
+    return "127.0.0.1:8080"
+
+
+def init_tuf(config: ServerConfig, keys: Path, now: Callable[[], datetime]) -> None:
+    signers = {role: load_key(keys, role) for role in ROLES}
+    config.keys_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(config.keys_dir, 0o700)
+    for role in ("snapshot", "timestamp"):
+        save_key(config.keys_dir / f"{role}.pem", signers[role])
+    repo = TufRepository(config.tuf_dir, config.tuf, {r: [s] for r, s in signers.items()}, now)
+    create_repository(repo, signers)
+    config.blob_dir.mkdir(parents=True, exist_ok=True)
+
+
+def init_store(config: ServerConfig, keys: Path, now: Callable[[], datetime]) -> None:
+    from server.store import open_store
+
+    open_store(config.store_url).dispose()
+
+
+#: what `bgk server init` does, in order (an area that needs more adds its step here)
+INIT_STEPS: tuple[InitStep, ...] = (init_tuf, init_store)
+
+
+def init_data_dir(
+    data: Path,
+    keys: Path,
+    url: str,
+    now: Callable[[], datetime],
+    *,
+    listen: str | None = None,
+    tuf: TufConfig | None = None,
+) -> ServerConfig:
+    url = url.rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise UsageError(f"--url {url!r} must start with http:// or https://")
+    if (data / SERVER_TOML).exists():
+        raise UsageError(f"{data} is already a server data folder: choose a new folder")
+    if not keys.is_dir():
+        raise UsageError(f"keys folder {keys} not found: make one with `bgk keys init {keys}`")
+    data.mkdir(parents=True, exist_ok=True)
+    write_server_toml(data, url, listen or default_listen(url), keys, tuf or TufConfig())
+    config = load_server_config(data)
+    for step in INIT_STEPS:
+        step(config, keys, now)
+    return config

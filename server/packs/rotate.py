@@ -1,0 +1,102 @@
+"""Key rotation and re-signing of the offline roles.
+
+`rotate_key(role)`: a new key for `role` is signed into a new root version
+(N+1).root.json. Kiosks walk the root chain on their next refresh: the new
+root is checked against the keys of the old root and of itself, so the
+root key signs it (for a root rotation: the old and the new root key). The
+role's metadata is then re-signed with the new key, and snapshot/timestamp
+follow. The old key file is kept as KEYS/retired/<role>-<keyid>.pem until
+every kiosk has synced (a kiosk that lags still verifies the chain).
+
+`resign(role)`: a new version of targets or root, only to push expiry out
+(the offline roles are otherwise signed only at publish or rotation).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from securesystemslib.signer import CryptoSigner, Signer
+from tuf.api.metadata import Root, Targets
+
+from kiosk.protocol.errors import UsageError
+from server.config import ServerConfig
+from server.packs.fileio import locked
+from server.packs.keys import OFFLINE_ROLES, ROLES, generate, key_path, load_key, save_key
+from server.packs.repo import TufRepository
+from server.packs.signing import load_signers, offline_dir
+
+
+@dataclass(frozen=True)
+class RotateResult:
+    role: str
+    old_keyids: tuple[str, ...]
+    new_keyid: str
+    root_version: int
+    key_file: Path
+
+
+def rotate_key(
+    config: ServerConfig,
+    role: str,
+    keys: Path | None,
+    now: Callable[[], datetime],
+    *,
+    new_signer: CryptoSigner | None = None,
+) -> RotateResult:
+    if role not in ROLES:
+        raise UsageError(f"--role must be one of {', '.join(ROLES)}")
+    offline = offline_dir(config, keys)
+    folder = offline if role in OFFLINE_ROLES else config.keys_dir
+    new = new_signer or generate()
+    signers: dict[str, list[Signer]] = dict(load_signers(config, ROLES, keys))
+    old_root = signers["root"][0]
+    if role == "root":
+        signers["root"] = [old_root, new]
+    else:
+        signers[role] = [new]
+    repo = TufRepository(config.tuf_dir, config.tuf, signers, now)
+    pending = folder / f"{role}.pem.new"
+    save_key(pending, new)  # on disk before any metadata names it
+    with locked(repo.dir / ".lock"):
+        with repo.edit_root() as root:
+            old = tuple(root.roles[role].keyids)
+            for keyid in old:
+                root.revoke_key(keyid, role)
+            root.add_key(new.public_key, role)
+        version = repo.root().version
+        if role == "targets":
+            with repo.edit_targets():
+                pass
+        if role in ("targets", "snapshot"):
+            repo.do_snapshot(force=True)
+        if role != "root":
+            repo.do_timestamp(force=True)
+    retired = folder / "retired"
+    retired.mkdir(mode=0o700, exist_ok=True)
+    current = key_path(folder, role)
+    if current.exists():
+        old_id = load_key(folder, role).public_key.keyid
+        os.replace(current, retired / f"{role}-{old_id[:16]}.pem")
+    os.replace(pending, current)
+    return RotateResult(role, old, new.public_key.keyid, version, current)
+
+
+def resign(config: ServerConfig, role: str, keys: Path | None, now: Callable[[], datetime]) -> int:
+    """A new version of `role` (targets or root) with fresh expiry; returns it."""
+    if role not in OFFLINE_ROLES:
+        raise UsageError("--role must be targets or root (the server re-signs the others itself)")
+    repo = TufRepository(config.tuf_dir, config.tuf, load_signers(config, ROLES, keys), now)
+    with locked(repo.dir / ".lock"):
+        if role == Root.type:
+            with repo.edit_root():
+                pass
+            return repo.root().version
+        with repo.edit(Targets.type):
+            pass
+        repo.publish_metadata()
+        return repo.targets().version
