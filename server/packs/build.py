@@ -15,6 +15,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -90,6 +91,17 @@ def build_pack(
     return BuildResult(manifest, out, time.monotonic() - started)
 
 
+#: prepare pictures in worker processes from this many on
+PARALLEL_FROM = 8
+
+
+def _prepare(path: Path) -> PreparedImage | str:
+    try:
+        return prepare_image(path)
+    except MediaProblem as exc:
+        return str(exc)
+
+
 class _Compiler:
     def __init__(self, lint: LintResult) -> None:
         self.lint = lint
@@ -111,6 +123,19 @@ class _Compiler:
         for tok in toks:
             self.chars.setdefault((tok.s, tok.b or bold), set()).update(map(ord, tok.t))
         return toks
+
+    def prepare_all(self, images: dict[str, Path]) -> None:
+        """Prepare every picture up front, on all cores when there are many."""
+        todo = sorted(images)
+        if len(todo) < PARALLEL_FROM or (os.cpu_count() or 1) < 2:
+            return
+        with ProcessPoolExecutor(max_workers=os.cpu_count()) as pool:
+            futures = {rel: pool.submit(_prepare, images[rel]) for rel in todo}
+            for rel, future in futures.items():
+                result = future.result()
+                if isinstance(result, str):
+                    raise PackSourceError(f"{rel}: picture {result}")
+                self.images[rel] = result
 
     def image(self, rel: str) -> PreparedImage:
         if rel not in self.images:
@@ -173,6 +198,7 @@ def _compile(
         files[f"i18n/{lang}.json"] = strings.to_bytes()
         # The language chooser writes each language in its own script, bold.
         comp.tokens([Span(ENDONYMS[lang])], lang, bold=True)
+    comp.prepare_all(lint.images)
     for rel in list(src.attract) + [p.icon for p in src.pages if p.icon]:
         comp.image(rel)
     for rel, prepared in comp.images.items():

@@ -76,6 +76,14 @@ def prepare_image(path: Path) -> PreparedImage:
     fmt, _, _ = check_image(path)
     try:
         with Image.open(path) as img:
+            if fmt == "JPEG":
+                # Let the JPEG decoder scale by 1/2, 1/4 or 1/8 while decoding, never
+                # below the screen box (in the file's own orientation, before EXIF
+                # rotation): much faster for camera photos.
+                w, h = img.size
+                img.draft(
+                    "RGB", (SCREEN_LONG, SCREEN_SHORT) if w >= h else (SCREEN_SHORT, SCREEN_LONG)
+                )
             img.load()
             oriented = ImageOps.exif_transpose(img)
     except OSError as exc:
