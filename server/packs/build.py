@@ -168,6 +168,7 @@ def _compile(
     """Every file of the built pack by logical path, and the plain page titles."""
     src = lint.source
     comp = _Compiler(lint)
+    comp.prepare_all(lint.images)
     files: dict[str, bytes] = {}
     titles: dict[str, dict[str, tuple[Token, ...]]] = {lang: {} for lang in src.languages}
     for page in src.pages:
@@ -198,7 +199,6 @@ def _compile(
         files[f"i18n/{lang}.json"] = strings.to_bytes()
         # The language chooser writes each language in its own script, bold.
         comp.tokens([Span(ENDONYMS[lang])], lang, bold=True)
-    comp.prepare_all(lint.images)
     for rel in list(src.attract) + [p.icon for p in src.pages if p.icon]:
         comp.image(rel)
     for rel, prepared in comp.images.items():
