@@ -6,7 +6,8 @@ copied. Every limit is documented next to its field.
 
     [kiosk]   id, gate, groups, state_dir
     [server]  url, trusted_root
-    [mqtt]    url, ca, cert, key, username, password, heartbeat_s, keepalive_s
+    [mqtt]    url, ca, cert, key, username, password, heartbeat_s, keepalive_s,
+              will_delay_s, command_key
     [sync]    interval_s, timeout_s, bandwidth_kbps, health_tries, health_wait_s, min_free_mb,
               max_pack_mb
     [ui]      fullscreen, orientation, idle_timeout_s
@@ -59,6 +60,11 @@ class MqttConfig:
     heartbeat_s: float = 30.0
     #: MQTT keepalive, 5..600 s (the broker sees a frozen kiosk after ~1.5x this)
     keepalive_s: int = 30
+    #: the broker publishes this kiosk's "offline" LWT this long after losing it, 0..3600 s
+    #: (a reconnect within the delay publishes nothing)
+    will_delay_s: int = 30
+    #: Ed25519 public key (PEM) that signs commands; without it every command is refused
+    command_key: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -136,6 +142,8 @@ def parse_config(raw: dict[str, Any], base: Path, source: Path | None = None) ->
         password=r.opt_str("mqtt", "password"),
         heartbeat_s=r.num("mqtt", "heartbeat_s", 30.0, 5, 3600),
         keepalive_s=int(r.num("mqtt", "keepalive_s", 30, 5, 600)),
+        will_delay_s=int(r.num("mqtt", "will_delay_s", 30, 0, 3600)),
+        command_key=r.path("mqtt", "command_key", None),
     )
     if mqtt.url and not mqtt.url.startswith(("mqtt://", "mqtts://")):
         raise UsageError(f"{where}: [mqtt] url must start with mqtt:// or mqtts://")

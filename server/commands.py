@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from kiosk.protocol.commands import Registry
 from server import serve_commands
+from server.fleet import commands as fleet_commands
 from server.packs import commands as packs_commands
 from server.packs import publish_commands
 
@@ -21,3 +22,4 @@ def register(registry: Registry) -> None:
     packs_commands.register(registry)
     publish_commands.register(registry)
     serve_commands.register(registry)
+    fleet_commands.register(registry)

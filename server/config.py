@@ -15,6 +15,8 @@ The data directory:
     DATA/blobs/sha256/ content-addressed blob store (served at /blobs/sha256/)
     DATA/keys/         the online keys (snapshot, timestamp)
     DATA/fleet.db      the fleet store (SQLite default)
+    DATA/mqtt/         MQTT CA, broker certificate, command signing key (server.fleet.pki)
+    DATA/screenshots/  kiosk screenshots (JPEG)
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from pathlib import Path
 
 from kiosk.protocol.errors import UsageError
 from kiosk.protocol.tomlconf import TomlReader
+from server.fleet.settings import FleetSettings, MqttSettings, parse_settings
 
 SERVER_TOML = "server.toml"
 
@@ -55,6 +58,9 @@ class ServerConfig:
     tuf: TufConfig = field(default_factory=TufConfig)
     #: SQLAlchemy URL of the fleet store
     store_url: str = ""
+    #: [mqtt] and [fleet]: see server.fleet.settings
+    mqtt: MqttSettings = field(default_factory=MqttSettings)
+    fleet: FleetSettings = field(default_factory=FleetSettings)
 
     @property
     def tuf_dir(self) -> Path:
@@ -89,10 +95,13 @@ def load_server_config(data: Path) -> ServerConfig:
         offline_keys=r.path("tuf", "offline_keys", None),
     )
     store_url = r.text("store", "url", f"sqlite:///{(data / 'fleet.db').resolve()}")
+    mqtt, fleet = parse_settings(r, url)
     return ServerConfig(
         data=data.resolve(),
         url=url,
         http=HttpConfig(listen=r.text("http", "listen", "127.0.0.1:8080")),
         tuf=tuf,
         store_url=store_url,
+        mqtt=mqtt,
+        fleet=fleet,
     )

@@ -26,9 +26,15 @@ class Service(Protocol):
 
 
 def default_services(config: ServerConfig) -> list[Service]:
+    from server.fleet.service import fleet_service
     from server.packs.refresher import TufRefresher
 
-    return [TufRefresher(config)]
+    services: list[Service] = [TufRefresher(config)]
+    if config.mqtt.url:  # [mqtt] url or `--mqtt`: ingest, commands, presence
+        services.append(fleet_service(config))
+    else:
+        log.info("no MQTT broker configured ([mqtt] url, --mqtt): the fleet service is off")
+    return services
 
 
 def parse_listen(listen: str) -> tuple[str, int]:

@@ -32,6 +32,11 @@ def register(registry: Registry) -> None:
     p.add_argument(
         "--http", metavar="HOST:PORT", help="listen here (default: [http] listen of server.toml)"
     )
+    p.add_argument(
+        "--mqtt",
+        metavar="URL",
+        help="MQTT broker of the fleet (default: [mqtt] url of server.toml)",
+    )
 
     p = registry.add(
         "kiosk enroll", "register a kiosk and write its bundle (kiosk.toml, TUF root, ...)", _enroll
@@ -81,6 +86,13 @@ def _run(args: argparse.Namespace) -> int:
     from server.run import default_services, run_server
 
     config = load_server_config(args.data)
+    if args.mqtt:
+        from dataclasses import replace
+
+        from server.fleet.settings import check_mqtt_url
+
+        mqtt = replace(config.mqtt, url=check_mqtt_url(args.mqtt, "--mqtt"))
+        config = replace(config, mqtt=mqtt)
     run_server(config, args.http or config.http.listen, default_services(config))
     return 0
 

@@ -185,20 +185,34 @@ def _status(args: argparse.Namespace) -> int:
 
 def _agent(args: argparse.Namespace) -> int:
     import signal
+    from dataclasses import replace
 
+    from kiosk.agent.events import LogSink
+    from kiosk.agent.fleet import Tee, agent_fleet_link
     from kiosk.agent.service import AgentService
     from kiosk.agent.sync import Syncer
 
     config = _load(args)
-    syncer = Syncer(config, _root(config), _deps(config, _http(config), config.server.url))
+    services: list[AgentService] = []
+    fleet = agent_fleet_link(config, lambda: services[0].trigger_sync())
+    deps = _deps(config, _http(config), config.server.url)
+    if fleet is not None:  # events go to the log and to the fleet link's disk outbox
+        deps = replace(deps, events=Tee(LogSink(), fleet))
+    syncer = Syncer(config, _root(config), deps)
     service = AgentService(syncer)
+    services.append(service)
     signal.signal(signal.SIGTERM, lambda *_: service.stop())
     print(
         f"kiosk agent {config.kiosk.id} running (state in {config.kiosk.state_dir})",
         file=sys.stderr,
     )
+    if fleet is not None:
+        fleet.start()
     try:
         service.run()
     except KeyboardInterrupt:
         service.stop()
+    finally:
+        if fleet is not None:
+            fleet.stop()
     return 0

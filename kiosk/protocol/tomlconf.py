@@ -61,6 +61,14 @@ class TomlReader:
             raise self._bad(section, key, f"between {low} and {high}")
         return float(value)
 
+    def flag(self, section: str, key: str, default: bool) -> bool:
+        value = self._get(section, key)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            raise self._bad(section, key, "true or false")
+        return value
+
     def choice(self, section: str, key: str, default: str, options: tuple[str, ...]) -> str:
         value = self.text(section, key, default)
         if value not in options:

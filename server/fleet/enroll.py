@@ -6,6 +6,7 @@ each part returns TOML sections and files:
 
     identity_part   [kiosk] id, gate, groups, state_dir
     tuf_part        [server] url, trusted_root = "root.json" + root.json (the TUF trust anchor)
+    mqtt_part       [mqtt] broker URL, CA, credentials, command key (server/fleet/bundle.py)
 
 Another area adds its part (e.g. MQTT credentials) to BUNDLE_PARTS here.
 The bundle is written to a temp folder and renamed into place, after the
@@ -26,6 +27,7 @@ from typing import Any
 
 from kiosk.protocol.errors import UsageError
 from server.config import ServerConfig
+from server.fleet.bundle import mqtt_part
 from server.fleet.registry import KioskRecord, KioskRegistry, check_name
 from server.store import open_store
 
@@ -83,7 +85,7 @@ def tuf_part(ctx: BundleContext) -> BundlePiece:
 
 
 #: the parts of every bundle, in order
-BUNDLE_PARTS: tuple[BundlePart, ...] = (identity_part, tuf_part)
+BUNDLE_PARTS: tuple[BundlePart, ...] = (identity_part, tuf_part, mqtt_part)
 
 
 def toml_text(sections: dict[str, dict[str, TomlValue]]) -> str:

@@ -5,7 +5,21 @@ Each change here comes with a migration in server/store/migrations/versions.
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, Double, MetaData, String, Table
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Double,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    text,
+)
 
 metadata = MetaData()
 
@@ -18,4 +32,159 @@ kiosks = Table(
     Column("groups", JSON, nullable=False, default=list),
     Column("enrolled_at", Double, nullable=False),
     Column("revoked_at", Double, nullable=True),
+)
+
+# --- the MQTT fleet link (migration 0002) -------------------------------------
+
+#: each kiosk's MQTT password, as Mosquitto's PBKDF2-SHA512 hash (never the password)
+mqtt_credentials = Table(
+    "mqtt_credentials",
+    metadata,
+    Column("kiosk_id", String(63), primary_key=True),
+    Column("pw_hash", String(200), nullable=False),
+    Column("issued_at", Double, nullable=False),
+)
+
+#: the latest known state of each kiosk (one row per kiosk that ever spoke)
+kiosk_state = Table(
+    "kiosk_state",
+    metadata,
+    Column("kiosk_id", String(63), primary_key=True),
+    #: online | stale | offline (derived by server.fleet.state)
+    Column("state", String(8), nullable=False),
+    Column("state_since", Double, nullable=False),
+    Column("reason", String(40), nullable=True),
+    #: from the retained status / LWT
+    Column("online", Boolean, nullable=True),
+    Column("boot_id", String(64), nullable=True),
+    Column("status_at", Double, nullable=True),
+    #: from the last heartbeat: server receive time, kiosk time, seq, period
+    Column("hb_at", Double, nullable=True),
+    Column("hb_ts", Double, nullable=True),
+    Column("hb_seq", BigInteger, nullable=True),
+    Column("period", Double, nullable=True),
+    Column("uptime", Double, nullable=True),
+    Column("pack_id", String(63), nullable=True),
+    Column("pack_version", Integer, nullable=True),
+    Column("pack_hash", String(64), nullable=True),
+    Column("ui_alive", Boolean, nullable=True),
+    Column("ui_screen", String(80), nullable=True),
+    Column("ui_last_touch", Double, nullable=True),
+    Column("temp", Double, nullable=True),
+    Column("disk_free", BigInteger, nullable=True),
+    Column("time_floor", Double, nullable=True),
+    Column("stale", Boolean, nullable=True),
+    Column("agent", String(200), nullable=True),
+    #: the last pack the kiosk rejected or rolled back, until it installs one
+    Column("rejected_pack", String(63), nullable=True),
+    Column("rejected_version", Integer, nullable=True),
+    Column("rejected_at", Double, nullable=True),
+    Column("rejected_reason", String(300), nullable=True),
+    Column("event_at", Double, nullable=True),
+)
+
+#: heartbeat history; idempotent on (kiosk, boot, seq) since QoS 1 redelivers
+heartbeats = Table(
+    "heartbeats",
+    metadata,
+    Column("kiosk_id", String(63), nullable=False),
+    Column("boot_id", String(64), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("ts", Double, nullable=False),
+    Column("received_at", Double, nullable=False),
+    Column("pack_id", String(63), nullable=True),
+    Column("pack_version", Integer, nullable=True),
+    Column("ui_alive", Boolean, nullable=False),
+    Column("temp", Double, nullable=True),
+    Column("disk_free", BigInteger, nullable=True),
+    Column("stale", Boolean, nullable=False),
+    PrimaryKeyConstraint("kiosk_id", "boot_id", "seq", name="pk_heartbeats"),
+    Index("ix_heartbeats_received_at", "received_at"),
+)
+
+#: events from the kiosks' disk outboxes; idempotent on (kiosk, outbox, seq)
+kiosk_events = Table(
+    "kiosk_events",
+    metadata,
+    Column("kiosk_id", String(63), nullable=False),
+    Column("outbox_id", String(64), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("ts", Double, nullable=False),
+    Column("received_at", Double, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("data", JSON, nullable=False),
+    PrimaryKeyConstraint("kiosk_id", "outbox_id", "seq", name="pk_kiosk_events"),
+    Index("ix_kiosk_events_received_at", "received_at"),
+    Index("ix_kiosk_events_kiosk_ts", "kiosk_id", "ts"),
+)
+
+#: state changes (online/stale/offline) per kiosk: uptime reports
+presence = Table(
+    "presence",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kiosk_id", String(63), nullable=False),
+    Column("at", Double, nullable=False),
+    Column("state", String(8), nullable=False),
+    Column("reason", String(40), nullable=True),
+    Index("ix_presence_kiosk_at", "kiosk_id", "at"),
+)
+
+#: alerts: open while closed_at is NULL; at most one open per (kiosk, kind)
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kiosk_id", String(63), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("opened_at", Double, nullable=False),
+    Column("closed_at", Double, nullable=True),
+    Column("detail", String(300), nullable=True),
+    Index(
+        "ux_alerts_open",
+        "kiosk_id",
+        "kind",
+        unique=True,
+        sqlite_where=text("closed_at IS NULL"),
+        postgresql_where=text("closed_at IS NULL"),
+    ),
+    Index("ix_alerts_opened_at", "opened_at"),
+)
+
+#: commands sent to kiosks and their acknowledgements
+commands = Table(
+    "commands",
+    metadata,
+    Column("cmd_id", String(64), primary_key=True),
+    Column("kiosk_id", String(63), nullable=False, index=True),
+    Column("op", String(16), nullable=False),
+    Column("args", JSON, nullable=False),
+    Column("created_at", Double, nullable=False),
+    Column("created_by", String(100), nullable=True),
+    Column("exp", Double, nullable=False),
+    #: the signed payload published on bgk/v1/kiosk/{id}/cmd
+    Column("payload", LargeBinary, nullable=False),
+    #: queued | sent | accepted | done | failed | expired
+    Column("state", String(10), nullable=False, index=True),
+    Column("sent_at", Double, nullable=True),
+    Column("acked_at", Double, nullable=True),
+    Column("reason", String(500), nullable=True),
+)
+
+#: screenshots received from kiosks (the JPEG files live under DATA/screenshots/)
+screenshots = Table(
+    "screenshots",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kiosk_id", String(63), nullable=False),
+    Column("cmd_id", String(64), nullable=False),
+    Column("taken_at", Double, nullable=False),
+    Column("received_at", Double, nullable=False),
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    Column("screen", String(80), nullable=True),
+    #: relative to the server data directory
+    Column("path", String(300), nullable=False),
+    Column("size", Integer, nullable=False),
+    Index("ix_screenshots_kiosk_received", "kiosk_id", "received_at"),
 )

@@ -1,0 +1,56 @@
+"""The MQTT part of a kiosk's enrolment bundle (server.fleet.enroll.BUNDLE_PARTS).
+
+    [mqtt] url, ca = "mqtt-ca.crt", username, password, heartbeat_s, keepalive_s,
+           will_delay_s, command_key = "command.pub"
+    mqtt-ca.crt    the CA that signed the broker's certificate
+    command.pub    the Ed25519 key the kiosk verifies commands with
+
+A new password is issued at every enrolment (a re-enrolled kiosk's old
+bundle stops working); when [mqtt] broker_dir is set, the broker files are
+rewritten and the broker reloaded, so the kiosk can log in at once.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from server.fleet.brokerconf import refresh_broker
+from server.fleet.credentials import issue_kiosk_password
+from server.fleet.pki import ensure_fleet_keys
+from server.fleet.settings import broker_hostnames
+from server.store import open_store
+
+if TYPE_CHECKING:
+    from server.fleet.enroll import BundleContext, BundlePiece
+
+
+def mqtt_part(ctx: BundleContext) -> BundlePiece:
+    from server.fleet.enroll import BundleFile, BundlePiece
+
+    cfg = ctx.config
+    keys = ensure_fleet_keys(cfg.data, broker_hostnames(cfg.mqtt))
+    store = open_store(cfg.store_url)
+    try:
+        identity = issue_kiosk_password(store, ctx.kiosk.id, ctx.now)
+        refresh_broker(store, keys, cfg.mqtt.broker_dir, cfg.mqtt.server_clients)
+    finally:
+        store.dispose()
+    fleet = cfg.fleet
+    return BundlePiece(
+        sections={
+            "mqtt": {
+                "url": cfg.mqtt.kiosk_url,
+                "ca": "mqtt-ca.crt",
+                "username": identity.username,
+                "password": identity.password,
+                "heartbeat_s": fleet.heartbeat_s,
+                "keepalive_s": fleet.keepalive_s,
+                "will_delay_s": fleet.will_delay_s,
+                "command_key": "command.pub",
+            }
+        },
+        files=[
+            BundleFile("mqtt-ca.crt", keys.ca_cert.read_bytes()),
+            BundleFile("command.pub", keys.command_pub.read_bytes()),
+        ],
+    )

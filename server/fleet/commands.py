@@ -1,0 +1,297 @@
+"""`bgk` subcommands of the fleet link (server side).
+
+bgk server fleet --data DIR [--json] [--lang vi|en]     the technician's view
+bgk server mosquitto-config --data DIR -o DIR [--reload]  broker files from the registry
+bgk server ingest --data DIR [--client N] [--share]      one more ingest process
+bgk server command --data DIR --kiosk ID OP [...]        queue a signed command
+bgk kiosk revoke --data DIR --id ID [--broker-dir DIR]   end a kiosk's access
+bgk sim --kiosks N --mqtt URL [--data DIR] ...           simulated kiosks
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from kiosk.protocol.commands import Registry
+from kiosk.protocol.errors import UsageError
+
+
+def register(registry: Registry) -> None:
+    p = registry.add(
+        "server fleet", "every kiosk: gate, state, pack, UI health, last seen, alerts", _fleet
+    )
+    p.add_argument("--data", type=Path, required=True, help="server data folder")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--lang", choices=("vi", "en"), default="vi", help="language (default: vi)")
+
+    p = registry.add(
+        "server mosquitto-config",
+        "write Mosquitto's config, passwords, ACL and TLS files",
+        _mosquitto,
+    )
+    p.add_argument("--data", type=Path, required=True, help="server data folder")
+    p.add_argument(
+        "-o",
+        "--out",
+        type=Path,
+        required=True,
+        help="folder for the broker files, e.g. /etc/mosquitto/bgk",
+    )
+    p.add_argument("--tls-port", type=int, default=8883, help="kiosks' TLS listener (default 8883)")
+    p.add_argument(
+        "--port", type=int, default=1883, help="server processes' loopback listener; 0 = none"
+    )
+    p.add_argument(
+        "--persistence",
+        type=Path,
+        default=Path("/var/lib/mosquitto"),
+        help="broker persistence folder",
+    )
+    p.add_argument(
+        "--log-dest",
+        default="file /var/log/mosquitto/mosquitto.log",
+        help="Mosquitto log_dest value",
+    )
+    p.add_argument(
+        "--run-as", default="mosquitto", help="user Mosquitto drops to when started as root"
+    )
+    p.add_argument("--pid-file", type=Path, default=Path("/run/mosquitto/mosquitto.pid"))
+    p.add_argument(
+        "--reload", action="store_true", help="send SIGHUP to the running broker afterwards"
+    )
+    p.add_argument("--json", action="store_true")
+
+    p = registry.add("server ingest", "run one more MQTT ingest process (scale-out)", _ingest)
+    p.add_argument("--data", type=Path, required=True, help="server data folder")
+    p.add_argument(
+        "--client", type=int, default=2, help="server broker account number (_server-N), default 2"
+    )
+    p.add_argument(
+        "--share",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="use the shared subscription $share/ingest/... (default: [mqtt] share)",
+    )
+    p.add_argument("--role", choices=("ingest", "main"), default="ingest", help=argparse.SUPPRESS)
+    p.add_argument(
+        "--stats", type=Path, help="write ingest figures (JSON) to this file every second"
+    )
+
+    p = registry.add(
+        "server command",
+        "send a signed command to a kiosk (the running server delivers it)",
+        _command,
+    )
+    p.add_argument("--data", type=Path, required=True, help="server data folder")
+    p.add_argument("--kiosk", required=True, help="kiosk id")
+    p.add_argument("op", choices=("reboot", "resync", "screenshot", "notice"))
+    p.add_argument(
+        "--text",
+        action="append",
+        default=[],
+        metavar="LANG=TEXT",
+        help="notice text (repeat per language)",
+    )
+    p.add_argument(
+        "--notice-minutes", type=float, default=60.0, help="how long the notice stays on screen"
+    )
+    p.add_argument(
+        "--ttl",
+        type=float,
+        help="seconds before the command expires (default [fleet] command_ttl_s)",
+    )
+    p.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        help="wait up to this many seconds for the kiosk's answer",
+    )
+    p.add_argument("--json", action="store_true")
+
+    p = registry.add(
+        "kiosk revoke", "revoke a kiosk: its broker access ends at the next reload", _revoke
+    )
+    p.add_argument("--data", type=Path, required=True, help="server data folder")
+    p.add_argument("--id", required=True, help="kiosk id")
+    p.add_argument(
+        "--broker-dir",
+        type=Path,
+        help="regenerate the broker files in this folder and reload the broker",
+    )
+
+    from server.fleet import sim_commands
+
+    sim_commands.register(registry)
+
+
+def open_server(data: Path) -> tuple[Any, Any]:
+    from server.config import load_server_config
+    from server.store import open_store
+
+    cfg = load_server_config(data)
+    return cfg, open_store(cfg.store_url)
+
+
+def _fleet(args: argparse.Namespace) -> int:
+    from server.fleet.view import fleet_view, render_table
+
+    cfg, store = open_server(args.data)
+    views = fleet_view(store, time.time(), cfg.fleet)
+    if args.json:
+        print(json.dumps([v.as_json() for v in views], ensure_ascii=False, indent=1))
+    else:
+        sys.stdout.write(render_table(views, args.lang))
+    store.dispose()
+    return 0
+
+
+def _mosquitto(args: argparse.Namespace) -> int:
+    from server.fleet.brokerconf import BrokerLayout, write_broker_files
+    from server.fleet.pki import ensure_fleet_keys
+    from server.fleet.settings import broker_hostnames
+
+    cfg, store = open_server(args.data)
+    keys = ensure_fleet_keys(cfg.data, broker_hostnames(cfg.mqtt))
+    layout = BrokerLayout(
+        out=args.out.resolve(),
+        tls_port=args.tls_port or None,
+        plain_port=args.port or None,
+        persistence_dir=args.persistence,
+        log_dest=args.log_dest,
+        run_as=args.run_as or None,
+        pid_file=args.pid_file,
+    )
+    written = write_broker_files(store, keys, layout, cfg.mqtt.server_clients)
+    store.dispose()
+    reloaded = False
+    if args.reload:
+        from server.fleet.brokerconf import sighup
+
+        reloaded = sighup(args.pid_file)
+    if args.json:
+        print(json.dumps({"files": [str(p) for p in written], "reloaded": reloaded}))
+    else:
+        print(
+            f"wrote {len(written)} files to {layout.out}; start Mosquitto with -c {layout.out / 'mosquitto.conf'}"
+        )
+        if args.reload:
+            print(
+                "broker reloaded" if reloaded else f"no running broker found from {args.pid_file}"
+            )
+    return 0
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    from server.fleet.pki import FleetKeys
+    from server.fleet.service import FleetService
+
+    cfg, store = open_server(args.data)
+    keys = FleetKeys(cfg.data / "mqtt")
+    if not keys.server_secret.exists():
+        raise UsageError(
+            f"{cfg.data} has no MQTT keys: run `bgk server mosquitto-config --data {args.data} -o ...` first"
+        )
+    service = FleetService(
+        cfg,
+        store,
+        keys,
+        role=args.role,
+        client_index=args.client,
+        share=args.share,
+        stats_path=args.stats,
+    )
+    signal.signal(signal.SIGTERM, lambda *_: service.request_stop())
+    try:
+        service.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        service.stop()
+        store.dispose()
+    return 0
+
+
+def _command(args: argparse.Namespace) -> int:
+    from server.fleet.pki import FleetKeys
+    from server.fleet.remote import command_status, queue_command
+
+    cfg, store = open_server(args.data)
+    now = time.time()
+    cmd_args: dict[str, Any] = {}
+    if args.op == "notice":
+        text = {}
+        for item in args.text:
+            lang, sep, value = item.partition("=")
+            if not sep:
+                raise UsageError(
+                    f"--text {item!r}: write it as LANG=TEXT, e.g. vi=Cửa khẩu đóng lúc 17:00"
+                )
+            text[lang] = value
+        cmd_args = {"id": f"n{int(now)}", "text": text, "expires": now + args.notice_minutes * 60}
+    keys = FleetKeys(cfg.data / "mqtt")
+    if not keys.command_key.exists():
+        raise UsageError(
+            f"{cfg.data} has no command key: run `bgk server mosquitto-config --data {args.data} -o ...` first"
+        )
+    queued = queue_command(
+        store,
+        keys,
+        args.kiosk,
+        args.op,
+        cmd_args,
+        now=now,
+        ttl_s=args.ttl or cfg.fleet.command_ttl_s,
+        created_by="cli",
+    )
+    status = command_status(store, queued.cmd_id)
+    deadline = time.monotonic() + args.wait
+    while (
+        status
+        and status["state"] not in ("done", "failed", "expired")
+        and time.monotonic() < deadline
+    ):
+        time.sleep(0.2)
+        status = command_status(store, queued.cmd_id)
+    store.dispose()
+    if args.json:
+        print(json.dumps(status, ensure_ascii=False))
+    else:
+        assert status is not None
+        line = f"command {queued.cmd_id} ({args.op} -> {args.kiosk}): {status['state']}"
+        print(line + (f" — {status['reason']}" if status.get("reason") else ""))
+    return 0
+
+
+def _revoke(args: argparse.Namespace) -> int:
+    from server.fleet.brokerconf import refresh_broker
+    from server.fleet.credentials import drop_kiosk_password
+    from server.fleet.pki import FleetKeys
+    from server.fleet.registry import KioskRegistry
+
+    cfg, store = open_server(args.data)
+    KioskRegistry(store).revoke(args.id, time.time())
+    drop_kiosk_password(store, args.id)
+    print(f"kiosk {args.id} revoked")
+    broker_dir = args.broker_dir or cfg.mqtt.broker_dir
+    keys = FleetKeys(cfg.data / "mqtt")
+    reloaded = (
+        refresh_broker(store, keys, broker_dir, cfg.mqtt.server_clients)
+        if keys.server_secret.exists()
+        else None
+    )
+    store.dispose()
+    if reloaded:
+        print("broker reloaded: the kiosk is disconnected and cannot log in again")
+    elif reloaded is False:
+        print(f"broker files rewritten in {broker_dir}; reload Mosquitto (SIGHUP) to apply")
+    else:
+        print(
+            "regenerate the broker files (bgk server mosquitto-config ... --reload) to end its access"
+        )
+    return 0

@@ -1,0 +1,338 @@
+"""Ingest: kiosk messages into the fleet store, a batch per transaction.
+
+`IngestWriter.write(batch, now)` validates every message against
+kiosk.protocol (a bad topic, malformed JSON, wrong types, an oversized
+payload: counted, logged at a bounded rate and dropped; the rest of the
+batch goes on), then in ONE transaction appends heartbeat and event history
+(idempotent on (kiosk, boot/outbox, seq): QoS 1 redelivers), upserts each
+kiosk's latest state (never overwriting newer facts with older ones, since
+two processes may share the load), applies presence changes, command acks
+and screenshots. The caller acknowledges the batch's QoS 1 messages only
+after `write` returns, so a crash loses nothing the broker was told is safe.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, and_, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from kiosk.protocol.errors import ProtocolError
+from kiosk.protocol.payloads import (
+    CommandAck,
+    Event,
+    Heartbeat,
+    Status,
+    parse_kiosk_payload,
+    parse_screenshot,
+)
+from kiosk.protocol.topics import Kind, parse_kiosk_topic
+from server.fleet.files import atomic_write
+from server.fleet.settings import FleetSettings
+from server.fleet.state import FACT_COLUMNS, Facts, derive_state
+from server.store import Store
+from server.store.schema import (
+    commands,
+    heartbeats,
+    kiosk_events,
+    kiosk_state,
+    presence,
+    screenshots,
+)
+
+log = logging.getLogger(__name__)
+
+HB_STATE_COLUMNS = (
+    "hb_at", "hb_ts", "hb_seq", "period", "uptime", "pack_id", "pack_version", "pack_hash",
+    "ui_alive", "ui_screen", "ui_last_touch", "temp", "disk_free", "time_floor", "stale",
+    "agent", "boot_id",
+)  # fmt: skip
+#: at most this many drop messages per kind per minute reach the log
+DROP_LOG_PER_MINUTE = 20
+
+
+@dataclass(slots=True)
+class Raw:
+    """One received message, as the MQTT layer hands it over."""
+
+    topic: str
+    payload: bytes
+    qos: int
+    mid: int
+    #: monotonic time of receipt (receipt-to-commit latency)
+    mono: float
+    #: the connection it arrived on (acks go only to that one)
+    conn: int = 0
+
+
+@dataclass
+class BatchResult:
+    accepted: Counter[str] = field(default_factory=Counter)
+    dropped: Counter[str] = field(default_factory=Counter)
+    #: kiosks whose state this batch changed: {kiosk: (old, new)}
+    changes: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+
+def dialect_insert(store: Store, table: Any) -> Any:
+    return (sqlite.insert if store.is_sqlite else postgresql.insert)(table)
+
+
+class DropLog:
+    """Logs dropped messages without letting a flood fill the disk."""
+
+    def __init__(self) -> None:
+        self._window = 0.0
+        self._seen: Counter[str] = Counter()
+
+    def drop(self, kind: str, topic: str, reason: str, now: float) -> None:
+        if now - self._window >= 60:
+            self._window, self._seen = now, Counter()
+        self._seen[kind] += 1
+        if self._seen[kind] <= DROP_LOG_PER_MINUTE:
+            log.warning("dropped a message on %s: %s", topic[:120], reason)
+
+
+class IngestWriter:
+    def __init__(self, store: Store, cfg: FleetSettings, data_dir: Path) -> None:
+        self.store = store
+        self.cfg = cfg
+        self.shots_dir = data_dir / "screenshots"
+        self.data_dir = data_dir
+        #: last known state per kiosk (a hint: hb for a non-online kiosk -> derive now)
+        self.known: dict[str, str] = {}
+        self.drops = DropLog()
+        self._hb_insert = dialect_insert(store, heartbeats).on_conflict_do_nothing()
+        self._ev_insert = dialect_insert(store, kiosk_events).on_conflict_do_nothing()
+        ins = dialect_insert(store, kiosk_state)
+        self._state_upsert = ins.on_conflict_do_update(
+            index_elements=["kiosk_id"],
+            set_={c: ins.excluded[c] for c in HB_STATE_COLUMNS},
+            where=or_(kiosk_state.c.hb_at.is_(None), ins.excluded.hb_at >= kiosk_state.c.hb_at),
+        )
+        self._new_state = dialect_insert(store, kiosk_state).on_conflict_do_nothing()
+
+    # --- parsing ----------------------------------------------------------------
+    def write(self, batch: list[Raw], now: float) -> BatchResult:
+        result = BatchResult()
+        hb_rows: list[dict[str, Any]] = []
+        latest: dict[str, dict[str, Any]] = {}
+        statuses: list[tuple[str, Status]] = []
+        events: list[tuple[str, Event]] = []
+        acks: list[tuple[str, CommandAck]] = []
+        shots: list[dict[str, Any]] = []
+        for raw in batch:
+            try:
+                kiosk, kind = parse_kiosk_topic(raw.topic)
+                if kind is Kind.CMD:
+                    continue  # our own commands, if a filter ever matches them
+                if kind is Kind.SCREENSHOT:
+                    shots.append(self._screenshot(kiosk, raw.payload, now))
+                    result.accepted[kind.value] += 1
+                    continue
+                msg = parse_kiosk_payload(kind, raw.payload)
+            except ProtocolError as exc:
+                result.dropped[raw.topic.rsplit("/", 1)[-1]] += 1
+                self.drops.drop("any", raw.topic, str(exc), now)
+                continue
+            result.accepted[kind.value] += 1
+            if isinstance(msg, Heartbeat):
+                row = _hb_state(kiosk, msg, now)
+                hb_rows.append(_hb_history(kiosk, msg, now))
+                prev = latest.get(kiosk)
+                if prev is None or row["hb_ts"] >= prev["hb_ts"]:
+                    latest[kiosk] = row
+            elif isinstance(msg, Status):
+                statuses.append((kiosk, msg))
+            elif isinstance(msg, Event):
+                events.append((kiosk, msg))
+            elif isinstance(msg, CommandAck):
+                acks.append((kiosk, msg))
+        if not (hb_rows or statuses or events or acks or shots):
+            return result
+        with self.store.engine.begin() as conn:
+            if hb_rows:
+                conn.execute(self._hb_insert, hb_rows)
+                conn.execute(self._state_upsert, list(latest.values()))
+            for kiosk, status in statuses:
+                self._status(conn, kiosk, status, now)
+            if events:
+                self._events(conn, events, now)
+            for kiosk, ack in acks:
+                self._ack(conn, kiosk, ack, now)
+            if shots:
+                conn.execute(screenshots.insert(), shots)
+            touched = {k for k, _ in statuses} | {
+                k for k in latest if self.known.get(k) != "online"
+            }
+            if touched:
+                result.changes = rederive(conn, self.store, sorted(touched), now, self.cfg)
+        for kiosk, (_old, new) in result.changes.items():
+            self.known[kiosk] = new
+        for kiosk in latest:
+            self.known.setdefault(kiosk, "online")
+        return result
+
+    def _status(self, conn: Connection, kiosk: str, status: Status, now: float) -> None:
+        values = {"online": status.online, "boot_id": status.boot_id, "status_at": now}
+        if status.hb_s:
+            values["period"] = status.hb_s
+        conn.execute(
+            self._new_state, [{"kiosk_id": kiosk, "state": "offline", "state_since": now, **values}]
+        )
+        conn.execute(
+            update(kiosk_state)
+            .where(kiosk_state.c.kiosk_id == kiosk)
+            .where(or_(kiosk_state.c.status_at.is_(None), kiosk_state.c.status_at <= now))
+            .values(**values)
+        )
+
+    def _events(self, conn: Connection, events: list[tuple[str, Event]], now: float) -> None:
+        conn.execute(
+            self._ev_insert,
+            [
+                {
+                    "kiosk_id": k,
+                    "outbox_id": e.outbox_id,
+                    "seq": e.seq,
+                    "ts": e.ts,
+                    "received_at": now,
+                    "kind": e.kind,
+                    "data": e.data,
+                }
+                for k, e in events
+            ],
+        )
+        for kiosk, ev in events:
+            if ev.kind not in ("rejected", "rollback", "install"):
+                continue
+            conn.execute(
+                self._new_state, [{"kiosk_id": kiosk, "state": "offline", "state_since": now}]
+            )
+            if ev.kind == "install":
+                values: dict[str, Any] = {
+                    "rejected_pack": None,
+                    "rejected_version": None,
+                    "rejected_at": None,
+                    "rejected_reason": None,
+                }
+            else:
+                version = ev.data.get("version")
+                values = {
+                    "rejected_pack": str(ev.data.get("pack", "?"))[:63],
+                    "rejected_version": version if isinstance(version, int) else None,
+                    "rejected_at": ev.ts,
+                    "rejected_reason": str(ev.data.get("reason", ev.kind))[:300],
+                }
+            conn.execute(
+                update(kiosk_state)
+                .where(kiosk_state.c.kiosk_id == kiosk)
+                .where(or_(kiosk_state.c.event_at.is_(None), kiosk_state.c.event_at <= ev.ts))
+                .values(event_at=ev.ts, **values)
+            )
+
+    def _ack(self, conn: Connection, kiosk: str, ack: CommandAck, now: float) -> None:
+        where = and_(commands.c.cmd_id == ack.cmd_id, commands.c.kiosk_id == kiosk)
+        if ack.state == "accepted":
+            where = and_(where, commands.c.state.in_(("queued", "sent")))
+        else:
+            where = and_(where, commands.c.state.notin_(("done", "failed")))
+        conn.execute(
+            update(commands).where(where).values(state=ack.state, acked_at=now, reason=ack.reason)
+        )
+
+    def _screenshot(self, kiosk: str, payload: bytes, now: float) -> dict[str, Any]:
+        header, jpeg = parse_screenshot(payload)
+        rel = Path("screenshots") / kiosk / f"{int(now * 1000)}-{header.cmd_id}.jpg"
+        atomic_write(self.data_dir / rel, jpeg)
+        return {
+            "kiosk_id": kiosk,
+            "cmd_id": header.cmd_id,
+            "taken_at": header.ts,
+            "received_at": now,
+            "width": header.width,
+            "height": header.height,
+            "screen": header.screen,
+            "path": str(rel),
+            "size": len(jpeg),
+        }
+
+
+def _hb_history(kiosk: str, hb: Heartbeat, now: float) -> dict[str, Any]:
+    pack = hb.pack
+    return {
+        "kiosk_id": kiosk,
+        "boot_id": hb.boot_id,
+        "seq": hb.seq,
+        "ts": hb.ts,
+        "received_at": now,
+        "pack_id": pack.id if pack else None,
+        "pack_version": pack.version if pack else None,
+        "ui_alive": hb.ui.alive,
+        "temp": hb.temp,
+        "disk_free": hb.disk_free,
+        "stale": hb.stale,
+    }
+
+
+def _hb_state(kiosk: str, hb: Heartbeat, now: float) -> dict[str, Any]:
+    pack = hb.pack
+    return {
+        "kiosk_id": kiosk,
+        # a kiosk's first row starts offline; rederive records it coming online
+        "state": "offline",
+        "state_since": now,
+        "hb_at": now,
+        "hb_ts": hb.ts,
+        "hb_seq": hb.seq,
+        "period": hb.period,
+        "uptime": hb.uptime,
+        "pack_id": pack.id if pack else None,
+        "pack_version": pack.version if pack else None,
+        "pack_hash": pack.hash if pack else None,
+        "ui_alive": hb.ui.alive,
+        "ui_screen": hb.ui.screen,
+        "ui_last_touch": hb.ui.last_touch,
+        "temp": hb.temp,
+        "disk_free": hb.disk_free,
+        "time_floor": hb.time_floor,
+        "stale": hb.stale,
+        "agent": hb.agent,
+        "boot_id": hb.boot_id,
+    }
+
+
+def rederive(
+    conn: Connection, store: Store, kiosks: list[str] | None, now: float, cfg: FleetSettings
+) -> dict[str, tuple[str, str]]:
+    """Recompute the state of `kiosks` (None: all); write changes and presence rows.
+
+    The update is conditional on the old state, so two processes deriving the
+    same change record it once."""
+    query = select(*(kiosk_state.c[c] for c in FACT_COLUMNS))
+    if kiosks is not None:
+        query = query.where(kiosk_state.c.kiosk_id.in_(kiosks))
+    changes: dict[str, tuple[str, str]] = {}
+    log_rows: list[dict[str, Any]] = []
+    for row in conn.execute(query):
+        facts = Facts(*row)
+        state, reason = derive_state(facts, now, cfg)
+        if state == facts.state:
+            continue
+        done = conn.execute(
+            update(kiosk_state)
+            .where(kiosk_state.c.kiosk_id == facts.kiosk_id, kiosk_state.c.state == facts.state)
+            .values(state=state, state_since=now, reason=reason)
+        )
+        if done.rowcount == 1:
+            changes[facts.kiosk_id] = (facts.state, state)
+            log_rows.append(
+                {"kiosk_id": facts.kiosk_id, "at": now, "state": state, "reason": reason}
+            )
+    if log_rows:
+        conn.execute(presence.insert(), log_rows)
+    return changes

@@ -1,0 +1,151 @@
+"""Commands to kiosks: queued in the store, signed, sent by the running server.
+
+`queue_command` (the CLI, the dashboard's API) validates, signs with the
+server's Ed25519 command key and stores the command as `queued`; the
+server's fleet service publishes queued commands on bgk/v1/kiosk/{id}/cmd
+(QoS 1, message expiry = what is left of the command's life) and marks them
+`sent` when the broker has them. Kiosk acks move them to accepted, done or
+failed; the sweeper marks those never acknowledged in time `expired`.
+Kiosks run a command at most once per cmd_id, so sending one twice (a
+server restart before the broker's PUBACK) is harmless.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+
+from kiosk.protocol.errors import UsageError
+from kiosk.protocol.payloads import Command, Op, PayloadError, command_args, command_signing_bytes
+from kiosk.protocol.topics import Kind, kiosk_topic
+from server.fleet.pki import FleetKeys
+from server.store import Store
+from server.store.schema import commands, kiosks
+
+OPS: tuple[Op, ...] = ("reboot", "resync", "screenshot", "notice")
+
+
+@dataclass(frozen=True)
+class QueuedCommand:
+    cmd_id: str
+    kiosk_id: str
+    op: str
+    exp: float
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    cmd_id: str
+    topic: str
+    payload: bytes
+    #: seconds left before the command expires (the MQTT message expiry)
+    expiry_s: int
+
+
+def sign_command(keys: FleetKeys, cmd: Command) -> Command:
+    sig = keys.load_command_key().sign(command_signing_bytes(cmd))
+    return cmd.model_copy(update={"sig": base64.b64encode(sig).decode()})
+
+
+def queue_command(
+    store: Store,
+    keys: FleetKeys,
+    kiosk_id: str,
+    op: str,
+    args: dict[str, Any],
+    *,
+    now: float,
+    ttl_s: float,
+    created_by: str | None = None,
+) -> QueuedCommand:
+    """Validate, sign and store a command for the running server to send."""
+    if op not in OPS:
+        raise UsageError(f"unknown command {op!r}: use one of {', '.join(OPS)}")
+    if not 10 <= ttl_s <= 7 * 86400:
+        raise UsageError("a command must expire between 10 s and 7 days after it is sent")
+    cmd = Command(
+        cmd_id=secrets.token_hex(12),
+        op=op,
+        args=args,
+        kiosk=kiosk_id,
+        iat=now,
+        exp=now + ttl_s,
+    )
+    try:
+        command_args(cmd)
+    except PayloadError as exc:
+        raise UsageError(str(exc)) from None
+    signed = sign_command(keys, cmd)
+    with store.engine.begin() as conn:
+        known = conn.execute(
+            select(kiosks.c.id).where(kiosks.c.id == kiosk_id, kiosks.c.revoked_at.is_(None))
+        ).first()
+        if known is None:
+            raise UsageError(f"kiosk {kiosk_id!r} is not enrolled (see `bgk server fleet`)")
+        conn.execute(
+            commands.insert().values(
+                cmd_id=signed.cmd_id,
+                kiosk_id=kiosk_id,
+                op=op,
+                args=args,
+                created_at=now,
+                created_by=created_by,
+                exp=signed.exp,
+                payload=signed.to_bytes(),
+                state="queued",
+            )
+        )
+    return QueuedCommand(signed.cmd_id, kiosk_id, op, signed.exp)
+
+
+def due_commands(store: Store, now: float, skip: set[str], limit: int = 500) -> list[Outgoing]:
+    """Queued commands not yet handed to the broker by this process."""
+    query = (
+        select(commands.c.cmd_id, commands.c.kiosk_id, commands.c.payload, commands.c.exp)
+        .where(commands.c.state == "queued", commands.c.exp > now)
+        .order_by(commands.c.created_at)
+        .limit(limit + len(skip))
+    )
+    with store.engine.connect() as conn:
+        rows = conn.execute(query).all()
+    out = []
+    for row in rows:
+        if row.cmd_id in skip:
+            continue
+        out.append(
+            Outgoing(
+                row.cmd_id,
+                kiosk_topic(row.kiosk_id, Kind.CMD),
+                bytes(row.payload),
+                max(1, math.ceil(row.exp - now)),
+            )
+        )
+    return out[:limit]
+
+
+def mark_sent(store: Store, cmd_id: str, now: float, failure: str | None = None) -> None:
+    """After the broker's PUBACK: sent, or failed with the broker's reason."""
+    values: dict[str, Any] = {"sent_at": now, "state": "sent" if failure is None else "failed"}
+    if failure is not None:
+        values["reason"] = f"the broker refused the command: {failure}"
+    with store.engine.begin() as conn:
+        conn.execute(
+            update(commands)
+            .where(commands.c.cmd_id == cmd_id, commands.c.state == "queued")
+            .values(**values)
+        )
+
+
+def command_status(store: Store, cmd_id: str) -> dict[str, Any] | None:
+    with store.engine.connect() as conn:
+        row = conn.execute(select(commands).where(commands.c.cmd_id == cmd_id)).first()
+    if row is None:
+        return None
+    data = dict(row._mapping)
+    data.pop("payload")
+    return data

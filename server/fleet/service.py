@@ -1,0 +1,315 @@
+"""The server's fleet service: MQTT ingest, sweeping, commands, server presence.
+
+One thread pumps one MQTT link (server.fleet.mqtt.Link) and batches what
+arrives: a batch is committed when it is `batch_ms` old or `batch_max`
+long, and only then are its QoS 1 messages acknowledged (manual acks), so
+the broker redelivers whatever a crash lost. Heartbeats (QoS 0) have no
+ack; a heartbeat lost in a crash is replaced by the next one.
+
+Roles: the "main" process (`bgk server run`, broker account _server-1) also
+publishes the server's retained status with an LWT and sends queued
+commands; "ingest" processes (`bgk server ingest --client N`) only ingest.
+Several processes share the load with [mqtt] share = true ($share/ingest/...).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from kiosk.protocol.backoff import Backoff
+from kiosk.protocol.payloads import ServerStatus
+from kiosk.protocol.topics import KIOSK_TO_SERVER, SERVER_STATUS, SHARE_GROUP, kiosk_filter
+from server.config import ServerConfig
+from server.fleet.credentials import server_identity
+from server.fleet.ingest import IngestWriter, Raw
+from server.fleet.mqtt import Link, LinkError, Will
+from server.fleet.pki import FleetKeys
+from server.fleet.remote import due_commands, mark_sent
+from server.fleet.sweeper import Sweeper
+from server.store import Store
+
+log = logging.getLogger(__name__)
+Role = Literal["main", "ingest"]
+#: in-memory batch cap while the store is failing (QoS 0 beyond it is dropped)
+MAX_PENDING = 200_000
+
+
+@dataclass
+class Latency:
+    """Receipt-to-commit latencies in 1 ms buckets (0..30 s)."""
+
+    buckets: list[int] = field(default_factory=lambda: [0] * 30_001)
+    count: int = 0
+
+    def add(self, seconds: float) -> None:
+        self.buckets[min(30_000, max(0, int(seconds * 1000)))] += 1
+        self.count += 1
+
+    def quantile(self, q: float) -> float | None:
+        if not self.count:
+            return None
+        want, seen = q * self.count, 0
+        for ms, n in enumerate(self.buckets):
+            seen += n
+            if seen >= want:
+                return ms / 1000
+        return 30.0
+
+
+@dataclass
+class Stats:
+    received: int = 0
+    committed: int = 0
+    dropped: int = 0
+    batches: int = 0
+    db_errors: int = 0
+    connects: int = 0
+    started: float = field(default_factory=time.monotonic)
+    latency: Latency = field(default_factory=Latency)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "received": self.received,
+            "committed": self.committed,
+            "dropped": self.dropped,
+            "batches": self.batches,
+            "db_errors": self.db_errors,
+            "connects": self.connects,
+            "p50_s": self.latency.quantile(0.5),
+            "p99_s": self.latency.quantile(0.99),
+            "uptime_s": time.monotonic() - self.started,
+        }
+
+
+class FleetService:
+    name = "fleet ingest"
+
+    def __init__(
+        self,
+        cfg: ServerConfig,
+        store: Store,
+        keys: FleetKeys,
+        *,
+        role: Role = "main",
+        client_index: int = 1,
+        share: bool | None = None,
+        clock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+        stats_path: Path | None = None,
+    ) -> None:
+        self.cfg, self.store, self.keys, self.role = cfg, store, keys, role
+        self.clock = clock
+        self.fleet = cfg.fleet
+        self.writer = IngestWriter(store, cfg.fleet, cfg.data)
+        self.sweeper = Sweeper(store, cfg.fleet, cfg.data)
+        self.stats = Stats()
+        self.stats_path = stats_path
+        self.backoff = Backoff(base=0.5, cap=30.0, rng=rng or random.Random())
+        group = SHARE_GROUP if (cfg.mqtt.share if share is None else share) else None
+        subs = [(kiosk_filter(kind, group), 1) for kind in KIOSK_TO_SERVER]
+        will = None
+        if role == "main":
+            down = ServerStatus(online=False, ts=clock()).to_bytes()
+            will = Will(SERVER_STATUS, down, qos=1, retain=True)
+        self.link = Link(
+            cfg.mqtt.url,
+            server_identity(keys, client_index),
+            ca=cfg.mqtt.ca or keys.ca_cert,
+            subscriptions=subs,
+            on_message=self._received,
+            on_connected=self._connected,
+            on_published=self._published,
+            will=will,
+            keepalive=30,
+        )
+        self._batch: list[Raw] = []
+        self._conn = 0
+        self._sending: dict[int, str] = {}
+        self._sent_ids: set[str] = set()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # --- link callbacks -----------------------------------------------------------
+    def _received(self, topic: str, payload: bytes, qos: int, mid: int, _props: Any) -> None:
+        self._batch.append(Raw(topic, payload, qos, mid, time.monotonic(), self._conn))
+        self.stats.received += 1
+
+    def _connected(self, session_present: bool) -> None:
+        self.stats.connects += 1
+        self.backoff.reset()
+        log.info(
+            "fleet link up (%s, session %s)",
+            self.link.identity.username,
+            "kept" if session_present else "new",
+        )
+        if self.role == "main":
+            up = ServerStatus(online=True, ts=self.clock()).to_bytes()
+            self.link.publish(SERVER_STATUS, up, 1, retain=True)
+        self._sending.clear()
+        self._sent_ids.clear()
+
+    def _published(self, mid: int, reason: int) -> None:
+        cmd_id = self._sending.pop(mid, None)
+        if cmd_id is None:
+            return
+        try:
+            mark_sent(
+                self.store, cmd_id, self.clock(), None if reason < 128 else f"reason code {reason}"
+            )
+        except SQLAlchemyError as exc:
+            log.error("cannot record command %s as sent: %s", cmd_id, exc)
+
+    # --- the loop -------------------------------------------------------------------
+    def flush(self) -> None:
+        if not self._batch:
+            return
+        batch, self._batch = self._batch, []
+        try:
+            result = self.writer.write(batch, self.clock())
+        except SQLAlchemyError as exc:
+            self.stats.db_errors += 1
+            log.error("fleet store write failed (%s); retrying", str(exc).splitlines()[0])
+            self._batch = _trim(batch + self._batch)
+            time.sleep(min(1.0, 0.05 * self.stats.db_errors))
+            return
+        done = time.monotonic()
+        for raw in batch:
+            self.stats.latency.add(done - raw.mono)
+        self.stats.committed += sum(result.accepted.values())
+        self.stats.dropped += sum(result.dropped.values())
+        self.stats.batches += 1
+        if self.link.connected:
+            self.link.ack([r.mid for r in batch if r.qos > 0 and r.conn == self._conn])
+            self.link.flush()
+
+    def _send_commands(self) -> None:
+        for out in due_commands(self.store, self.clock(), self._sent_ids):
+            mid = self.link.publish(out.topic, out.payload, 1, expiry_s=out.expiry_s)
+            self._sending[mid] = out.cmd_id
+            self._sent_ids.add(out.cmd_id)
+
+    def _connect(self) -> bool:
+        try:
+            self._conn += 1
+            self.link.connect()
+        except LinkError as exc:
+            log.warning("%s", exc)
+            return False
+        deadline = time.monotonic() + 10
+        while not self.link.connected and time.monotonic() < deadline and not self._stop.is_set():
+            if not self.link.pump(0.1) or self.link.refused:
+                return False
+        return self.link.connected
+
+    def run(self) -> None:
+        batch_s = self.fleet.batch_ms / 1000
+        next_sweep = next_cmds = next_stats = 0.0
+        next_retention = time.monotonic() + 60
+        while not self._stop.is_set():
+            if not self.link.connected:
+                self.flush()
+                if not self._connect():
+                    self._stop.wait(self.backoff.next())
+                    continue
+            now = time.monotonic()
+            wait = 0.2 if not self._batch else max(0.0, self._batch[0].mono + batch_s - now)
+            if not self.link.pump(min(wait, max(0.0, next_sweep - now), 0.2)):
+                self.link.connected = False
+            now = time.monotonic()
+            if self._batch and (
+                len(self._batch) >= self.fleet.batch_max or now - self._batch[0].mono >= batch_s
+            ):
+                self.flush()
+            try:
+                if self.role == "main" and now >= next_cmds and self.link.connected:
+                    next_cmds = now + 0.5
+                    self._send_commands()
+                if now >= next_sweep:
+                    next_sweep = now + self.fleet.sweep_s
+                    self.sweeper.sweep(self.clock())
+                if now >= next_retention:
+                    next_retention = now + 3600
+                    self.sweeper.retention(self.clock())
+            except SQLAlchemyError as exc:
+                log.error("fleet store failed during sweeping: %s", str(exc).splitlines()[0])
+            if self.stats_path is not None and now >= next_stats:
+                next_stats = now + 1.0
+                self.write_stats()
+        self.flush()
+        self.write_stats()
+
+    def write_stats(self) -> None:
+        if self.stats_path is not None:
+            tmp = self.stats_path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(self.stats.as_dict()))
+            tmp.replace(self.stats_path)
+
+    # --- lifecycle ------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._guarded_run, name="fleet-ingest", daemon=True)
+        self._thread.start()
+
+    def _guarded_run(self) -> None:
+        try:
+            self.run()
+        except Exception:
+            log.exception("the fleet service stopped on an unexpected error")
+            raise
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        if self.role == "main" and self.link.connected:
+            self.link.publish(
+                SERVER_STATUS,
+                ServerStatus(online=False, ts=self.clock()).to_bytes(),
+                1,
+                retain=True,
+            )
+            self.link.pump(0.1)
+        self.link.close()
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+
+def _trim(batch: list[Raw]) -> list[Raw]:
+    """Keep every QoS 1 message (unacknowledged, so bounded by Receive Maximum) and
+    the newest QoS 0 ones up to MAX_PENDING."""
+    if len(batch) <= MAX_PENDING:
+        return batch
+    keep_q0 = MAX_PENDING - sum(1 for r in batch if r.qos > 0)
+    q0 = [i for i, r in enumerate(batch) if r.qos == 0]
+    drop = set(q0[: max(0, len(q0) - keep_q0)])
+    log.error("the fleet store is failing: dropping %d heartbeats held in memory", len(drop))
+    return [r for i, r in enumerate(batch) if i not in drop]
+
+
+class _OwnedStore(FleetService):
+    """A FleetService that opened its own store (and closes it when stopped)."""
+
+    def stop(self, timeout: float = 10.0) -> None:
+        super().stop(timeout)
+        self.store.dispose()
+
+
+def fleet_service(cfg: ServerConfig) -> FleetService:
+    """The main fleet service of `bgk server run` (_server-1: ingest, commands, presence)."""
+    from server.fleet.pki import ensure_fleet_keys
+    from server.fleet.settings import broker_hostnames
+    from server.store import open_store
+
+    keys = ensure_fleet_keys(cfg.data, broker_hostnames(cfg.mqtt))
+    return _OwnedStore(cfg, open_store(cfg.store_url), keys, role="main", client_index=1)

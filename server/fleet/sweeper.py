@@ -1,0 +1,152 @@
+"""The periodic part of the fleet: states by heartbeat age, alerts, command
+expiry, history retention. Every step is idempotent, so several server
+processes may sweep the same store.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import and_, delete, func, select, update
+
+from server.fleet.ingest import dialect_insert, rederive
+from server.fleet.settings import FleetSettings
+from server.fleet.state import FACT_COLUMNS, Facts, alert_conditions
+from server.store import Store
+from server.store.schema import (
+    alerts,
+    commands,
+    heartbeats,
+    kiosk_events,
+    kiosk_state,
+    kiosks,
+    presence,
+    screenshots,
+)
+
+log = logging.getLogger(__name__)
+DAY = 86400.0
+#: screenshots kept per kiosk (older files are deleted)
+KEEP_SCREENSHOTS = 20
+
+
+@dataclass
+class SweepResult:
+    changes: dict[str, tuple[str, str]]
+    opened: list[tuple[str, str]]
+    closed: list[tuple[str, str]]
+    expired_commands: int
+
+
+class Sweeper:
+    def __init__(self, store: Store, cfg: FleetSettings, data_dir: Path) -> None:
+        self.store = store
+        self.cfg = cfg
+        self.data_dir = data_dir
+        self._open_alert = dialect_insert(store, alerts).on_conflict_do_nothing(
+            index_elements=["kiosk_id", "kind"], index_where=alerts.c.closed_at.is_(None)
+        )
+
+    def sweep(self, now: float) -> SweepResult:
+        with self.store.engine.begin() as conn:
+            changes = rederive(conn, self.store, None, now, self.cfg)
+            revoked = {
+                r[0]
+                for r in conn.execute(select(kiosks.c.id).where(kiosks.c.revoked_at.is_not(None)))
+            }
+            want: dict[tuple[str, str], str] = {}
+            query = select(*(kiosk_state.c[c] for c in FACT_COLUMNS))
+            for row in conn.execute(query):
+                facts = Facts(*row)
+                if facts.kiosk_id in revoked:
+                    continue
+                for kind, detail in alert_conditions(
+                    facts, facts.state, facts.state_since, now, self.cfg
+                ).items():
+                    want[(facts.kiosk_id, kind)] = detail
+            open_rows = conn.execute(
+                select(alerts.c.kiosk_id, alerts.c.kind).where(alerts.c.closed_at.is_(None))
+            )
+            is_open = {(r[0], r[1]) for r in open_rows}
+            opened = sorted(set(want) - is_open)
+            closed = sorted(is_open - set(want))
+            if opened:
+                conn.execute(
+                    self._open_alert,
+                    [
+                        {
+                            "kiosk_id": k,
+                            "kind": kind,
+                            "opened_at": now,
+                            "detail": want[(k, kind)][:300],
+                        }
+                        for k, kind in opened
+                    ],
+                )
+            for kiosk, kind in closed:
+                conn.execute(
+                    update(alerts)
+                    .where(
+                        alerts.c.kiosk_id == kiosk,
+                        alerts.c.kind == kind,
+                        alerts.c.closed_at.is_(None),
+                    )
+                    .values(closed_at=now)
+                )
+            expired = conn.execute(
+                update(commands)
+                .where(commands.c.state.in_(("queued", "sent")), commands.c.exp < now)
+                .values(state="expired", reason="expired before the kiosk acknowledged it")
+            ).rowcount
+        for kiosk, kind in opened:
+            log.warning("alert %s opened for kiosk %s: %s", kind, kiosk, want[(kiosk, kind)])
+        for kiosk, kind in closed:
+            log.info("alert %s closed for kiosk %s", kind, kiosk)
+        return SweepResult(changes, opened, closed, expired)
+
+    def retention(self, now: float) -> dict[str, int]:
+        """Delete history past its retention; keep the last screenshots per kiosk."""
+        hb_cut = now - self.cfg.hb_retention_days * DAY
+        ev_cut = now - self.cfg.event_retention_days * DAY
+        out: dict[str, int] = {}
+        with self.store.engine.begin() as conn:
+            out["heartbeats"] = conn.execute(
+                delete(heartbeats).where(heartbeats.c.received_at < hb_cut)
+            ).rowcount
+            out["events"] = conn.execute(
+                delete(kiosk_events).where(kiosk_events.c.received_at < ev_cut)
+            ).rowcount
+            out["presence"] = conn.execute(delete(presence).where(presence.c.at < ev_cut)).rowcount
+            out["alerts"] = conn.execute(
+                delete(alerts).where(
+                    and_(alerts.c.closed_at.is_not(None), alerts.c.closed_at < ev_cut)
+                )
+            ).rowcount
+            out["commands"] = conn.execute(
+                delete(commands).where(commands.c.created_at < ev_cut)
+            ).rowcount
+            out["screenshots"] = self._old_screenshots(conn)
+        return out
+
+    def _old_screenshots(self, conn: Any) -> int:
+        crowded = conn.execute(
+            select(screenshots.c.kiosk_id)
+            .group_by(screenshots.c.kiosk_id)
+            .having(func.count() > KEEP_SCREENSHOTS)
+        ).scalars()
+        removed = 0
+        for kiosk in list(crowded):
+            rows = conn.execute(
+                select(screenshots.c.id, screenshots.c.path)
+                .where(screenshots.c.kiosk_id == kiosk)
+                .order_by(screenshots.c.received_at.desc())
+                .offset(KEEP_SCREENSHOTS)
+            ).all()
+            for row in rows:
+                (self.data_dir / row.path).unlink(missing_ok=True)
+            conn.execute(delete(screenshots).where(screenshots.c.id.in_([r.id for r in rows])))
+            removed += len(rows)
+        return removed

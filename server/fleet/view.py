@@ -1,0 +1,172 @@
+"""The fleet as a technician reads it: `bgk server fleet` (and the data the
+dashboard shows). Vietnamese by default, English with --lang en; times as
+dd/mm/yyyy HH:MM in Asia/Ho_Chi_Minh.
+
+The state is derived at the time of reading from the stored facts, so the
+view is right even while no server process is sweeping.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from server.fleet.settings import FleetSettings
+from server.fleet.state import FACT_COLUMNS, Facts, derive_state
+from server.store import Store
+from server.store.schema import alerts, kiosk_state, kiosks
+
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+
+TEXT: dict[str, dict[str, str]] = {
+    "vi": {
+        "kiosk": "Kiosk", "gate": "Cửa khẩu", "state": "Trạng thái", "pack": "Gói nội dung",
+        "ui": "Giao diện", "seen": "Lần cuối", "alerts": "Cảnh báo",
+        "online": "trực tuyến", "stale": "chậm/cũ", "offline": "mất kết nối",
+        "ui_ok": "chạy", "ui_dead": "KHÔNG chạy", "none": "—", "never": "chưa từng",
+        "empty": "Chưa có kiosk nào được đăng ký (bgk kiosk enroll ...).",
+        "summary": "{n} kiosk: {online} trực tuyến, {stale} chậm/cũ, {offline} mất kết nối; {alerts} cảnh báo đang mở.",
+        "a.offline": "mất kết nối lâu", "a.ui_down": "giao diện không chạy",
+        "a.pack_rejected": "gói bị từ chối", "a.disk_low": "sắp hết dung lượng",
+        "a.temp_high": "nhiệt độ cao",
+        "r.disconnected": "mất kết nối", "r.no heartbeat": "không có tín hiệu",
+        "r.late heartbeat": "tín hiệu trễ", "r.content expired": "nội dung hết hạn",
+        "r.never seen": "chưa từng kết nối",
+    },
+    "en": {
+        "kiosk": "Kiosk", "gate": "Gate", "state": "State", "pack": "Pack",
+        "ui": "UI", "seen": "Last seen", "alerts": "Alerts",
+        "online": "online", "stale": "stale", "offline": "offline",
+        "ui_ok": "running", "ui_dead": "NOT running", "none": "—", "never": "never",
+        "empty": "No kiosk is enrolled yet (bgk kiosk enroll ...).",
+        "summary": "{n} kiosks: {online} online, {stale} stale, {offline} offline; {alerts} open alerts.",
+        "a.offline": "offline too long", "a.ui_down": "UI not running",
+        "a.pack_rejected": "pack rejected", "a.disk_low": "disk low", "a.temp_high": "temperature high",
+        "r.disconnected": "disconnected", "r.no heartbeat": "no heartbeat",
+        "r.late heartbeat": "late heartbeat", "r.content expired": "content expired",
+        "r.never seen": "never connected",
+    },
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class AlertView:
+    kind: str
+    since: float
+    detail: str | None
+
+
+@dataclass(frozen=True)
+class KioskView:
+    id: str
+    gate: str
+    groups: list[str]
+    state: str
+    reason: str
+    since: float | None
+    pack_id: str | None
+    pack_version: int | None
+    ui_alive: bool | None
+    ui_screen: str | None
+    last_seen: float | None
+    temp: float | None
+    disk_free: int | None
+    alerts: list[AlertView]
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["last_seen_local"] = local_time(self.last_seen)
+        return data
+
+
+def local_time(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    return dt.datetime.fromtimestamp(ts, VIETNAM).strftime("%d/%m/%Y %H:%M")
+
+
+def fleet_view(store: Store, now: float, cfg: FleetSettings) -> list[KioskView]:
+    """Every active kiosk of the registry with its derived state and open alerts."""
+    cols = [kiosk_state.c[c] for c in FACT_COLUMNS if c != "kiosk_id"]
+    extra = [kiosk_state.c[c] for c in ("pack_id", "pack_version", "ui_screen")]
+    query = (
+        select(kiosks.c.id, kiosks.c.gate, kiosks.c.groups, *cols, *extra)
+        .select_from(kiosks.outerjoin(kiosk_state, kiosk_state.c.kiosk_id == kiosks.c.id))
+        .where(kiosks.c.revoked_at.is_(None))
+        .order_by(kiosks.c.gate, kiosks.c.id)
+    )
+    open_alerts: dict[str, list[AlertView]] = {}
+    with store.engine.connect() as conn:
+        rows = conn.execute(query).all()
+        for a in conn.execute(
+            select(alerts.c.kiosk_id, alerts.c.kind, alerts.c.opened_at, alerts.c.detail)
+            .where(alerts.c.closed_at.is_(None))
+            .order_by(alerts.c.opened_at)
+        ):
+            open_alerts.setdefault(a.kiosk_id, []).append(AlertView(a.kind, a.opened_at, a.detail))
+    out = []
+    n = len(FACT_COLUMNS) - 1
+    for row in rows:
+        kiosk_id, gate, groups = row[0], row[1], row[2]
+        facts = Facts(kiosk_id, *row[3 : 3 + n])
+        pack_id, pack_version, screen = row[3 + n :]
+        if facts.state is None:  # never spoke
+            state, reason, since = "offline", "never seen", None
+        else:
+            state, reason = derive_state(facts, now, cfg)
+            since = facts.state_since if state == facts.state else None
+        seen = max(facts.hb_at or 0.0, facts.status_at or 0.0) or None
+        out.append(
+            KioskView(
+                id=kiosk_id,
+                gate=gate,
+                groups=list(groups or []),
+                state=state,
+                reason=reason,
+                since=since,
+                pack_id=pack_id,
+                pack_version=pack_version,
+                ui_alive=facts.ui_alive,
+                ui_screen=screen,
+                last_seen=seen,
+                temp=facts.temp,
+                disk_free=facts.disk_free,
+                alerts=open_alerts.get(kiosk_id, []),
+            )
+        )
+    return out
+
+
+def render_table(views: list[KioskView], lang: str) -> str:
+    t = TEXT[lang]
+    if not views:
+        return t["empty"] + "\n"
+    header = [t["kiosk"], t["gate"], t["state"], t["pack"], t["ui"], t["seen"], t["alerts"]]
+    rows = [header]
+    for v in views:
+        state = t[v.state]
+        if v.reason and f"r.{v.reason}" in t and v.state != "online":
+            state += f" ({t['r.' + v.reason]})"
+        pack = f"{v.pack_id} v{v.pack_version}" if v.pack_id else t["none"]
+        if v.ui_alive is None:
+            ui = t["none"]
+        elif v.ui_alive:
+            ui = t["ui_ok"] + (f" · {v.ui_screen}" if v.ui_screen else "")
+        else:
+            ui = t["ui_dead"]
+        seen = local_time(v.last_seen) or t["never"]
+        alert_text = ", ".join(t.get(f"a.{a.kind}", a.kind) for a in v.alerts) or t["none"]
+        rows.append([v.id, v.gate, state, pack, ui, seen, alert_text])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(r)).rstrip() for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    counts = {s: sum(1 for v in views if v.state == s) for s in ("online", "stale", "offline")}
+    lines.append("")
+    lines.append(
+        t["summary"].format(n=len(views), alerts=sum(len(v.alerts) for v in views), **counts)
+    )
+    return "\n".join(lines) + "\n"
