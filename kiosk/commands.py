@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from kiosk.agent import commands as agent_commands
 from kiosk.protocol.commands import Registry
+from kiosk.ui import commands as ui_commands
 
 
 def register(registry: Registry) -> None:
@@ -16,3 +17,4 @@ def register(registry: Registry) -> None:
         "kiosk", "kiosks: enrol (server side); sync, agent, ui, status, import (kiosk side)"
     )
     agent_commands.register(registry)
+    ui_commands.register(registry)

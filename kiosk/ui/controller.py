@@ -1,0 +1,393 @@
+"""KioskUi: the screens, the traveller's way through them, and the pack they play.
+
+The same object runs the kiosk (`bgk kiosk ui`, inside a Kivy App), renders
+`bgk pack preview` and is driven by the tests: everything that changes what
+is on screen goes through its methods, on Kivy's main thread. Time comes
+from a TimeSource so the idle timeout and notice expiry can be tested.
+
+A new pack is applied only once it is fully loaded (kiosk.ui.content); the
+screen on display is rebuilt from it in one frame, so there is never an
+empty frame, and if drawing it fails the previous pack stays on screen and
+`error` says why (the agent reads that as ok=false and reverts).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kivy.clock import Clock
+from kivy.core.window import Window
+from kivy.uix.floatlayout import FloatLayout
+from kivy.uix.screenmanager import NoTransition, ScreenManager
+
+from kiosk.config import UiConfig
+from kiosk.local import Notice, Session
+from kiosk.protocol.languages import LANG_SCRIPT, SCRIPTS
+from kiosk.protocol.ui_strings import ui_text
+from kiosk.ui import kvfiles
+from kiosk.ui.content import LoadedPack, load_pack, pack_identity, vietnam_day
+from kiosk.ui.fonts import FontBook, pack_fontbook
+from kiosk.ui.notice import NoticeOverlay, notice_language
+from kiosk.ui.plaintext import text_tokens
+from kiosk.ui.screens.attract import AttractScreen
+from kiosk.ui.screens.home import HomeScreen
+from kiosk.ui.screens.language import LanguageScreen
+from kiosk.ui.screens.page import PageScreen
+from kiosk.ui.screens.preparing import PreparingScreen
+from kiosk.ui.session import History, SessionTracker
+from kiosk.ui.system_fonts import find_system_fonts
+from kiosk.ui.theme import Theme
+
+log = logging.getLogger(__name__)
+
+#: two touches closer than this (s, px) are one finger seen by two input drivers
+_DUPLICATE_S = 0.08
+_DUPLICATE_PX = 30
+
+
+@dataclass(frozen=True)
+class TimeSource:
+    """Epoch seconds for records, monotonic seconds for intervals."""
+
+    wall: Callable[[], float] = field(default=time.time)
+    mono: Callable[[], float] = field(default=time.monotonic)
+
+
+class RootView(FloatLayout):  # type: ignore[misc]
+    """The window's only child: the screens, and the notice overlay above them."""
+
+    def __init__(self, ui: KioskUi, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.ui = ui
+        self._last_down: tuple[float, float, float] | None = None
+
+    def on_touch_down(self, touch: Any) -> bool:
+        now = self.ui.time.mono()
+        x, y = touch.pos
+        last = self._last_down
+        self._last_down = (now, x, y)
+        if (
+            last is not None
+            and now - last[0] < _DUPLICATE_S
+            and abs(x - last[1]) < _DUPLICATE_PX
+            and abs(y - last[2]) < _DUPLICATE_PX
+        ):
+            return True  # the same finger reported twice (SDL and the kernel's touch driver)
+        if self.ui.touched():
+            return True
+        return bool(super().on_touch_down(touch))
+
+
+class KioskUi:
+    def __init__(
+        self,
+        pack_root: Path | None,
+        config: UiConfig,
+        work_dir: Path,
+        time_source: TimeSource | None = None,
+    ) -> None:
+        self.pack_root = pack_root
+        self.config = config
+        self.work_dir = work_dir
+        self.time = time_source or TimeSource()
+        self.pack: LoadedPack | None = None
+        self.fontbook: FontBook | None = None
+        self._system_book: FontBook | None = None
+        self.lang: str | None = None
+        self.large_text = False
+        self.history = History()
+        self.session = SessionTracker()
+        #: why the last pack could not be loaded or drawn (None = all is well)
+        self.error: str | None = None
+        #: what `current` held when that happened (not retried until it changes)
+        self.failed_identity: str | None = None
+        self.last_touch: float | None = None
+        self._last_touch_mono = self.time.mono()
+        self.notice: Notice | None = None
+        self._dismissed: set[str] = set()
+        #: called with each finished session (the agent link writes it to disk)
+        self.on_session: Callable[[Session], None] | None = None
+        #: called after the pack on screen changed (the agent link reports health)
+        self.on_pack_shown: Callable[[], None] | None = None
+        kvfiles.load_all()
+        self.manager = ScreenManager(transition=NoTransition())
+        self.attract = AttractScreen(name="attract")
+        self.language = LanguageScreen(name="language")
+        self.home = HomeScreen(name="home")
+        self.page = PageScreen(name="page")
+        self.preparing = PreparingScreen(name="preparing")
+        for screen in (self.attract, self.language, self.home, self.page, self.preparing):
+            self.manager.add_widget(screen)
+        self.language.bind(on_language=lambda _s, lang: self.choose_language(lang))
+        self.home.bind(on_page=lambda _s, p: self.open_page(p), on_nav=self._nav)
+        self.page.bind(on_page=lambda _s, p: self.open_page(p), on_nav=self._nav)
+        self.overlay = NoticeOverlay()
+        self.overlay.bind(on_close=lambda *_a: self.dismiss_notice())
+        self.root = RootView(self)
+        self.root.add_widget(self.manager)
+        self.screen = "preparing"
+        self.page_id: str | None = None
+        self._idle_event: Any = None
+
+    def start(self) -> None:
+        """Load the pack and start the idle timer (the kiosk; previews only load)."""
+        self.load_now()
+        self._idle_event = Clock.schedule_interval(self.check_idle, 1.0)
+
+    def stop(self) -> None:
+        if self._idle_event is not None:
+            self._idle_event.cancel()
+            self._idle_event = None
+
+    # --- what is on screen -------------------------------------------------------
+    @property
+    def theme(self) -> Theme:
+        width, height = Window.size
+        return Theme.for_size(width, height, self.large_text)
+
+    @property
+    def screen_name(self) -> str:
+        """The health report's name of the screen: attract, language, home, page:<id>, preparing."""
+        return f"page:{self.page_id}" if self.screen == "page" else self.screen
+
+    def system_fontbook(self) -> FontBook:
+        if self._system_book is None:
+            fonts = find_system_fonts(self.work_dir / "fonts")
+            if not fonts:  # no Noto fonts at all: Kivy's own Latin font
+                from kivy.core.text import DEFAULT_FONT, LabelBase
+
+                fonts = {("Latn", False): Path(LabelBase._fonts[DEFAULT_FONT][0])}
+            self._system_book = FontBook(fonts)
+        return self._system_book
+
+    def load_now(self) -> None:
+        """Load the pack synchronously (start-up and previews); keep the error if it fails."""
+        if self.pack_root is None:
+            self.show_attract()
+            return
+        try:
+            pack = load_pack(self.pack_root, self.work_dir / "links")
+        except Exception as exc:  # any failure to read the pack is reported, never fatal
+            self.error = str(exc)
+            self.failed_identity = pack_identity(self.pack_root)
+            log.error("cannot load the pack: %s", exc)
+            self.show_attract()
+            return
+        self.apply_pack(pack)
+
+    def apply_pack(self, pack: LoadedPack) -> bool:
+        """Put `pack` on screen; on failure keep the old one, set `error`, return False."""
+        old_pack, old_book = self.pack, self.fontbook
+        try:
+            book = pack_fontbook(
+                {
+                    (script, bold): pack.font(script, bold)
+                    for script in SCRIPTS
+                    for bold in (False, True)
+                }
+            )
+            for script in book.scripts:  # opens every font: a broken one fails here
+                for bold in (False, True):
+                    book.metrics(script, bold, 20)
+            self.pack, self.fontbook = pack, book
+            self.lang = pack.language(self.lang) if self.lang else None
+            self._redraw()
+        except Exception as exc:  # a pack that cannot be drawn must not take the screen
+            log.exception("cannot draw pack %s v%s", pack.id, pack.version)
+            self.pack, self.fontbook = old_pack, old_book
+            self.error = f"pack {pack.id} v{pack.version} cannot be drawn: {exc}"
+            self.failed_identity = pack.identity
+            try:
+                self._redraw()
+            except Exception:
+                log.exception("cannot redraw the previous pack")
+            return False
+        self.error = None
+        self.refresh_notice()
+        if self.on_pack_shown is not None:
+            self.on_pack_shown()
+        return True
+
+    def _visible(self) -> list[Any]:
+        assert self.pack is not None
+        return self.pack.visible(vietnam_day(self.time.wall()))
+
+    def _redraw(self) -> None:
+        """Rebuild the screen on display from the current pack and settings."""
+        if self.pack is None:
+            self.show_attract()
+        elif self.screen == "page" and self.page_id is not None:
+            visible = {p.id for p in self._visible()}
+            self.history.keep(visible)
+            current = self.history.current
+            if current is not None:
+                self._show_page(current)
+            else:
+                self.show_home()
+        elif self.screen == "home":
+            self.show_home()
+        elif self.screen == "language":
+            self.show_language()
+        else:
+            self.show_attract()
+
+    def _switch(self, name: str) -> None:
+        self.screen = name
+        if name != "page":
+            self.page_id = None
+        self.manager.current = name
+
+    # --- the traveller's way -------------------------------------------------
+    def touched(self) -> bool:
+        """Every touch: note it; on the attract loop it starts a session. True = consumed."""
+        self.last_touch = self.time.wall()
+        self._last_touch_mono = self.time.mono()
+        self.session.touch(self.last_touch, self._last_touch_mono)
+        if self.screen == "attract" and self.pack is not None and not self.overlay.parent:
+            self.show_language()
+            return True
+        return False
+
+    def show_attract(self) -> None:
+        """Back to the start: the session ends, language and text size reset."""
+        finished = self.session.finish()
+        if finished is not None and self.on_session is not None:
+            self.on_session(finished)
+        self.lang = None
+        self.large_text = False
+        self.history.clear()
+        self._dismissed.clear()
+        if self.pack is None or self.fontbook is None:
+            self.preparing.show(self.system_fontbook(), self.theme)
+            self._switch("preparing")
+        else:
+            self.attract.show(self.pack, self.fontbook, self.theme)
+            self._switch("attract")
+        self.refresh_notice()
+
+    def show_language(self) -> None:
+        if self.pack is None or self.fontbook is None:
+            return
+        self.language.show(self.pack, self.fontbook, self.theme)
+        self._switch("language")
+
+    def choose_language(self, lang: str) -> None:
+        if self.pack is None:
+            return
+        self.lang = self.pack.language(lang)
+        self.session.language(self.lang)
+        self.show_home()
+        self.refresh_notice()
+
+    def show_home(self) -> None:
+        if self.pack is None or self.fontbook is None:
+            return
+        lang = self.pack.language(self.lang)
+        tops = [p for p in self._visible() if p.parent is None]
+        self.history.clear()
+        self.home.show(self.pack, lang, self.fontbook, self.theme, tops)
+        self._switch("home")
+
+    def open_page(self, page_id: str) -> None:
+        if self.pack is None or page_id not in {p.id for p in self._visible()}:
+            return
+        self.history.open(page_id)
+        self.session.page(page_id)
+        self._show_page(page_id)
+
+    def _show_page(self, page_id: str) -> None:
+        assert self.pack is not None
+        visible = {p.id for p in self._visible()}
+        lang = self.pack.language(self.lang)
+        self.page.show(self.pack, page_id, lang, self.fontbook, self.theme, visible)
+        self.page_id = page_id
+        self._switch("page")
+
+    def preview_page(self, page_id: str, lang: str, *, large_text: bool = False) -> None:
+        """Show a page as a traveller would after choosing `lang` (even outside its dates)."""
+        assert self.pack is not None
+        self.lang = self.pack.language(lang)
+        self.large_text = large_text
+        self.history.clear()
+        self.history.open(page_id)
+        self._show_page(page_id)
+
+    def back(self) -> None:
+        if self.screen == "page":
+            previous = self.history.back()
+            if previous is None:
+                self.show_home()
+            else:
+                self._show_page(previous)
+        elif self.screen == "home":
+            self.show_language()
+        elif self.screen == "language":
+            self.show_attract()
+
+    def toggle_large_text(self) -> None:
+        self.large_text = not self.large_text
+        self._redraw()
+
+    def _nav(self, _screen: Any, what: str) -> None:
+        {
+            "back": self.back,
+            "home": self.show_home,
+            "language": self.show_language,
+            "large_text": self.toggle_large_text,
+        }[what]()
+
+    def check_idle(self, *_args: Any) -> None:
+        """Back to the attract loop after `idle_timeout_s` without a touch."""
+        if self.screen in ("attract", "preparing"):
+            return
+        if self.time.mono() - self._last_touch_mono >= self.config.idle_timeout_s:
+            self.show_attract()
+
+    # --- urgent notices -------------------------------------------------------
+    def set_notice(self, notice: Notice | None) -> None:
+        self.notice = notice
+        self.refresh_notice()
+
+    def dismiss_notice(self) -> None:
+        if self.notice is not None:
+            self._dismissed.add(self.notice.id)
+        self.refresh_notice()
+
+    def refresh_notice(self) -> None:
+        """Show the notice in the traveller's language, or hide it (expired, dismissed)."""
+        notice = self.notice
+        showing = (
+            notice is not None
+            and notice.expires > self.time.wall()
+            and notice.id not in self._dismissed
+        )
+        lang = None
+        if showing and notice is not None:
+            wanted = [
+                x for x in (self.lang, self.pack and self.pack.manifest.default_language) if x
+            ]
+            lang = notice_language(notice, [str(x) for x in wanted])
+        if notice is None or lang is None:
+            if self.overlay.parent is not None:
+                self.root.remove_widget(self.overlay)
+            return
+        book = self.fontbook
+        pack = self.pack
+        if book is None or LANG_SCRIPT.get(lang, "Latn") not in book.scripts:
+            book = self.system_fontbook()
+        if pack is not None and lang in pack.manifest.languages:
+            heading, close = pack.ui("notice", lang), pack.ui("close", lang)
+        else:
+            heading = text_tokens(ui_text("notice", lang), lang, bold=True)
+            close = text_tokens(ui_text("close", lang), lang, bold=True)
+        o = self.overlay
+        o.fontbook, o.theme, o.lang, o.notice_id = book, self.theme, lang, notice.id
+        o.heading, o.close_label = heading, close
+        o.text = text_tokens(notice.text[lang], lang)
+        if o.parent is None:
+            self.root.add_widget(o)

@@ -1,0 +1,124 @@
+"""Fonts by script, text measuring and text textures (Kivy's SDL2_ttf with HarfBuzz).
+
+Kivy has no font fallback and shapes with one script per label, so the UI
+never hands Kivy mixed text: every run of a line (kiosk.ui.layout) is one
+script, drawn with that script's font and HarfBuzz script tag
+(`font_script_name`: 'Thai' and 'Laoo' place the marks of น้ำ / ນ້ຳ right;
+the default 'Latn' does not). Kivy sets the tag on every render, so one
+cached font may serve several labels.
+
+Textures are rendered white and tinted by the canvas colour, so one texture
+serves every colour; they are kept in a small LRU by pixel budget, which
+makes going back to a page already seen cheap.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Mapping
+from pathlib import Path
+
+from kivy.core.text import Label as CoreLabel
+from kivy.graphics.texture import Texture
+
+from kiosk.protocol.languages import SCRIPT_SHAPING_TAG
+
+#: textures kept for reuse, in bytes of pixels (the screen's own are extra)
+TEXTURE_BUDGET = 48 * 1024 * 1024
+_MEASURE_ENTRIES = 50_000
+
+FontKey = tuple[str, bool]
+
+
+class FontBook:
+    """The fonts of one pack (or the system's) by (script, bold)."""
+
+    def __init__(self, fonts: Mapping[FontKey, Path]) -> None:
+        if not fonts:
+            raise ValueError("a font book needs at least one font")
+        self._fonts = {key: str(path) for key, path in fonts.items()}
+        self._labels: dict[tuple[str, float], CoreLabel] = {}
+        self._widths: dict[tuple[str, str, float], float] = {}
+        self._metrics: dict[tuple[str, float], tuple[float, float]] = {}
+        self._textures: OrderedDict[tuple[str, str, float], Texture] = OrderedDict()
+        self._texture_bytes = 0
+
+    @property
+    def scripts(self) -> set[str]:
+        return {script for script, _bold in self._fonts}
+
+    def font_file(self, script: str, bold: bool) -> str:
+        """The font drawing `script`: bold falls back to regular, a missing script to Latin."""
+        for key in ((script, bold), (script, not bold), ("Latn", bold), ("Latn", not bold)):
+            if key in self._fonts:
+                return self._fonts[key]
+        return next(iter(self._fonts.values()))
+
+    def script_tag(self, script: str) -> str:
+        return SCRIPT_SHAPING_TAG.get(script, "Latn")
+
+    def _label(self, script: str, bold: bool, size: float) -> CoreLabel:
+        font = self.font_file(script, bold)
+        key = (font, size)
+        label = self._labels.get(key)
+        if label is None:
+            label = CoreLabel(
+                text="",
+                font_name=font,
+                font_size=size,
+                font_script_name=self.script_tag(script),
+                color=(1, 1, 1, 1),
+            )
+            self._labels[key] = label
+        label.options["font_script_name"] = self.script_tag(script)
+        return label
+
+    def measure(self, text: str, script: str, bold: bool, size: float) -> float:
+        font = self.font_file(script, bold)
+        key = (font, text, size)
+        width = self._widths.get(key)
+        if width is None:
+            if len(self._widths) > _MEASURE_ENTRIES:
+                self._widths.clear()
+            width = float(self._label(script, bold, size).get_extents(text)[0])
+            self._widths[key] = width
+        return width
+
+    def metrics(self, script: str, bold: bool, size: float) -> tuple[float, float]:
+        """(ascent, descent) in pixels, both positive."""
+        font = self.font_file(script, bold)
+        key = (font, size)
+        found = self._metrics.get(key)
+        if found is None:
+            label = self._label(script, bold, size)
+            found = (float(label.get_ascent()), abs(float(label.get_descent())))
+            self._metrics[key] = found
+        return found
+
+    def texture(self, text: str, script: str, bold: bool, size: float) -> Texture:
+        font = self.font_file(script, bold)
+        key = (font, text, size)
+        tex = self._textures.get(key)
+        if tex is not None:
+            self._textures.move_to_end(key)
+            return tex
+        label = CoreLabel(
+            text=text,
+            font_name=font,
+            font_size=size,
+            font_script_name=self.script_tag(script),
+            color=(1, 1, 1, 1),
+        )
+        label.refresh()
+        tex = label.texture
+        self._textures[key] = tex
+        self._texture_bytes += tex.width * tex.height * 4
+        while self._texture_bytes > TEXTURE_BUDGET and len(self._textures) > 1:
+            _old_key, old = self._textures.popitem(last=False)
+            self._texture_bytes -= old.width * old.height * 4
+        return tex
+
+
+def pack_fontbook(fonts: Mapping[FontKey, Path | None]) -> FontBook:
+    """A font book from a pack's fonts (missing entries are left out)."""
+    return FontBook({key: path for key, path in fonts.items() if path is not None})

@@ -1,0 +1,135 @@
+"""`bgk pack preview`: pages drawn exactly as the kiosk draws them, into PNG files.
+
+The sources are built with `bgk pack build` run as a separate process (the
+kiosk side never imports the server; the build reuses the subset-font cache
+~/.cache/bgk/fonts), then the very same screens the kiosk shows render each
+page offscreen: on a machine with a desktop in a hidden window, elsewhere on
+a private Xvfb started for the run (`apt-get install xvfb` if missing).
+Pages outside their validity window are drawn too: editors check them
+before they go live.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from kiosk.ui.env import WindowSetup, has_desktop, setup_kivy
+from kiosk.ui.errors import PreviewError
+from kiosk.ui.xvfb import Xvfb
+
+#: frames drawn before a capture (layout settles within one)
+SETTLE_FRAMES = 3
+
+
+@dataclass(frozen=True)
+class Shot:
+    page: str
+    lang: str
+    path: Path
+
+
+def build_source(src: Path, out: Path) -> None:
+    """Run `bgk pack build SRC -o OUT` in its own process; PreviewError if it fails."""
+    cmd = [sys.executable, "-m", "kiosk.cli", "pack", "build", str(src), "-o", str(out), "--json"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        lines = [ln for ln in (proc.stderr or proc.stdout).splitlines() if ln.strip()]
+        reason = lines[-1] if lines else f"exit status {proc.returncode}"
+        if "invalid choice" in reason and "build" in reason:
+            reason = "`bgk pack build` is not installed here: pip install 'bgk[server]'"
+        raise PreviewError(f"cannot build {src}: {reason}")
+    try:
+        result = json.loads(proc.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        raise PreviewError(f"cannot build {src}: unexpected output of pack build") from None
+    if not result.get("ok"):
+        raise PreviewError(f"cannot build {src}: {result.get('error')}")
+
+
+@contextmanager
+def _display(width: int, height: int) -> Iterator[bool]:
+    """A display to draw on; yields True when the window must stay hidden (a desktop)."""
+    if has_desktop():
+        yield True
+        return
+    with Xvfb(width, height) as display:
+        os.environ["DISPLAY"] = display
+        os.environ.pop("SDL_VIDEODRIVER", None)
+        yield False
+
+
+def render(
+    src: Path,
+    targets: list[tuple[str, str]] | None,
+    out: Path,
+    *,
+    size: tuple[int, int] = (1920, 1080),
+    large_text: bool = False,
+    single: bool = False,
+) -> list[Shot]:
+    """Build `src` and draw each (page, lang) of `targets` (None = every page and language).
+
+    `single`: `out` is the PNG file of the one target; else a folder of <page>-<lang>.png.
+    """
+    width, height = size
+    with tempfile.TemporaryDirectory(prefix="bgk-preview-") as tmp_name:
+        tmp = Path(tmp_name)
+        build_source(src, tmp / "pack")
+        with _display(width, height) as hidden:
+            setup_kivy(WindowSetup(width, height, hidden=hidden), kivy_home=tmp / "kivy")
+            return _draw(tmp, targets, out, size, large_text, single)
+
+
+def _draw(
+    tmp: Path,
+    targets: list[tuple[str, str]] | None,
+    out: Path,
+    size: tuple[int, int],
+    large_text: bool,
+    single: bool,
+) -> list[Shot]:
+    from kivy.base import EventLoop
+    from kivy.core.window import Window
+
+    from kiosk.config import UiConfig
+    from kiosk.ui.controller import KioskUi
+
+    EventLoop.ensure_window()
+    if Window is None:
+        raise PreviewError("no window could be opened for drawing (is Xvfb working?)")
+    Window.size = size
+    ui = KioskUi(tmp / "pack", UiConfig(), tmp / "ui")
+    Window.add_widget(ui.root)
+    ui.load_now()
+    if ui.pack is None:
+        raise PreviewError(f"the built pack cannot be shown: {ui.error}")
+    manifest = ui.pack.manifest
+    wanted = targets or [(p.id, lang) for p in manifest.pages for lang in manifest.languages]
+    for page_id, lang in wanted:
+        if ui.pack.page(page_id) is None:
+            known = ", ".join(p.id for p in manifest.pages)
+            raise PreviewError(f"the pack has no page {page_id!r} (it has: {known})")
+        if lang not in manifest.languages:
+            raise PreviewError(
+                f"the pack has no language {lang!r} (it has: {', '.join(manifest.languages)})"
+            )
+    if not single:
+        out.mkdir(parents=True, exist_ok=True)
+    shots = []
+    for page_id, lang in wanted:
+        ui.preview_page(page_id, lang, large_text=large_text)
+        for _ in range(SETTLE_FRAMES):
+            EventLoop.idle()
+        path = out if single else out / f"{page_id}-{lang}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ui.root.export_to_png(str(path))
+        shots.append(Shot(page_id, lang, path))
+    return shots

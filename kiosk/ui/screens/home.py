@@ -1,0 +1,56 @@
+"""Home: a large tile for every top-level page shown today."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kivy.properties import ObjectProperty
+from kivy.uix.screenmanager import Screen
+
+from kiosk.ui.content import LoadedPack
+from kiosk.ui.widgets import Tile
+
+
+class HomeScreen(Screen):  # type: ignore[misc]
+    fontbook: Any = ObjectProperty(None, allownone=True)
+    theme: Any = ObjectProperty(None)
+    title: Any = ObjectProperty(())
+
+    __events__ = ("on_page", "on_nav")
+
+    def on_page(self, page_id: str) -> None:
+        pass
+
+    def on_nav(self, what: str) -> None:
+        pass
+
+    def show(
+        self, pack: LoadedPack, lang: str, fontbook: Any, theme: Any, pages: list[Any]
+    ) -> None:
+        """Draw the tiles of `pages` (the top-level pages visible today) in `lang`."""
+        self.fontbook = fontbook
+        self.theme = theme
+        self.title = pack.title(lang)
+        grid = self.ids.tiles
+        grid.clear_widgets()
+        grid.cols = theme.tile_columns
+        for page in pages:
+            tile = Tile(
+                name=f"tile:{page.id}",
+                page_id=page.id,
+                title=pack.page_title(page.id, lang),
+                icon_source=str(pack.paths[page.icon]) if page.icon else "",
+                fontbook=fontbook,
+                text_size=theme.tile_text,
+                size_hint_y=None,
+                height=theme.tile_height,
+            )
+            tile.bind(on_release=lambda t: self.dispatch("on_page", t.page_id))
+            grid.add_widget(tile)
+        bar = self.ids.bar
+        bar.fontbook = fontbook
+        bar.labels = {key: pack.ui(key, lang) for key in ("back", "home", "language", "large_text")}
+        bar.large_text = theme.large
+        bar.text_size = theme.nav_text
+        bar.height = theme.bar_height
+        self.ids.scroll.scroll_y = 1

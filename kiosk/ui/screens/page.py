@@ -1,0 +1,206 @@
+"""A content page: headings, paragraphs, lists, pictures, links, sub-pages; it scrolls."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kivy.properties import ObjectProperty
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.screenmanager import Screen
+from kivy.uix.widget import Widget
+
+from kiosk.protocol.pack import Heading, Image, ListBlock, PageDoc, Paragraph, Token, Tokens
+from kiosk.ui import theme as colours
+from kiosk.ui.content import LoadedPack
+from kiosk.ui.textview import TokenText
+from kiosk.ui.theme import Theme
+from kiosk.ui.widgets import Dot, Picture, Tile
+
+
+class PageScreen(Screen):  # type: ignore[misc]
+    fontbook: Any = ObjectProperty(None, allownone=True)
+    theme: Any = ObjectProperty(None)
+    title: Any = ObjectProperty(())
+    kicker: Any = ObjectProperty(())
+
+    __events__ = ("on_page", "on_nav")
+
+    def on_page(self, page_id: str) -> None:
+        pass
+
+    def on_nav(self, what: str) -> None:
+        pass
+
+    def show(
+        self,
+        pack: LoadedPack,
+        page_id: str,
+        lang: str,
+        fontbook: Any,
+        theme: Theme,
+        visible: set[str],
+    ) -> None:
+        """Draw page `page_id` in `lang`; links to pages not in `visible` are plain text."""
+        self.fontbook = fontbook
+        self.theme = theme
+        doc = pack.doc(page_id, lang)
+        entry = pack.page(page_id)
+        parent = entry.parent if entry is not None else None
+        self.kicker = pack.page_title(parent, lang) if parent else pack.title(lang)
+        self.title = _links(doc.title, set())
+        width = theme.width
+        column = theme.column_width(width)
+        body = _Body(self, pack, fontbook, theme, column, visible)
+        body.build(doc)
+        children = [p for p in pack.manifest.children(page_id) if p.id in visible]
+        if children:
+            body.children_section(pack, lang, children)
+        holder = self.ids.holder
+        holder.clear_widgets()
+        holder.padding = [(width - column) / 2, theme.px(36), (width - column) / 2, theme.px(64)]
+        for widget in body.widgets:
+            holder.add_widget(widget)
+        bar = self.ids.bar
+        bar.fontbook = fontbook
+        bar.labels = {key: pack.ui(key, lang) for key in ("back", "home", "language", "large_text")}
+        bar.large_text = theme.large
+        bar.text_size = theme.nav_text
+        bar.height = theme.bar_height
+        self.ids.scroll.scroll_y = 1
+
+    def text_widgets(self) -> list[TokenText]:
+        """Every TokenText on the screen (header, body, navigation bar)."""
+        return [w for w in self.walk(restrict=True) if isinstance(w, TokenText)]
+
+
+class _Body:
+    """Widgets of a page body for one column width."""
+
+    def __init__(
+        self,
+        screen: PageScreen,
+        pack: LoadedPack,
+        fontbook: Any,
+        theme: Theme,
+        column: float,
+        visible: set[str],
+    ) -> None:
+        self.screen = screen
+        self.pack = pack
+        self.fontbook = fontbook
+        self.theme = theme
+        self.column = column
+        self.visible = visible
+        self.widgets: list[Widget] = []
+
+    def text(self, tokens: Tokens, size: float, **kwargs: Any) -> TokenText:
+        widget = TokenText(
+            tokens=_links(tokens, self.visible),
+            fontbook=self.fontbook,
+            font_size=size,
+            wrap_width=kwargs.pop("wrap_width", self.column),
+            size_hint=(None, None),
+            width=kwargs.pop("width", self.column),
+            **kwargs,
+        )
+        widget.bind(on_link=lambda _w, page_id: self.screen.dispatch("on_page", page_id))
+        return widget
+
+    def gap(self, design_px: float) -> None:
+        self.widgets.append(Widget(size_hint=(None, None), size=(1, self.theme.px(design_px))))
+
+    def build(self, doc: PageDoc) -> None:
+        t = self.theme
+        for block in doc.blocks:
+            if isinstance(block, Heading):
+                self.gap(26 if self.widgets else 0)
+                self.widgets.append(
+                    self.text(block.text, t.heading(block.level), bold=True, color=colours.NAVY)
+                )
+                self.gap(10)
+            elif isinstance(block, Paragraph):
+                self.widgets.append(self.text(block.text, t.body))
+                self.gap(22)
+            elif isinstance(block, ListBlock):
+                for number, item in enumerate(block.items, start=1):
+                    self.widgets.append(self.list_item(item, number if block.ordered else None))
+                    self.gap(12)
+                self.gap(10)
+            elif isinstance(block, Image):
+                self.picture(block)
+
+    def list_item(self, item: Tokens, number: int | None) -> Widget:
+        t = self.theme
+        indent = t.px(56)
+        text = self.text(item, t.body, wrap_width=self.column - indent, width=self.column - indent)
+        row = BoxLayout(orientation="horizontal", size_hint=(None, None), width=self.column)
+        if number is None:
+            marker: Widget = Dot(
+                size_hint=(None, 1), width=indent, diameter=t.px(14), font_size=t.body
+            )
+            text.bind(first_baseline=marker.setter("baseline"))
+        else:
+            marker = TokenText(
+                tokens=(Token(t=f"{number}.", s="Latn"),),
+                fontbook=self.fontbook,
+                font_size=t.body,
+                color=colours.RED,
+                size_hint=(None, None),
+                width=indent,
+            )
+        row.add_widget(marker)
+        row.add_widget(text)
+        text.bind(height=lambda _w, h: setattr(row, "height", h))
+        row.height = text.height
+        return row
+
+    def picture(self, block: Image) -> None:
+        t = self.theme
+        source = str(self.pack.paths[block.src])
+        viewport = max(400.0, t.height - t.header_height - t.bar_height)
+        pic = Picture(
+            source=source,
+            natural_width=block.width,
+            natural_height=block.height,
+            target_width=self.column,
+            max_height=viewport * 0.8,
+            pos_hint={"center_x": 0.5},
+        )
+        self.gap(8)
+        self.widgets.append(pic)
+        if block.caption:
+            self.gap(10)
+            self.widgets.append(
+                self.text(block.caption, t.caption, halign="center", color=colours.MUTED)
+            )
+        self.gap(28)
+
+    def children_section(self, pack: LoadedPack, lang: str, children: list[Any]) -> None:
+        t = self.theme
+        self.gap(30)
+        self.widgets.append(
+            self.text(pack.ui("in_this_section", lang), t.heading(2), bold=True, color=colours.RED)
+        )
+        self.gap(16)
+        for child in children:
+            tile = Tile(
+                name=f"child:{child.id}",
+                page_id=child.id,
+                title=pack.page_title(child.id, lang),
+                icon_source=str(pack.paths[child.icon]) if child.icon else "",
+                fontbook=self.fontbook,
+                text_size=t.tile_text,
+                size_hint=(None, None),
+                width=self.column,
+                height=t.px(150 if not t.large else 180),
+            )
+            tile.bind(on_release=lambda w: self.screen.dispatch("on_page", w.page_id))
+            self.widgets.append(tile)
+            self.gap(20)
+
+
+def _links(tokens: Tokens, visible: set[str]) -> Tokens:
+    """Tokens whose links lead to pages not shown today become plain text."""
+    if all(tok.l is None or tok.l in visible for tok in tokens):
+        return tokens
+    return tuple(tok if tok.l in visible else tok.model_copy(update={"l": None}) for tok in tokens)

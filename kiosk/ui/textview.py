@@ -1,0 +1,187 @@
+"""TokenText: a widget that draws pack tokens, wrapped between words, one font per run.
+
+Every text of the kiosk goes through it (pages, tiles, buttons, notices), so
+every text gets the same treatment: lines from kiosk.ui.layout, each run a
+texture of its own script's font, all runs of a line on one baseline, link
+runs underlined and tappable (the `on_link` event with the page id).
+
+The widget's height follows its text (set `size_hint_y: None`). The wrap
+width is `wrap_width` when set, else the widget's width.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kivy.clock import Clock
+from kivy.graphics import Color, InstructionGroup, PopMatrix, PushMatrix, Rectangle, Translate
+from kivy.properties import (
+    BooleanProperty,
+    ColorProperty,
+    ListProperty,
+    NumericProperty,
+    ObjectProperty,
+    OptionProperty,
+)
+from kivy.uix.widget import Widget
+
+from kiosk.protocol.pack import Token
+from kiosk.ui import theme
+from kiosk.ui.fonts import FontBook
+from kiosk.ui.layout import Line, break_lines
+
+#: extra height around a link for the finger (the line itself is ~45 px)
+_LINK_SLOP = 14
+
+
+class TokenText(Widget):  # type: ignore[misc]
+    tokens: Any = ObjectProperty((), allownone=False)
+    fontbook: Any = ObjectProperty(None, allownone=True)
+    font_size: Any = NumericProperty(34)
+    bold: Any = BooleanProperty(False)
+    color: Any = ColorProperty(theme.INK)
+    link_color: Any = ColorProperty(theme.LINK)
+    halign: Any = OptionProperty("left", options=["left", "center", "right"])
+    #: line height as a multiple of the fonts' own height
+    line_spacing: Any = NumericProperty(1.0)
+    #: wrap at this width; 0 = the widget's width
+    wrap_width: Any = NumericProperty(0)
+    #: the laid-out lines (kiosk.ui.layout.Line), for tests and previews
+    lines: Any = ListProperty()
+    #: what was drawn: (line, run, font file, x, y, width, height) per run, in widget
+    #: coordinates (for tests: which font drew which text, and where)
+    drawn: Any = ListProperty()
+    text_width: Any = NumericProperty(0)
+    #: distance from the top of the widget to the first line's baseline
+    first_baseline: Any = NumericProperty(0)
+
+    __events__ = ("on_link",)
+
+    def __init__(self, **kwargs: Any) -> None:
+        self._group = InstructionGroup()
+        self._translate = Translate(0, 0)
+        self._links: list[tuple[str, float, float, float, float]] = []
+        self._pressed: str | None = None
+        super().__init__(**kwargs)
+        self.canvas.add(PushMatrix())
+        self.canvas.add(self._translate)
+        self.canvas.add(self._group)
+        self.canvas.add(PopMatrix())
+        self._trigger = Clock.create_trigger(self._relayout, -1)
+        for name in (
+            "tokens",
+            "fontbook",
+            "font_size",
+            "bold",
+            "color",
+            "link_color",
+            "halign",
+            "line_spacing",
+            "wrap_width",
+        ):
+            self.fbind(name, self._trigger)
+        self.fbind("width", self._on_width)
+        self.fbind("pos", self._on_pos)
+        self._trigger()
+
+    def on_link(self, page_id: str) -> None:
+        pass
+
+    def _on_width(self, *_args: Any) -> None:
+        if not self.wrap_width or self.halign != "left":
+            self._trigger()
+
+    def _on_pos(self, *_args: Any) -> None:
+        self._translate.x = self.x
+        self._translate.y = self.y
+
+    def relayout_now(self) -> None:
+        """Lay out at once (instead of before the next frame)."""
+        self._trigger.cancel()
+        self._relayout()
+
+    def _relayout(self, *_args: Any) -> None:
+        self._group.clear()
+        self._links = []
+        book: FontBook | None = self.fontbook
+        tokens: tuple[Token, ...] = tuple(self.tokens or ())
+        if book is None or not tokens:
+            self.lines, self.drawn, self.text_width = [], [], 0.0
+            self.height = 0.0
+            return
+        size = float(self.font_size)
+        width = float(self.wrap_width or self.width)
+        if width <= 1:
+            return
+
+        def measure(text: str, script: str, bold: bool) -> float:
+            return book.measure(text, script, bold, size)
+
+        lines = break_lines(tokens, width, measure, bold=bool(self.bold))
+        scripts = {(tok.s, bool(tok.b or self.bold)) for tok in tokens}
+        ascent = max(book.metrics(s, b, size)[0] for s, b in scripts)
+        descent = max(book.metrics(s, b, size)[1] for s, b in scripts)
+        line_height = (ascent + descent) * float(self.line_spacing)
+        height = line_height * len(lines)
+        box_width = float(self.width if self.halign != "left" else width)
+        drawn: list[tuple[Line, Any, str, float, float, float, float]] = []
+        widest = 0.0
+        for number, line in enumerate(lines):
+            baseline = height - number * line_height - ascent
+            textures = [book.texture(run.text, run.script, run.bold, size) for run in line.runs]
+            line_width = float(sum(tex.width for tex in textures))
+            widest = max(widest, line_width)
+            x = self._offset(box_width, line_width)
+            for run, tex in zip(line.runs, textures, strict=True):
+                y = baseline - book.metrics(run.script, run.bold, size)[1]
+                self._group.add(Color(*(self.link_color if run.link else self.color)))
+                self._group.add(Rectangle(texture=tex, pos=(x, y), size=tex.size))
+                if run.link:
+                    thick = max(2.0, round(size / 14))
+                    under = baseline - max(2.0, round(size * 0.12))
+                    self._group.add(Rectangle(pos=(x, under), size=(tex.width, thick)))
+                    self._links.append((run.link, x, y, float(tex.width), float(tex.height)))
+                font = book.font_file(run.script, run.bold)
+                drawn.append((line, run, font, x, y, float(tex.width), float(tex.height)))
+                x += float(tex.width)
+        self.first_baseline = ascent
+        self.lines = lines
+        self.drawn = drawn
+        self.text_width = widest
+        self.height = height
+
+    def _offset(self, box_width: float, line_width: float) -> float:
+        if self.halign == "center":
+            return max(0.0, (box_width - line_width) / 2)
+        if self.halign == "right":
+            return max(0.0, box_width - line_width)
+        return 0.0
+
+    # --- links -----------------------------------------------------------------
+    def link_at(self, x: float, y: float) -> str | None:
+        """The page a link at window point (x, y) leads to, if any."""
+        lx, ly = x - self.x, y - self.y
+        for page_id, rx, ry, rw, rh in self._links:
+            if rx - _LINK_SLOP <= lx <= rx + rw + _LINK_SLOP and (
+                ry - _LINK_SLOP <= ly <= ry + rh + _LINK_SLOP
+            ):
+                return page_id
+        return None
+
+    def on_touch_down(self, touch: Any) -> bool:
+        if self.collide_point(*touch.pos):
+            page_id = self.link_at(*touch.pos)
+            if page_id is not None:
+                self._pressed = page_id
+                touch.grab(self)
+                return True
+        return bool(super().on_touch_down(touch))
+
+    def on_touch_up(self, touch: Any) -> bool:
+        if touch.grab_current is self:
+            touch.ungrab(self)
+            pressed, self._pressed = self._pressed, None
+            if pressed is not None and self.link_at(*touch.pos) == pressed:
+                self.dispatch("on_link", pressed)
+            return True
+        return bool(super().on_touch_up(touch))
