@@ -5,7 +5,8 @@ In production this does nothing. The tests set two environment variables
 
     BGK_TEST_CHECKPOINT_LOG=FILE   append each checkpoint name reached to FILE
     BGK_TEST_PAUSE_AT=NAME[:N]     at the N-th time NAME is reached, write
-                                   "paused NAME" to FILE and wait to be killed
+                                   "paused NAME" to FILE and wait: to be killed,
+                                   or until FILE.resume appears (then go on)
 """
 
 from __future__ import annotations
@@ -61,8 +62,10 @@ class Checkpoints:
             self._write(name)
         if name == self.pause_at and self.seen[name] == self.count:
             self._write(f"paused {name}")
-            while True:  # until the test kills this process
-                time.sleep(3600)
+            resume = self.log.with_name(self.log.name + ".resume")
+            while not resume.exists():  # until the test kills this process or resumes it
+                time.sleep(0.02)
+            resume.unlink()
 
     def _write(self, line: str) -> None:
         assert self.log is not None

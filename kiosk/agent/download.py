@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kiosk.agent.backoff import Backoff
-from kiosk.agent.errors import BadDownload, DownloadStalled, NetworkFailed
+from kiosk.agent.errors import BadDownload, NetworkFailed
 from kiosk.agent.fetch import RangeNotSatisfiable, Source
 from kiosk.agent.layout import disk_error
 
@@ -150,9 +150,11 @@ def _fetch_once(
     finally:
         stream.close()
     if have < length:
-        raise DownloadStalled(
-            f"the connection ended after {have} of {length} bytes of file {sha256[:12]}…; "
-            "the download will resume"
+        # a complete answer (a dropped connection raised above) that is too short
+        part.unlink(missing_ok=True)
+        raise BadDownload(
+            f"file {sha256[:12]}… from the server has {have} bytes, not the signed {length} "
+            "(damaged or substituted): download refused, the current pack keeps playing"
         )
     if digest.hexdigest() != sha256:
         part.unlink(missing_ok=True)

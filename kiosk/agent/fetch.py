@@ -106,17 +106,30 @@ class _HttpStream:
         self._where = where
 
     def chunks(self) -> Iterator[bytes]:
+        """Chunks of at least chunk_size (but the last). Bytes received before the
+        link fails are still yielded, so a resume never fetches them twice."""
         import requests
+        import urllib3
 
         response = self._response
         assert isinstance(response, requests.Response)
+        raw = response.raw
+        buf = bytearray()
+        failure: Exception | None = None
         try:
-            for chunk in response.iter_content(chunk_size=self._chunk_size):
+            while data := raw.read1(self._chunk_size - len(buf)):
                 if self._limiter is not None:
-                    self._limiter.consume(len(chunk))
-                yield chunk
-        except requests.exceptions.RequestException as exc:
-            raise _network_error(exc, self._where) from None
+                    self._limiter.consume(len(data))
+                buf += data
+                if len(buf) >= self._chunk_size:
+                    yield bytes(buf)
+                    buf.clear()
+        except (urllib3.exceptions.HTTPError, requests.exceptions.RequestException, OSError) as exc:
+            failure = _network_error(exc, self._where)
+        if buf:
+            yield bytes(buf)
+        if failure is not None:
+            raise failure
 
     def close(self) -> None:
         import requests
@@ -233,15 +246,22 @@ def _tail(url: str) -> str:
 
 def _network_error(exc: Exception, where: str) -> Exception:
     import requests
+    import urllib3
 
-    text = str(exc)
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
+    text = str(exc).lower()
+    if isinstance(exc, requests.exceptions.ConnectTimeout | urllib3.exceptions.ConnectTimeoutError):
         return ServerUnreachable(f"cannot reach the server at {where}: connection timed out")
-    if isinstance(exc, requests.exceptions.ReadTimeout) or "timed out" in text.lower():
+    if (
+        isinstance(
+            exc,
+            requests.exceptions.ReadTimeout | urllib3.exceptions.ReadTimeoutError | TimeoutError,
+        )
+        or "timed out" in text
+    ):
         return DownloadStalled(f"the server at {where} stopped sending data (timeout)")
-    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError | urllib3.exceptions.ProtocolError):
         return DownloadStalled(f"the connection to {where} dropped during a download")
     if isinstance(exc, requests.exceptions.ConnectionError):
-        reason = "connection refused" if "refused" in text.lower() else "connection failed"
+        reason = "connection refused" if "refused" in text else "connection failed"
         return ServerUnreachable(f"cannot reach the server at {where}: {reason}")
     return ServerUnreachable(f"network error talking to {where}: {type(exc).__name__}")

@@ -117,11 +117,29 @@ class Layout:
         sources: dict[str, Path],
         checkpoint: Callable[[str], None],
     ) -> Path:
-        """Hard-link every file of the pack at its logical path in tmp/stage-<name>/."""
+        """Hard-link every file of the pack at its logical path in tmp/stage-<name>/
+        (removed again if the pack turns out unusable)."""
         stage = self.tmp / f"stage-{name}"
         if stage.exists():
             shutil.rmtree(stage)
         stage.mkdir(parents=True)
+        try:
+            self._link_files(stage, manifest, sources, checkpoint)
+            (stage / MANIFEST_NAME).write_bytes(manifest_bytes)
+        except BaseException as exc:
+            shutil.rmtree(stage, ignore_errors=True)
+            if isinstance(exc, OSError):
+                raise disk_error("putting the pack together", exc) from None
+            raise
+        return stage
+
+    def _link_files(
+        self,
+        stage: Path,
+        manifest: Manifest,
+        sources: dict[str, Path],
+        checkpoint: Callable[[str], None],
+    ) -> None:
         made_dirs: set[Path] = {stage}
         for entry in manifest.files:
             if entry.path == MANIFEST_NAME:
@@ -134,16 +152,10 @@ class Layout:
                 os.link(sources[entry.sha256], dest, follow_symlinks=False)
             except (FileExistsError, NotADirectoryError, IsADirectoryError):
                 raise BadManifest(
-                    f"the manifest's paths collide at {entry.path} (a file used as a folder): pack refused"
+                    f"the manifest's paths collide at {entry.path} (a file used as a folder): "
+                    "pack refused"
                 ) from None
-            except OSError as exc:
-                raise disk_error("putting the pack together", exc) from None
             checkpoint("staging")
-        try:
-            (stage / MANIFEST_NAME).write_bytes(manifest_bytes)
-        except OSError as exc:
-            raise disk_error("writing the manifest", exc) from None
-        return stage
 
     def place(self, stage: Path, name: str) -> Path:
         dest = self.pack_dir(name)

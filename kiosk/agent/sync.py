@@ -237,7 +237,10 @@ class Syncer:
         return self._done(state, result)
 
     def _done(self, state: AgentState, result: CycleResult) -> CycleResult:
-        self.save(replace(state, last_result=result.message, last_error=None, failures=0))
+        state = replace(state, last_result=result.message, last_error=None, failures=0)
+        self.save(state)
+        if result.action in ("up-to-date", "nothing-offered"):
+            self.clean(state)  # leftovers of an interrupted install or cleanup
         return result
 
     def _check_space(self, missing_bytes: int) -> None:
