@@ -430,7 +430,9 @@ class SimKiosk:
         self.clock = clock
         self.events = ListSink()
         self.sleeps: list[float] = []
-        self.config = kiosk_config(folder, base, root, **sync)
+        self.config = kiosk_config(
+            folder, BASE if base.startswith("local:") else base, root, **sync
+        )
         self.deps = Deps(
             source=source,
             base_url=base,
@@ -461,3 +463,89 @@ class SimKiosk:
 
     def pack_tree(self) -> dict[str, bytes]:
         return snapshot_tree((self.state_dir / "current").resolve())
+
+
+# --- real servers of a data folder ------------------------------------------------
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+class AppServer:
+    """`bgk server run`'s app (create_app) under uvicorn in a thread, on a free port."""
+
+    def __init__(self, config: Any) -> None:
+        import uvicorn
+
+        from server.web.app import create_app
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(config), host="127.0.0.1", port=self.port, log_level="warning"
+            )
+        )
+        self._thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> AppServer:
+        self._thread.start()
+        wait_for(lambda: self.server.started, "uvicorn to start")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self._thread.join(timeout=10)
+
+
+class Nginx:
+    """nginx with deploy/nginx/bgk-delivery.conf for a data folder, on a free port."""
+
+    def __init__(self, data: Path, workdir: Path, limit_rate: str | None = None) -> None:
+        import subprocess
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        workdir.mkdir(parents=True, exist_ok=True)
+        snippet = (REPO / "deploy" / "nginx" / "bgk-delivery.conf").read_text()
+        snippet = snippet.replace("/var/lib/bgk-server", str(data))
+        if limit_rate:
+            snippet = snippet.replace("# limit_rate 6m;", f"limit_rate {limit_rate};")
+        (workdir / "bgk-delivery.conf").write_text(snippet)
+        temp = "".join(
+            f"{kind}_temp_path {workdir}/{kind};\n"
+            for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+        )
+        user = "user root;\n" if os.geteuid() == 0 else ""
+        (workdir / "nginx.conf").write_text(
+            f"{user}daemon off;\nworker_processes 1;\npid {workdir}/nginx.pid;\n"
+            f"error_log {workdir}/error.log;\nevents {{ worker_connections 64; }}\n"
+            f"http {{\n  access_log {workdir}/access.log;\n  {temp}"
+            "  sendfile on;\n  tcp_nopush on;\n"
+            f"  server {{\n    listen 127.0.0.1:{self.port};\n"
+            f"    include {workdir}/bgk-delivery.conf;\n  }}\n}}\n"
+        )
+        self.cmd = ["nginx", "-p", str(workdir), "-c", str(workdir / "nginx.conf")]
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.workdir = workdir
+
+    def __enter__(self) -> Nginx:
+        import subprocess
+
+        self.proc = subprocess.Popen(self.cmd, stderr=subprocess.PIPE)
+
+        def up() -> bool:
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                raise AssertionError(
+                    f"nginx did not start: {self.proc.stderr.read().decode() if self.proc.stderr else ''}"
+                )
+            with socket.socket() as s:
+                return s.connect_ex(("127.0.0.1", self.port)) == 0
+
+        wait_for(up, "nginx to listen")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
