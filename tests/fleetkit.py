@@ -40,6 +40,30 @@ REPO = Path(__file__).resolve().parent.parent
 PACK = PackRef(id="lao-bao", version=3, hash="a" * 64)
 
 
+@contextlib.contextmanager
+def own_database(url: str) -> Iterator[str]:
+    """`url` itself for SQLite; for PostgreSQL a new database on the same server,
+    dropped afterwards (the session's database is shared by other tests)."""
+    if not url.startswith("postgresql"):
+        yield url
+        return
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"bgk_fleet_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def wait_for(cond: Callable[[], Any], timeout: float = 15.0, what: str = "condition") -> Any:
     """Poll `cond` until it returns something truthy; fail after `timeout` s."""
     deadline = time.monotonic() + timeout
@@ -72,7 +96,9 @@ class Server:
 
         bundle = self.tmp / "bundles" / kiosk_id
         state = self.tmp / "kiosks" / kiosk_id
-        enroll_kiosk(self.cfg, kiosk_id, gate, (), bundle, time.time(), state_dir=str(state), replace=True)
+        enroll_kiosk(
+            self.cfg, kiosk_id, gate, (), bundle, time.time(), state_dir=str(state), replace=True
+        )
         self.enrolled.append(kiosk_id)
         cfg = load_config(bundle / "kiosk.toml")
         timings = {"heartbeat_s": 1.0, "keepalive_s": 5, "will_delay_s": 0, **mqtt}
@@ -85,19 +111,29 @@ class Server:
 
     def state(self, kiosk_id: str) -> dict[str, Any] | None:
         with self.store.engine.connect() as conn:
-            row = conn.execute(select(kiosk_state).where(kiosk_state.c.kiosk_id == kiosk_id)).first()
+            row = conn.execute(
+                select(kiosk_state).where(kiosk_state.c.kiosk_id == kiosk_id)
+            ).first()
         return None if row is None else dict(row._mapping)
 
     def hb_count(self, kiosk_id: str) -> int:
         with self.store.engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(heartbeats).where(heartbeats.c.kiosk_id == kiosk_id)).scalar_one())
+            return int(
+                conn.execute(
+                    select(func.count())
+                    .select_from(heartbeats)
+                    .where(heartbeats.c.kiosk_id == kiosk_id)
+                ).scalar_one()
+            )
 
     def close(self) -> None:
         self.broker.stop()
         self.store.dispose()
 
 
-def make_server(tmp: Path, *, store_url: str | None = None, fleet: str = "", mqtt: str = "") -> Server:
+def make_server(
+    tmp: Path, *, store_url: str | None = None, fleet: str = "", mqtt: str = ""
+) -> Server:
     """keys init + server init + a Mosquitto from the registry, wired in server.toml."""
     from server.datadir import init_data_dir
     from server.packs.keys import init_keyset
@@ -133,7 +169,9 @@ batch_ms = 50
 def probe_login(broker: LocalBroker, ident: Identity, timeout: float = 5.0) -> int:
     """CONNACK reason code of a login on the broker's plain listener (0 = accepted)."""
     result: list[int] = []
-    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=ident.username, protocol=paho.MQTTv5)
+    client = paho.Client(
+        CallbackAPIVersion.VERSION2, client_id=ident.username, protocol=paho.MQTTv5
+    )
     client.username_pw_set(ident.username, ident.password)
     client.on_connect = lambda _c, _u, _f, rc, _p: result.append(int(rc.value))
     try:
@@ -151,19 +189,32 @@ def probe_login(broker: LocalBroker, ident: Identity, timeout: float = 5.0) -> i
 class Recorder:
     """A raw paho MQTT v5 client that records what it receives and its PUBACKs."""
 
-    def __init__(self, broker: LocalBroker, ident: Identity, *, tls: bool = False, ca: Path | None = None, client_id: str | None = None) -> None:
+    def __init__(
+        self,
+        broker: LocalBroker,
+        ident: Identity,
+        *,
+        tls: bool = False,
+        ca: Path | None = None,
+        client_id: str | None = None,
+    ) -> None:
+        self.id = client_id or ident.username
         self.messages: list[tuple[str, bytes]] = []
         self.acks: dict[int, int] = {}
         self.connack: list[int] = []
         self.subacks: list[list[int]] = []
-        c = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id or ident.username, protocol=paho.MQTTv5)
+        c = paho.Client(
+            CallbackAPIVersion.VERSION2, client_id=client_id or ident.username, protocol=paho.MQTTv5
+        )
         c.username_pw_set(ident.username, ident.password)
         if tls:
             c.tls_set(ca_certs=str(ca))
         c.on_connect = lambda _c, _u, _f, rc, _p: self.connack.append(int(rc.value))
         c.on_message = lambda _c, _u, m: self.messages.append((m.topic, bytes(m.payload)))
         c.on_publish = lambda _c, _u, mid, rc, _p: self.acks.__setitem__(mid, int(rc.value))
-        c.on_subscribe = lambda _c, _u, _mid, rcs, _p: self.subacks.append([int(r.value) for r in rcs])
+        c.on_subscribe = lambda _c, _u, _mid, rcs, _p: self.subacks.append(
+            [int(r.value) for r in rcs]
+        )
         port = broker.layout.tls_port if tls else broker.port
         assert port is not None
         c.connect("localhost" if tls else "127.0.0.1", port, 5)
@@ -276,7 +327,9 @@ class TcpProxy:
                 s.close()
 
 
-def bgk(*args: str, timeout: float = 60, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def bgk(
+    *args: str, timeout: float = 60, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the real `bgk` command."""
     return subprocess.run(
         [sys.executable, "-m", "kiosk.cli", *args],

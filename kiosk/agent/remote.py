@@ -117,12 +117,9 @@ class CommandRunner:
     ) -> None:
         self.kiosk_id, self.key, self.outbox, self.channel = kiosk_id, key, outbox, channel
         self.actions = actions
-        self.clock, self.time_floor, self.monotonic, self.sleep = (
-            clock,
-            time_floor,
-            monotonic,
-            sleep,
-        )
+        self.clock, self.time_floor = clock, time_floor
+        self.monotonic, self.sleep = monotonic, sleep
+        self.screenshot_wait_s = SCREENSHOT_WAIT_S
 
     def now(self) -> float:
         return max(self.clock(), self.time_floor())
@@ -211,12 +208,12 @@ class CommandRunner:
         request_id = f"shot-{cmd_id}"
         png = self.channel.screenshots_dir / f"{request_id}.png"
         self.channel.request(request_id, {"kind": "screenshot", "cmd_id": cmd_id})
-        deadline = self.monotonic() + SCREENSHOT_WAIT_S
+        deadline = self.monotonic() + self.screenshot_wait_s
         try:
             while not png.exists():
                 if self.monotonic() >= deadline:
                     raise CommandRefused(
-                        f"the UI did not save a screenshot within {SCREENSHOT_WAIT_S:.0f} s (is it running?)"
+                        f"the UI did not save a screenshot within {self.screenshot_wait_s:.0f} s (is it running?)"
                     )
                 self.sleep(0.2)
             # the UI writes it atomically (kiosk.fsutil): once it exists it is whole

@@ -126,16 +126,17 @@ class Status(_Model):
     hb_s: Annotated[float, Field(ge=1, le=3600)] | None = None
 
 
-EVENT_KINDS = ("install", "rollback", "rejected", "error", "interaction", "boot", "sync")
+EVENT_KINDS = ("install", "commit", "rollback", "rejected", "error", "interaction")
 
 
 class Event(_Model):
     """`bgk/v1/kiosk/{id}/events`, QoS 1 from the kiosk's disk outbox.
 
     (kiosk, outbox_id, seq) identifies an event: QoS 1 redeliveries are dropped.
-    kinds: install {pack, version}, rollback {pack, version, reason},
-    rejected {pack, version, reason}, error {where, message},
-    interaction {sessions, seconds, languages:{lang:n}, pages:{page:n}}, boot {}, sync {...}.
+    kinds (EVENT_KINDS; data always has `message`, in words): install {pack, version,
+    bytes, blobs} (switched, waiting for its health check), commit {pack, version},
+    rollback {pack, version, blacklisted}, rejected {code}, error {code},
+    interaction {sessions, seconds, languages:{lang:n}, pages:{page:n}}.
     """
 
     outbox_id: TOKEN

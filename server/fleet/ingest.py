@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 HB_STATE_COLUMNS = (
     "hb_at", "hb_ts", "hb_seq", "period", "uptime", "pack_id", "pack_version", "pack_hash",
     "ui_alive", "ui_screen", "ui_last_touch", "temp", "disk_free", "time_floor", "stale",
-    "agent", "boot_id",
+    "agent", "hb_boot",
 )  # fmt: skip
 #: at most this many drop messages per kind per minute reach the log
 DROP_LOG_PER_MINUTE = 20
@@ -109,10 +109,17 @@ class IngestWriter:
         self._hb_insert = dialect_insert(store, heartbeats).on_conflict_do_nothing()
         self._ev_insert = dialect_insert(store, kiosk_events).on_conflict_do_nothing()
         ins = dialect_insert(store, kiosk_state)
+        # newer facts only: within a boot by seq; across boots by arrival (an old
+        # boot's heartbeat cannot arrive long after the new boot's, it expires)
+        same_boot = ins.excluded.hb_boot == kiosk_state.c.hb_boot
         self._state_upsert = ins.on_conflict_do_update(
             index_elements=["kiosk_id"],
             set_={c: ins.excluded[c] for c in HB_STATE_COLUMNS},
-            where=or_(kiosk_state.c.hb_at.is_(None), ins.excluded.hb_at >= kiosk_state.c.hb_at),
+            where=or_(
+                kiosk_state.c.hb_seq.is_(None),
+                and_(same_boot, ins.excluded.hb_seq >= kiosk_state.c.hb_seq),
+                and_(~same_boot, ins.excluded.hb_at >= kiosk_state.c.hb_at),
+            ),
         )
         self._new_state = dialect_insert(store, kiosk_state).on_conflict_do_nothing()
 
@@ -144,7 +151,7 @@ class IngestWriter:
                 row = _hb_state(kiosk, msg, now)
                 hb_rows.append(_hb_history(kiosk, msg, now))
                 prev = latest.get(kiosk)
-                if prev is None or row["hb_ts"] >= prev["hb_ts"]:
+                if prev is None or prev["hb_boot"] != msg.boot_id or msg.seq >= prev["hb_seq"]:
                     latest[kiosk] = row
             elif isinstance(msg, Status):
                 statuses.append((kiosk, msg))
@@ -208,12 +215,12 @@ class IngestWriter:
             ],
         )
         for kiosk, ev in events:
-            if ev.kind not in ("rejected", "rollback", "install"):
+            if ev.kind not in ("rejected", "rollback", "commit"):
                 continue
             conn.execute(
                 self._new_state, [{"kiosk_id": kiosk, "state": "offline", "state_since": now}]
             )
-            if ev.kind == "install":
+            if ev.kind == "commit":  # a pack passed its health check: the problem is over
                 values: dict[str, Any] = {
                     "rejected_pack": None,
                     "rejected_version": None,
@@ -226,7 +233,9 @@ class IngestWriter:
                     "rejected_pack": str(ev.data.get("pack", "?"))[:63],
                     "rejected_version": version if isinstance(version, int) else None,
                     "rejected_at": ev.ts,
-                    "rejected_reason": str(ev.data.get("reason", ev.kind))[:300],
+                    "rejected_reason": str(
+                        ev.data.get("message") or ev.data.get("reason") or ev.kind
+                    )[:300],
                 }
             conn.execute(
                 update(kiosk_state)
@@ -302,7 +311,7 @@ def _hb_state(kiosk: str, hb: Heartbeat, now: float) -> dict[str, Any]:
         "time_floor": hb.time_floor,
         "stale": hb.stale,
         "agent": hb.agent,
-        "boot_id": hb.boot_id,
+        "hb_boot": hb.boot_id,
     }
 
 

@@ -14,10 +14,13 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kiosk.protocol.commands import Registry
 from kiosk.protocol.errors import UsageError
-from server.fleet.credentials import Identity
+
+if TYPE_CHECKING:
+    from server.fleet.credentials import Identity
 
 #: gates of Quảng Trị the simulated kiosks are spread over
 SIM_GATES = ("lao-bao", "la-lay", "cua-viet", "cha-lo")

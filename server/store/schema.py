@@ -62,6 +62,8 @@ kiosk_state = Table(
     Column("hb_at", Double, nullable=True),
     Column("hb_ts", Double, nullable=True),
     Column("hb_seq", BigInteger, nullable=True),
+    #: boot of the last heartbeat (its seq counts within that boot)
+    Column("hb_boot", String(64), nullable=True),
     Column("period", Double, nullable=True),
     Column("uptime", Double, nullable=True),
     Column("pack_id", String(63), nullable=True),

@@ -10,7 +10,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fleetkit import PACK, Recorder, Server, bgk, facts, fast_backoff, make_server, probe_login, running_service, server_ident, wait_for
+from fleetkit import (
+    PACK,
+    Recorder,
+    Server,
+    bgk,
+    facts,
+    fast_backoff,
+    make_server,
+    probe_login,
+    running_service,
+    server_ident,
+    wait_for,
+)
 from sqlalchemy import select
 
 from kiosk.agent.events import AgentEvent
@@ -34,23 +46,45 @@ def service(server: Server) -> Iterator[Any]:
         yield svc
 
 
-def start_kiosk(server: Server, kiosk_id: str, **mqtt: Any) -> tuple[FleetLink, dict[str, list[Any]]]:
+def start_kiosk(
+    server: Server, kiosk_id: str, **mqtt: Any
+) -> tuple[FleetLink, dict[str, list[Any]]]:
     cfg = server.enrol(kiosk_id, **mqtt)
     calls: dict[str, list[Any]] = {"sync": [], "reboot": []}
-    link = FleetLink(cfg, facts=facts, trigger_sync=lambda: calls["sync"].append(1), reboot=lambda: calls["reboot"].append(1))
+    link = FleetLink(
+        cfg,
+        facts=facts,
+        trigger_sync=lambda: calls["sync"].append(1),
+        reboot=lambda: calls["reboot"].append(1),
+    )
     link.link.backoff = fast_backoff()
     link.start()
     return link, calls
 
 
-def test_bundle_kiosk_connects_over_tls_and_is_seen_online(server: Server, service: Any, tmp_path: Path) -> None:
+def test_bundle_kiosk_connects_over_tls_and_is_seen_online(
+    server: Server, service: Any, tmp_path: Path
+) -> None:
     link, _ = start_kiosk(server, "lb-tls-01")
     try:
         assert link.config.mqtt.url.startswith("mqtts://")
         Channel(link.config.kiosk.state_dir).write_health(
-            UiHealth(ts=time.time(), pid=1, pack_id="lao-bao", pack_version=3, screen="home", lang="vi", last_touch=None)
+            UiHealth(
+                ts=time.time(),
+                pid=1,
+                pack_id="lao-bao",
+                pack_version=3,
+                screen="home",
+                lang="vi",
+                last_touch=None,
+            )
         )
-        state = wait_for(lambda: (s := server.state("lb-tls-01")) and s["state"] == "online" and s["ui_alive"] and s, what="online state")
+        state = wait_for(
+            lambda: (
+                (s := server.state("lb-tls-01")) and s["state"] == "online" and s["ui_alive"] and s
+            ),
+            what="online state",
+        )
         assert state["pack_id"] == PACK.id and state["pack_version"] == PACK.version
         assert state["ui_screen"] == "home"
         assert state["online"] is True and state["boot_id"] == link.boot_id
@@ -76,7 +110,9 @@ def test_events_go_through_the_disk_outbox_in_order(server: Server, service: Any
     try:
         for i in range(30):
             link.emit(AgentEvent("error", time.time(), f"problem {i}", {"code": "x"}))
-        link.emit(AgentEvent("rejected", time.time(), "bad hash", {"pack": "lao-bao", "version": 4}))
+        link.emit(
+            AgentEvent("rejected", time.time(), "bad hash", {"pack": "lao-bao", "version": 4})
+        )
 
         def stored() -> list[Any]:
             with server.store.engine.connect() as conn:
@@ -90,12 +126,16 @@ def test_events_go_through_the_disk_outbox_in_order(server: Server, service: Any
         assert [r.data["message"] for r in rows[:30]] == [f"problem {i}" for i in range(30)]
         assert rows[-1].kind == "rejected"
         wait_for(lambda: link.outbox.count() == 0, what="an empty outbox")
-        wait_for(lambda: server.state("lb-events")["rejected_version"] == 4, what="rejection recorded")  # type: ignore[index]
+        wait_for(
+            lambda: server.state("lb-events")["rejected_version"] == 4, what="rejection recorded"
+        )  # type: ignore[index]
     finally:
         link.stop()
 
 
-def test_a_kiosk_publishing_as_another_is_refused_by_the_broker(server: Server, service: Any) -> None:
+def test_a_kiosk_publishing_as_another_is_refused_by_the_broker(
+    server: Server, service: Any
+) -> None:
     a = server.enrol("lb-imp-a")
     server.enrol("lb-imp-b")
     assert a.mqtt.password
@@ -104,7 +144,11 @@ def test_a_kiosk_publishing_as_another_is_refused_by_the_broker(server: Server, 
         forged = Status(online=False, boot_id="x", seq0=1).to_bytes()
         bad = rec.publish("bgk/v1/kiosk/lb-imp-b/status", forged, retain=True)
         bad_cmd = rec.publish("bgk/v1/kiosk/lb-imp-a/cmd", b"{}")  # nor write its own commands
-        good = rec.publish("bgk/v1/kiosk/lb-imp-a/status", Status(online=True, boot_id="y", seq0=1).to_bytes(), retain=True)
+        good = rec.publish(
+            "bgk/v1/kiosk/lb-imp-a/status",
+            Status(online=True, boot_id="y", seq0=1).to_bytes(),
+            retain=True,
+        )
         wait_for(lambda: {bad, bad_cmd, good} <= set(rec.acks), what="three PUBACKs")
         assert rec.acks[bad] == 135  # not authorized: the broker refused it, not our code
         assert rec.acks[bad_cmd] == 135
@@ -132,13 +176,20 @@ def test_a_kiosk_cannot_read_another_kiosks_commands(server: Server, service: An
     assert spy_cfg.mqtt.password
     spy = Recorder(server.broker, Identity("lb-spy", spy_cfg.mqtt.password))
     try:
-        spy.client.subscribe([("bgk/v1/kiosk/lb-victim/cmd", 1), ("bgk/v1/kiosk/+/cmd", 1), ("bgk/v1/#", 1)])
+        spy.client.subscribe(
+            [("bgk/v1/kiosk/lb-victim/cmd", 1), ("bgk/v1/kiosk/+/cmd", 1), ("bgk/v1/#", 1)]
+        )
         wait_for(lambda: spy.subacks, what="SUBACK")
         wait_for(lambda: victim.link.connected, what="victim connected")
         from server.fleet.remote import command_status, queue_command
 
-        q = queue_command(server.store, server.keys, "lb-victim", "resync", {}, now=time.time(), ttl_s=60)
-        wait_for(lambda: command_status(server.store, q.cmd_id)["state"] == "done", what="the victim's done-ack")  # type: ignore[index]
+        q = queue_command(
+            server.store, server.keys, "lb-victim", "resync", {}, now=time.time(), ttl_s=60
+        )
+        wait_for(
+            lambda: command_status(server.store, q.cmd_id)["state"] == "done",
+            what="the victim's done-ack",
+        )  # type: ignore[index]
         assert not [t for t, _ in spy.messages if "/cmd" in t and "lb-victim" in t]
         assert not [t for t, _ in spy.messages if t.startswith("bgk/v1/kiosk/lb-victim/")]
     finally:

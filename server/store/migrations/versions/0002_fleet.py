@@ -35,6 +35,7 @@ def upgrade() -> None:
         sa.Column("hb_at", sa.Double, nullable=True),
         sa.Column("hb_ts", sa.Double, nullable=True),
         sa.Column("hb_seq", sa.BigInteger, nullable=True),
+        sa.Column("hb_boot", sa.String(64), nullable=True),
         sa.Column("period", sa.Double, nullable=True),
         sa.Column("uptime", sa.Double, nullable=True),
         sa.Column("pack_id", sa.String(63), nullable=True),
