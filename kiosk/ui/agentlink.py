@@ -59,12 +59,15 @@ class AgentLink:
     # --- health --------------------------------------------------------------
     def health(self) -> UiHealth:
         ui = self.ui
-        pack = ui.pack
+        shown = (ui.pack.id, ui.pack.version) if ui.pack else (None, None)
+        # A pack that failed is named with ok=false (the agent counts a failed start);
+        # the screen keeps the previous pack meanwhile.
+        pack_id, version = ui.failed_pack if ui.error and ui.failed_pack else shown
         return UiHealth(
             ts=ui.time.wall(),
             pid=os.getpid(),
-            pack_id=pack.id if pack else None,
-            pack_version=pack.version if pack else None,
+            pack_id=pack_id,
+            pack_version=version,
             screen=ui.screen_name,
             lang=ui.lang,
             last_touch=ui.last_touch,
@@ -95,8 +98,7 @@ class AgentLink:
         shown = self.ui.pack.identity if self.ui.pack else None
         if identity is not None and identity == shown and self.ui.error is not None:
             # the agent went back to the pack on screen: all is well again
-            self.ui.error = None
-            self.ui.failed_identity = None
+            self.ui.clear_error()
             self.write_health()
         if identity is None or identity in (shown, self._loading, self.ui.failed_identity):
             return
@@ -110,23 +112,20 @@ class AgentLink:
         try:
             pack = load_pack(self.channel.current, self.ui.work_dir / "links")
         except Exception as exc:  # reported through health; the old pack stays
-            self._loaded(identity, None, str(exc))
+            self._loaded(identity, None, exc)
             return
         self._loaded(identity, pack, None)
 
     @mainthread  # type: ignore[untyped-decorator]
-    def _loaded(self, identity: str, pack: LoadedPack | None, error: str | None) -> None:
+    def _loaded(self, identity: str, pack: LoadedPack | None, error: Exception | None) -> None:
         self._loading = None
-        if pack is not None and pack.identity != identity:
-            identity = pack.identity  # switched again while loading; this is what was read
-        if pack is None or not self.ui.apply_pack(pack):
-            self.ui.failed_identity = identity
-            if pack is None:
-                self.ui.error = error
-                log.error("new pack not loaded, keeping the one on screen: %s", error)
+        if pack is None:
+            self.ui.load_failed(identity, error or RuntimeError("unknown error"))
             self.write_health()
             return
-        self.ui.failed_identity = None
+        if not self.ui.apply_pack(pack):  # it said why, and wrote the health report
+            self.write_health()
+            return
         forget_links(self.ui.work_dir / "links", [pack])
 
     def answer_requests(self) -> None:

@@ -153,20 +153,14 @@ def load_pack(root: Path, link_dir: Path, *, verify: bool = True) -> LoadedPack:
             path = pack_file(real, manifest, entry.path)
             st = path.stat()
         except OSError:
-            raise PackLoadError(
-                f"pack {manifest.id} v{manifest.version}: {entry.path} is missing"
-            ) from None
+            raise _fail(manifest, f"{entry.path} is missing") from None
         if st.st_size != entry.length:
-            raise PackLoadError(
-                f"pack {manifest.id} v{manifest.version}: {entry.path} has {st.st_size} bytes, "
-                f"the manifest says {entry.length}"
+            raise _fail(
+                manifest, f"{entry.path} has {st.st_size} bytes, the manifest says {entry.length}"
             )
         if verify and _sha256(path) != entry.sha256:
-            raise PackLoadError(
-                f"pack {manifest.id} v{manifest.version}: {entry.path} does not match its hash"
-            )
+            raise _fail(manifest, f"{entry.path} does not match its hash")
         files[entry.path] = path
-    where = f"pack {manifest.id} v{manifest.version}"
     try:
         strings = {
             lang: parse_strings(files[rel].read_bytes()) for lang, rel in manifest.strings.items()
@@ -177,10 +171,10 @@ def load_pack(root: Path, link_dir: Path, *, verify: bool = True) -> LoadedPack:
             for lang, rel in page.docs.items()
         }
     except (OSError, ProtocolError) as exc:
-        raise PackLoadError(f"{where}: {exc}") from None
+        raise _fail(manifest, f"{exc}") from None
     for lang in manifest.languages:
         if lang not in strings:
-            raise PackLoadError(f"{where}: no strings for language {lang}")
+            raise _fail(manifest, f"no strings for language {lang}")
     drawn: set[str] = {"Latn"}
     pictures: set[str] = set(manifest.attract) | {p.icon for p in manifest.pages if p.icon}
     for doc in docs.values():
@@ -190,10 +184,10 @@ def load_pack(root: Path, link_dir: Path, *, verify: bool = True) -> LoadedPack:
         drawn |= {tok.s for tok in _strings_tokens(s)}
     missing_fonts = sorted(drawn - set(manifest.fonts))
     if missing_fonts:
-        raise PackLoadError(f"{where}: no font for script(s) {', '.join(missing_fonts)}")
+        raise _fail(manifest, f"no font for script(s) {', '.join(missing_fonts)}")
     unknown = sorted(p for p in pictures if p not in files)
     if unknown:
-        raise PackLoadError(f"{where}: pictures not in the pack: {', '.join(unknown[:3])}")
+        raise _fail(manifest, f"pictures not in the pack: {', '.join(unknown[:3])}")
     kivy_names = {f.regular for f in manifest.fonts.values()}
     kivy_names |= {f.bold for f in manifest.fonts.values()} | pictures
     own_dir = link_dir / hashlib.sha256(identity.encode()).hexdigest()[:16]
@@ -202,8 +196,14 @@ def load_pack(root: Path, link_dir: Path, *, verify: bool = True) -> LoadedPack:
             rel: _link(own_dir, manifest.file(rel).sha256, rel, files[rel]) for rel in kivy_names
         }
     except OSError as exc:
-        raise PackLoadError(f"{where}: cannot prepare files for display: {exc}") from None
+        raise _fail(manifest, f"cannot prepare files for display: {exc}") from None
     return LoadedPack(real, manifest, strings, docs, paths, identity, own_dir)
+
+
+def _fail(manifest: Manifest, message: str) -> PackLoadError:
+    return PackLoadError(
+        f"pack {manifest.id} v{manifest.version}: {message}", (manifest.id, manifest.version)
+    )
 
 
 def _doc_tokens(doc: PageDoc) -> list[Token]:

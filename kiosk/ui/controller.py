@@ -31,6 +31,7 @@ from kiosk.protocol.languages import LANG_SCRIPT, SCRIPTS
 from kiosk.protocol.ui_strings import ui_text
 from kiosk.ui import kvfiles
 from kiosk.ui.content import LoadedPack, load_pack, pack_identity, vietnam_day
+from kiosk.ui.errors import PackLoadError
 from kiosk.ui.fonts import FontBook, pack_fontbook
 from kiosk.ui.notice import NoticeOverlay, notice_language
 from kiosk.ui.plaintext import text_tokens
@@ -106,6 +107,9 @@ class KioskUi:
         self.error: str | None = None
         #: what `current` held when that happened (not retried until it changes)
         self.failed_identity: str | None = None
+        #: (id, version) of the pack that failed, when known: the health report names it
+        #: with ok=false so the agent can count the failed start at once
+        self.failed_pack: tuple[str, int] | None = None
         self.last_touch: float | None = None
         self._last_touch_mono = self.time.mono()
         self.notice: Notice | None = None
@@ -173,12 +177,22 @@ class KioskUi:
         try:
             pack = load_pack(self.pack_root, self.work_dir / "links")
         except Exception as exc:  # any failure to read the pack is reported, never fatal
-            self.error = str(exc)
-            self.failed_identity = pack_identity(self.pack_root)
-            log.error("cannot load the pack: %s", exc)
+            self.load_failed(pack_identity(self.pack_root), exc)
             self.show_attract()
             return
         self.apply_pack(pack)
+
+    def load_failed(self, identity: str | None, exc: Exception) -> None:
+        """A pack could not be read: keep what is on screen, remember why."""
+        self.error = str(exc)
+        self.failed_identity = identity
+        self.failed_pack = exc.pack if isinstance(exc, PackLoadError) else None
+        log.error("pack not loaded, keeping what is on screen: %s", exc)
+
+    def clear_error(self) -> None:
+        self.error = None
+        self.failed_identity = None
+        self.failed_pack = None
 
     def apply_pack(self, pack: LoadedPack) -> bool:
         """Put `pack` on screen; on failure keep the old one, set `error`, return False."""
@@ -202,12 +216,13 @@ class KioskUi:
             self.pack, self.fontbook = old_pack, old_book
             self.error = f"pack {pack.id} v{pack.version} cannot be drawn: {exc}"
             self.failed_identity = pack.identity
+            self.failed_pack = (pack.id, pack.version)
             try:
                 self._redraw()
             except Exception:
                 log.exception("cannot redraw the previous pack")
             return False
-        self.error = None
+        self.clear_error()
         self.refresh_notice()
         if self.on_pack_shown is not None:
             self.on_pack_shown()

@@ -23,6 +23,11 @@ class UiError(BgkError):
 class PackLoadError(UiError):
     """The pack cannot be loaded or drawn; the previous one stays on screen."""
 
+    def __init__(self, message: str, pack: tuple[str, int] | None = None) -> None:
+        super().__init__(message)
+        #: (id, version) of the pack that failed, when its manifest could be read
+        self.pack = pack
+
 
 class DisplayError(UiError):
     """No display: install Xvfb, or run on a machine with a screen."""

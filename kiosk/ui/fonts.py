@@ -4,8 +4,10 @@ Kivy has no font fallback and shapes with one script per label, so the UI
 never hands Kivy mixed text: every run of a line (kiosk.ui.layout) is one
 script, drawn with that script's font and HarfBuzz script tag
 (`font_script_name`: 'Thai' and 'Laoo' place the marks of น้ำ / ນ້ຳ right;
-the default 'Latn' does not). Kivy sets the tag on every render, so one
-cached font may serve several labels.
+the default 'Latn' does not). Kivy sets the tag on the (cached, shared)
+font object when it renders, but measures with whatever tag the object had
+last: so a font file is only ever used with its own script's tag, and its
+widths and textures always agree.
 
 Textures are rendered white and tinted by the canvas colour, so one texture
 serves every colour; they are kept in a small LRU by pixel budget, which

@@ -98,24 +98,25 @@ def break_lines(
     ]
     lines: list[list[_Piece]] = []
     current: list[_Piece] = []
-    used = 0.0
     for group in _groups(pieces):
-        if current and used + _trimmed_width(group, measure) > width:
+        # Fit is judged on the line as it will be drawn: runs shaped as a whole
+        # (kerning across words), trailing whitespace left out.
+        if current:
+            if _line(current + group, measure).width <= width:
+                current.extend(group)
+                continue
             lines.append(current)
-            current, used = [], 0.0
-        if not current:
-            group = _strip_leading(group)
-            if not group:
-                continue
-            if _trimmed_width(group, measure) > width:
-                # Last resort: the group alone is wider than a line.
-                parts = _split_by_clusters(group, width, measure)
-                lines.extend(parts[:-1])
-                current = parts[-1]
-                used = _width(current, measure)
-                continue
-        current.extend(group)
-        used += _width(group, measure)
+            current = []
+        group = _strip_leading(group)
+        if not group:
+            continue
+        if _line(group, measure).width > width:
+            # Last resort: the group alone is wider than a line.
+            parts = _split_by_clusters(group, width, measure)
+            lines.extend(parts[:-1])
+            current = parts[-1]
+            continue
+        current = list(group)
     if current:
         lines.append(current)
     return [_line(pieces_of_line, measure) for pieces_of_line in lines]
@@ -130,20 +131,6 @@ def _groups(pieces: list[_Piece]) -> list[list[_Piece]]:
         else:
             groups[-1].append(piece)
     return groups
-
-
-def _width(pieces: Sequence[_Piece], measure: Measure) -> float:
-    return sum(measure(p.text, p.script, p.bold) for p in pieces)
-
-
-def _trimmed_width(pieces: Sequence[_Piece], measure: Measure) -> float:
-    """Width without the trailing whitespace (which may hang past the line end)."""
-    if not pieces:
-        return 0.0
-    last = pieces[-1]
-    stripped = last.text.rstrip()
-    head = _width(pieces[:-1], measure)
-    return head + (measure(stripped, last.script, last.bold) if stripped else 0.0)
 
 
 def _strip_leading(group: list[_Piece]) -> list[_Piece]:

@@ -183,6 +183,28 @@ class Dot(Widget):  # type: ignore[misc]
         self._ellipse.size = (d, d)
 
 
+class NumberMarker(Widget):  # type: ignore[misc]
+    """The number of an ordered list item, on the baseline of the item's first line."""
+
+    #: distance from the top to the baseline of the item's first line
+    baseline: Any = NumericProperty(0)
+
+    def __init__(self, label: Widget, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.label = label
+        self.add_widget(label)
+        for name in ("pos", "size", "baseline"):
+            self.fbind(name, self._place)
+        label.fbind("height", self._place)
+        label.fbind("first_baseline", self._place)
+
+    def _place(self, *_args: Any) -> None:
+        label = self.label
+        top = self.y + self.height
+        label.x = self.x
+        label.y = top - float(self.baseline) - (label.height - label.first_baseline)
+
+
 class Picture(Image):  # type: ignore[misc]
     """A pack picture at `target_width` (never more than twice its own size)."""
 
@@ -231,3 +253,5 @@ class Header(BoxLayout):  # type: ignore[misc]
     title: Any = ObjectProperty(())
     title_size: Any = NumericProperty(52)
     kicker_size: Any = NumericProperty(28)
+    #: left and right padding; 0 = in proportion to the title
+    side: Any = NumericProperty(0)

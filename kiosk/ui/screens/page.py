@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kivy.properties import ObjectProperty
+from kivy.properties import NumericProperty, ObjectProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import Screen
 from kivy.uix.widget import Widget
@@ -14,7 +14,7 @@ from kiosk.ui import theme as colours
 from kiosk.ui.content import LoadedPack
 from kiosk.ui.textview import TokenText
 from kiosk.ui.theme import Theme
-from kiosk.ui.widgets import Dot, Picture, Tile
+from kiosk.ui.widgets import Dot, NumberMarker, Picture, Tile
 
 
 class PageScreen(Screen):  # type: ignore[misc]
@@ -22,6 +22,8 @@ class PageScreen(Screen):  # type: ignore[misc]
     theme: Any = ObjectProperty(None)
     title: Any = ObjectProperty(())
     kicker: Any = ObjectProperty(())
+    #: margin left and right of the text column (the header lines up with it)
+    side: Any = NumericProperty(0)
 
     __events__ = ("on_page", "on_nav")
 
@@ -57,7 +59,8 @@ class PageScreen(Screen):  # type: ignore[misc]
             body.children_section(pack, lang, children)
         holder = self.ids.holder
         holder.clear_widgets()
-        holder.padding = [(width - column) / 2, theme.px(36), (width - column) / 2, theme.px(64)]
+        self.side = (width - column) / 2
+        holder.padding = [self.side, theme.px(36), self.side, theme.px(64)]
         for widget in body.widgets:
             holder.add_widget(widget)
         bar = self.ids.bar
@@ -140,7 +143,7 @@ class _Body:
             )
             text.bind(first_baseline=marker.setter("baseline"))
         else:
-            marker = TokenText(
+            label = TokenText(
                 tokens=(Token(t=f"{number}.", s="Latn"),),
                 fontbook=self.fontbook,
                 font_size=t.body,
@@ -148,6 +151,8 @@ class _Body:
                 size_hint=(None, None),
                 width=indent,
             )
+            marker = NumberMarker(label, size_hint=(None, 1), width=indent)
+            text.bind(first_baseline=marker.setter("baseline"))
         row.add_widget(marker)
         row.add_widget(text)
         text.bind(height=lambda _w, h: setattr(row, "height", h))
