@@ -12,6 +12,7 @@ In production this does nothing. The tests set two environment variables
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections import Counter
 from collections.abc import Mapping
@@ -21,6 +22,7 @@ from pathlib import Path
 STEPS = (
     "refreshed",
     "manifest",
+    "space-checked",
     "download-chunk",
     "downloaded",
     "staging",
@@ -44,6 +46,7 @@ class Checkpoints:
         self.pause_at = pause_at
         self.count = count
         self.seen: Counter[str] = Counter()
+        self._lock = threading.Lock()  # parallel downloads reach checkpoints too
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Checkpoints:
@@ -57,10 +60,12 @@ class Checkpoints:
     def __call__(self, name: str) -> None:
         if self.log is None:
             return
-        self.seen[name] += 1
-        if self.seen[name] == 1:
-            self._write(name)
-        if name == self.pause_at and self.seen[name] == self.count:
+        with self._lock:
+            self.seen[name] += 1
+            seen = self.seen[name]
+            if seen == 1:
+                self._write(name)
+        if name == self.pause_at and seen == self.count:
             self._write(f"paused {name}")
             resume = self.log.with_name(self.log.name + ".resume")
             while not resume.exists():  # until the test kills this process or resumes it

@@ -16,16 +16,24 @@ import contextlib
 import hashlib
 import os
 import random
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from kiosk.agent.backoff import Backoff
-from kiosk.agent.errors import BadDownload, NetworkFailed
+from kiosk.agent.errors import BadDownload, DiskFailed, NetworkFailed
 from kiosk.agent.fetch import RangeNotSatisfiable, Source
 from kiosk.agent.layout import disk_error
 
 READ_CHUNK = 1024 * 1024
+#: blobs downloaded at once: hides the per-request round trip (hundreds of
+#: files, high-latency links); one link's bandwidth is shared anyway
+PARALLEL = 3
+
+
+class Cancelled(Exception):
+    """A parallel download stopped because another one failed (not reported)."""
 
 
 @dataclass
@@ -37,6 +45,16 @@ class DownloadStats:
     resumed: int = 0
     restarts: int = 0
     attempts: list[str] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add(self, **counts: int) -> None:
+        with self._lock:
+            for name, n in counts.items():
+                setattr(self, name, getattr(self, name) + n)
+
+    def failed_attempt(self, why: str) -> None:
+        with self._lock:
+            self.attempts.append(why)
 
 
 @dataclass(frozen=True)
@@ -56,21 +74,82 @@ def fetch_blob(
     retry: Retry,
     stats: DownloadStats,
     checkpoint: Callable[[str], None],
+    stop: threading.Event | None = None,
 ) -> Path:
     """Download a blob into folder/<sha256>, verified; returns its path."""
     last: NetworkFailed | None = None
     for attempt in range(1, retry.attempts + 1):
         try:
-            path = _fetch_once(source, url, sha256, length, folder, stats, checkpoint)
-            stats.blobs += 1
+            path = _fetch_once(source, url, sha256, length, folder, stats, checkpoint, stop)
+            stats.add(blobs=1)
             return path
         except NetworkFailed as exc:
             last = exc
-            stats.attempts.append(str(exc))
+            stats.failed_attempt(str(exc))
             if attempt < retry.attempts:
                 retry.sleep(retry.backoff.delay(attempt, retry.rng))
     assert last is not None
     raise last
+
+
+@dataclass(frozen=True)
+class Wanted:
+    url: str
+    sha256: str
+    length: int
+
+
+def fetch_all(
+    source: Source,
+    wanted: list[Wanted],
+    folder: Path,
+    retry: Retry,
+    stats: DownloadStats,
+    checkpoint: Callable[[str], None],
+    workers: int = PARALLEL,
+) -> dict[str, Path]:
+    """Download several blobs, `workers` at a time; the first failure stops the
+    others (their parts stay for a resume, except when the disk is full)."""
+    from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+
+    stop = threading.Event()
+    out: dict[str, Path] = {}
+    if not wanted:
+        return out
+
+    def one(item: Wanted) -> Path:
+        if stop.is_set():
+            raise Cancelled("another download of this pack failed")
+        return fetch_blob(
+            source, item.url, item.sha256, item.length, folder, retry, stats, checkpoint, stop
+        )
+
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="download") as pool:
+        futures = {pool.submit(one, item): item for item in wanted}
+        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+        failed = [f for f in done if f.exception() is not None]
+        if failed:
+            stop.set()
+            for f in futures:
+                f.cancel()
+        wait(futures)
+    errors = [
+        f.exception()
+        for f in futures
+        if not f.cancelled()
+        and f.exception() is not None
+        and not isinstance(f.exception(), Cancelled)
+    ]
+    if errors:
+        first = errors[0]
+        assert first is not None
+        if isinstance(first, DiskFailed):  # a full disk: give back all the space we took
+            for path in folder.iterdir():
+                path.unlink(missing_ok=True)
+        raise first
+    for future, item in futures.items():
+        out[item.sha256] = future.result()
+    return out
 
 
 def verify_file(path: Path, sha256: str, length: int) -> bool:
@@ -95,6 +174,7 @@ def _fetch_once(
     folder: Path,
     stats: DownloadStats,
     checkpoint: Callable[[str], None],
+    stop: threading.Event | None = None,
 ) -> Path:
     final = folder / sha256
     part = folder / f"{sha256}.part"
@@ -114,10 +194,10 @@ def _fetch_once(
         stream = source.open(url, 0)
     try:
         if stream.offset != have:  # the server ignored Range: start over
-            stats.restarts += 1
+            stats.add(restarts=1)
             digest, have = hashlib.sha256(), 0
         elif have:
-            stats.resumed += 1
+            stats.add(resumed=1)
         flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | (os.O_APPEND if have else os.O_TRUNC)
         try:
             fd = os.open(part, flags, 0o644)
@@ -126,7 +206,7 @@ def _fetch_once(
         try:
             for chunk in stream.chunks():
                 have += len(chunk)
-                stats.bytes += len(chunk)
+                stats.add(bytes=len(chunk))
                 if have > length:
                     raise BadDownload(
                         f"the server sent more than the signed {length} bytes of file "
@@ -135,6 +215,8 @@ def _fetch_once(
                 digest.update(chunk)
                 _write_all(fd, chunk)
                 checkpoint("download-chunk")
+                if stop is not None and stop.is_set():
+                    raise Cancelled("another download of this pack failed")
             if have == length:
                 os.fchmod(fd, 0o444)
                 # start writing back now; the install flushes once at the end
@@ -144,6 +226,8 @@ def _fetch_once(
     except BadDownload:
         part.unlink(missing_ok=True)
         raise
+    except Cancelled:
+        raise  # the part stays for the next cycle
     except OSError as exc:
         part.unlink(missing_ok=True)  # a full disk: give the space back
         raise disk_error("downloading", exc) from None

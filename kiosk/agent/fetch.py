@@ -10,10 +10,11 @@ on both. Tests inject their own sources.
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Final, Protocol
+from typing import IO, Any, Final, Protocol
 from urllib.parse import urlsplit
 
 from kiosk.agent.errors import DownloadStalled, ServerFailed, ServerUnreachable
@@ -71,16 +72,18 @@ class RateLimiter:
         self.clock = clock
         self.sleep = sleep
         self._paid_until: float | None = None
+        self._lock = threading.Lock()  # shared by parallel downloads
 
     def consume(self, n: int) -> None:
-        now = self.clock()
-        start = (
-            now - self.burst_s
-            if self._paid_until is None
-            else max(self._paid_until, now - self.burst_s)
-        )
-        self._paid_until = start + n / self.rate
-        wait = self._paid_until - now
+        with self._lock:
+            now = self.clock()
+            start = (
+                now - self.burst_s
+                if self._paid_until is None
+                else max(self._paid_until, now - self.burst_s)
+            )
+            self._paid_until = start + n / self.rate
+            wait = self._paid_until - now
         if wait > 0:
             self.sleep(wait)
 
@@ -139,7 +142,8 @@ class _HttpStream:
 
 
 class HttpSource:
-    """HTTP(S) with requests: streaming, Range resume, timeouts, optional cap."""
+    """HTTP(S) with requests: streaming, Range resume, timeouts, optional cap.
+    Safe to use from several threads (one requests session per thread)."""
 
     def __init__(
         self,
@@ -149,14 +153,29 @@ class HttpSource:
         chunk_size: int = CHUNK_SIZE,
         user_agent: str = "bgk-kiosk",
     ) -> None:
-        import requests
-
         self.timeout = (timeout_s, timeout_s)
         self.limiter = limiter
         self.chunk_size = chunk_size
-        self.session = requests.Session()
-        # identity: lengths and ranges are of the bytes on the server, never recompressed
-        self.session.headers.update({"Accept-Encoding": "identity", "User-Agent": user_agent})
+        self.user_agent = user_agent
+        self._local = threading.local()
+        self._sessions: list[Any] = []
+        self._lock = threading.Lock()
+
+    def _session(self) -> Any:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            import requests
+
+            session = requests.Session()
+            # identity: lengths and ranges are of the bytes on the server, never recompressed
+            session.headers.update({"Accept-Encoding": "identity", "User-Agent": self.user_agent})
+            # no proxy/netrc lookups in the environment on every request (a measurable
+            # cost with hundreds of files); the kiosk talks to its server directly
+            session.trust_env = False
+            self._local.session = session
+            with self._lock:
+                self._sessions.append(session)
+        return session
 
     def open(self, url: str, start: int = 0) -> Stream:
         import requests
@@ -164,7 +183,7 @@ class HttpSource:
         where = _host(url)
         headers = {"Range": f"bytes={start}-"} if start > 0 else {}
         try:
-            response = self.session.get(url, headers=headers, stream=True, timeout=self.timeout)
+            response = self._session().get(url, headers=headers, stream=True, timeout=self.timeout)
         except requests.exceptions.RequestException as exc:
             raise _network_error(exc, where) from None
         status = response.status_code
@@ -188,7 +207,10 @@ class HttpSource:
         raise ServerFailed(f"the server at {where} answered HTTP {status} for {_tail(url)}")
 
     def close(self) -> None:
-        self.session.close()
+        with self._lock:
+            for session in self._sessions:
+                session.close()
+            self._sessions.clear()
 
 
 class _FileStream:

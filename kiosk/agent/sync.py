@@ -18,7 +18,14 @@ from typing import Literal
 from kiosk.agent import install
 from kiosk.agent.backoff import Backoff
 from kiosk.agent.checkpoints import Checkpoints
-from kiosk.agent.download import DownloadStats, Retry, fetch_blob, verify_file
+from kiosk.agent.download import (
+    PARALLEL,
+    DownloadStats,
+    Retry,
+    Wanted,
+    fetch_all,
+    verify_file,
+)
 from kiosk.agent.errors import AgentError, NotEnoughSpace, PackFailedHealth
 from kiosk.agent.events import AgentEvent, EventSink, LogSink
 from kiosk.agent.fetch import Source
@@ -50,6 +57,8 @@ class Deps:
     events: EventSink = field(default_factory=LogSink)
     #: attempts per blob within one cycle (resumed with Range between them)
     attempts: int = 4
+    #: blobs downloaded at once
+    parallel: int = PARALLEL
     backoff: Backoff = field(default_factory=lambda: Backoff(1.0, 30.0))
 
 
@@ -174,29 +183,22 @@ class Syncer:
         cp("manifest")
         missing = install.missing_blobs(manifest, self.layout.has_blob)
         self._check_space(missing_bytes=sum(e.length for e in missing))
+        cp("space-checked")
         stats = DownloadStats()
         retry = Retry(d.attempts, d.backoff, d.rng, d.sleep)
         sources = {f.sha256: self.layout.blob(f.sha256) for f in manifest.files}
-        new_blobs = []
+        wanted = []
         for entry in missing:
             earlier = self.layout.downloads / entry.sha256
             if earlier.exists() and verify_file(earlier, entry.sha256, entry.length):
-                path = earlier
+                sources[entry.sha256] = earlier  # from an interrupted cycle, checked again
             else:
                 earlier.unlink(missing_ok=True)
                 url = f"{d.base_url}{BLOB_PATH}{entry.sha256}"
-                path = fetch_blob(
-                    d.source,
-                    url,
-                    entry.sha256,
-                    entry.length,
-                    self.layout.downloads,
-                    retry,
-                    stats,
-                    cp,
-                )
-            sources[entry.sha256] = path
-            new_blobs.append(path)
+                wanted.append(Wanted(url, entry.sha256, entry.length))
+        got = fetch_all(d.source, wanted, self.layout.downloads, retry, stats, cp, d.parallel)
+        sources.update(got)
+        new_blobs = [sources[e.sha256] for e in missing]
         stage = self.layout.stage(ref.name, manifest, data, sources, cp)
         cp("staged")
         try:

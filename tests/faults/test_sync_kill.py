@@ -11,6 +11,7 @@ checkpoint (kiosk/agent/checkpoints.py), where it is killed.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -120,6 +121,7 @@ def assert_clean(kiosk: SimKiosk) -> None:
 KILL_POINTS = [
     ("refreshed", 1),
     ("manifest", 1),
+    ("space-checked", 1),
     ("download-chunk:1", 1),  # inside the first new file
     ("download-chunk:3", 1),  # inside the big file, after its first chunk
     ("downloaded:2", 1),  # between two files
@@ -178,11 +180,13 @@ cp -a "$SEED/state/." "$MNT/"
 "$@" > "$OUT/stdout" 2> "$OUT/stderr" &
 pid=$!
 for _ in $(seq 1200); do
-  grep -q "paused download-chunk" "$LOG" 2>/dev/null && break
+  grep -q "paused space-checked" "$LOG" 2>/dev/null && break
   kill -0 $pid 2>/dev/null || break
   sleep 0.05
 done
-dd if=/dev/zero of="$MNT/filler" bs=64k 2>/dev/null
+# fill the disk, all but 64 KB (the download needs far more)
+avail=$(df --output=avail -B1 "$MNT" | tail -n 1)
+dd if=/dev/zero of="$MNT/filler" bs=4096 count=$(( (avail - 65536) / 4096 )) 2>/dev/null
 touch "$LOG.resume"
 wait $pid
 echo $? > "$OUT/rc"
@@ -193,7 +197,8 @@ cp -a "$MNT/." "$OUT/state/"
 
 def test_disk_full_during_download(world: World, tmp_path: Path) -> None:
     """A real full file system (a small tmpfs in a private mount namespace) that
-    fills up while the download runs: the current pack keeps playing."""
+    fills up after the free-space check, as the download starts: the current
+    pack keeps playing and the space taken is given back."""
     folder = copy_kiosk(world, tmp_path / "kiosk")
     mnt = tmp_path / "mnt"
     out = tmp_path / "out"
@@ -209,7 +214,7 @@ def test_disk_full_during_download(world: World, tmp_path: Path) -> None:
         OUT=str(out),
         LOG=str(log),
         BGK_TEST_CHECKPOINT_LOG=str(log),
-        BGK_TEST_PAUSE_AT="download-chunk:2",
+        BGK_TEST_PAUSE_AT="space-checked",
     )
     cmd = [*BGK, "kiosk", "sync", "--once", "--json", "--config", str(config)]
     subprocess.run(
@@ -222,8 +227,7 @@ def test_disk_full_during_download(world: World, tmp_path: Path) -> None:
     assert "disk is full" in (out / "stderr").read_text()
     state = out / "state"
     assert installed(state) == ("demo", 1)
-    assert list((state / "tmp" / "dl").glob("*.part")) == []  # the space was given back
-    import json
+    assert list((state / "tmp" / "dl").iterdir()) == []  # the space was given back
 
     assert json.loads((out / "stdout").read_text())["code"] == "disk-failed"
     saved = json.loads((state / "agent" / "state.json").read_text())

@@ -53,7 +53,8 @@ def test_service_commits_when_the_ui_shows_the_new_pack(tmp_path: Path) -> None:
         wait_for(lambda: kiosk.status()["pending"] is None, "the commit")
         status = kiosk.status()
         assert status["installed"]["version"] == 2 and status["previous"]["version"] == 1
-        assert "the screen shows demo v2" in status["last_sync"]["result"]
+        commits = [e.message for e in kiosk.events.events if e.kind == "commit"]
+        assert "the screen shows demo v2" in commits[-1]
     finally:
         service.stop()
         thread.join(timeout=10)
