@@ -204,12 +204,9 @@ def _compile(
     for rel, prepared in comp.images.items():
         files[rel] = prepared.data
     for script in comp.scripts:
-        for weight, bold in (("Regular", False), ("Bold", True)):
-            chars = set(comp.chars.get((script, False), set())) | comp.chars.get(
-                (script, True), set()
-            )
-            if not bold:
-                chars |= fonts.notice_repertoire(script)
+        text = comp.chars.get((script, False), set()) | comp.chars.get((script, True), set())
+        for weight in ("Regular", "Bold"):
+            chars = fonts.font_chars(script, weight, text)
             source = fonts.source(script, weight)
             files[source.out_name] = fonts.subset_font(source, chars, font_cache)
     plain = {

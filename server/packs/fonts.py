@@ -11,6 +11,10 @@ notices, whose text arrives at run time:
 * Thai and Lao: their whole Unicode blocks (the fonts are small);
 * Chinese: the pack's characters plus the 3,755 common characters of
   GB 2312 level 1 (regular face only; bold carries the pack's text only).
+
+Shaping needs more than the text's own characters: HarfBuzz draws Thai and
+Lao SARA AM (ำ, ຳ) as NIKHAHIT + SARA AA, and may decompose other
+characters, so every kept character brings its decomposition along.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -131,8 +136,29 @@ def coverage(script: str) -> frozenset[int]:
     return coverage_of(source(script, "Regular"))
 
 
-def notice_repertoire(script: str) -> set[int]:
-    """Characters kept in the regular font for notices that arrive at run time."""
+#: decompositions the HarfBuzz Thai/Lao shaper makes itself (not in Unicode's NFD)
+SHAPER_DECOMPOSITIONS = {0x0E33: (0x0E4D, 0x0E32), 0x0EB3: (0x0ECD, 0x0EB2)}
+
+
+def shaping_closure(chars: Iterable[int]) -> set[int]:
+    """`chars` plus every character the shaper may draw them with."""
+    out = set(chars)
+    for cp in list(out):
+        out.update(SHAPER_DECOMPOSITIONS.get(cp, ()))
+        out.update(ord(c) for c in unicodedata.normalize("NFD", chr(cp)))
+    return out
+
+
+def font_chars(script: str, weight: str, text: Iterable[int]) -> set[int]:
+    """What the pack's `script` font of `weight` keeps: its text, the notice
+    repertoire (for bold Chinese only the text: the repertoire is large and
+    notices are drawn in the regular face), and their shaping closure."""
+    chars = set(text) | notice_repertoire(script, with_common_han=weight == "Regular")
+    return shaping_closure(chars)
+
+
+def notice_repertoire(script: str, *, with_common_han: bool = True) -> set[int]:
+    """Characters kept for notices that arrive at run time."""
     ranges = {
         "Latn": [
             (0x20, 0x7E),
@@ -148,7 +174,7 @@ def notice_repertoire(script: str) -> set[int]:
         "Hans": [(0x20, 0x7E), (0x3000, 0x3011), (0xFF01, 0xFF5E)],
     }[script]
     chars = {cp for low, high in ranges for cp in range(low, high + 1)}
-    if script == "Hans":
+    if script == "Hans" and with_common_han:
         chars |= gb2312_level1()
     return chars
 

@@ -99,6 +99,10 @@ def test_subset_fonts_draw_every_character_of_their_script(built_mini: Path) -> 
     strings = parse_strings(blob(built_mini, manifest.file("i18n/lo.json").sha256))
     lao_bold = {ord(c) for tok in strings.ui["touch_to_start"] for c in tok.t if tok.s == "Laoo"}
     assert lao_bold and lao_bold <= cmaps[("Laoo", "bold")]
+    # The shaper draws SARA AM as NIKHAHIT + SARA AA: bold and regular keep them.
+    for weight in ("regular", "bold"):
+        assert {0x0E33, 0x0E4D, 0x0E32} <= cmaps[("Thai", weight)]
+        assert {0x0EB3, 0x0ECD, 0x0EB2} <= cmaps[("Laoo", weight)]
     # Notices arrive at run time: the regular faces keep a whole repertoire.
     assert {ord(c) for c in "Thông báo khẩn: đường 9 tạm đóng"} <= cmaps[("Latn", "regular")]
     assert {ord(c) for c in "紧急通知：道路临时关闭"} <= cmaps[("Hans", "regular")]
