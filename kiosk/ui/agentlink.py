@@ -123,10 +123,13 @@ class AgentLink:
             self.ui.load_failed(identity, error or RuntimeError("unknown error"))
             self.write_health()
             return
+        previous = self.ui.pack
         if not self.ui.apply_pack(pack):  # it said why, and wrote the health report
             self.write_health()
             return
-        forget_links(self.ui.work_dir / "links", [pack])
+        # the previous pack's links stay one more switch: nothing may still need them,
+        # but a picture or font opened late must never find a dangling name
+        forget_links(self.ui.work_dir / "links", [pack] + ([previous] if previous else []))
 
     def answer_requests(self) -> None:
         for request_id, body in self.channel.pending_requests():

@@ -42,6 +42,7 @@ from kiosk.ui.screens.page import PageScreen
 from kiosk.ui.screens.preparing import PreparingScreen
 from kiosk.ui.session import History, SessionTracker
 from kiosk.ui.system_fonts import find_system_fonts
+from kiosk.ui.textview import TokenText
 from kiosk.ui.theme import Theme
 
 log = logging.getLogger(__name__)
@@ -171,8 +172,8 @@ class KioskUi:
 
     def load_now(self) -> None:
         """Load the pack synchronously (start-up and previews); keep the error if it fails."""
-        if self.pack_root is None:
-            self.show_attract()
+        if self.pack_root is None or pack_identity(self.pack_root) is None:
+            self.show_attract()  # no pack yet: the preparing screen, nothing wrong
             return
         try:
             pack = load_pack(self.pack_root, self.work_dir / "links")
@@ -223,10 +224,22 @@ class KioskUi:
                 log.exception("cannot redraw the previous pack")
             return False
         self.clear_error()
+        self._forget_hidden()
         self.refresh_notice()
         if self.on_pack_shown is not None:
             self.on_pack_shown()
         return True
+
+    def _forget_hidden(self) -> None:
+        """Screens not on display let go of the old pack's fonts (its files may go away);
+        each is drawn afresh from the new pack when it is shown."""
+        for screen in self.manager.screens:
+            if screen is self.manager.current_screen:
+                continue
+            screen.fontbook = None
+            for widget in screen.walk(restrict=True):
+                if isinstance(widget, TokenText):
+                    widget.fontbook = None
 
     def _visible(self) -> list[Any]:
         assert self.pack is not None
@@ -238,11 +251,10 @@ class KioskUi:
             self.show_attract()
         elif self.screen == "page" and self.page_id is not None:
             visible = {p.id for p in self._visible()}
-            self.history.keep(visible)
-            current = self.history.current
-            if current is not None:
-                self._show_page(current)
-            else:
+            if self.page_id in visible:
+                self.history.keep(visible)
+                self._show_page(self.page_id)
+            else:  # the new pack no longer has this page
                 self.show_home()
         elif self.screen == "home":
             self.show_home()

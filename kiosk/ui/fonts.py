@@ -12,10 +12,17 @@ widths and textures always agree.
 Textures are rendered white and tinted by the canvas colour, so one texture
 serves every colour; they are kept in a small LRU by pixel budget, which
 makes going back to a page already seen cheap.
+
+The pack's fonts are subsets: a bold face may lack a glyph the shaper needs
+(HarfBuzz draws Thai ำ and Lao ຳ as two glyphs, ํ + า and ໍ + າ, which the
+text itself never names). `covers` reads the font's character map, and text
+the bold face cannot draw is drawn with the regular face of its script,
+which the builder fills with the script's whole block.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
@@ -25,9 +32,13 @@ from kivy.graphics.texture import Texture
 
 from kiosk.protocol.languages import SCRIPT_SHAPING_TAG
 
+log = logging.getLogger(__name__)
+
 #: textures kept for reuse, in bytes of pixels (the screen's own are extra)
 TEXTURE_BUDGET = 48 * 1024 * 1024
 _MEASURE_ENTRIES = 50_000
+#: characters HarfBuzz's Thai and Lao shapers split in two (hb-ot-shaper-thai)
+SPLIT_BY_SHAPER = {"\u0e33": "\u0e4d\u0e32", "\u0eb3": "\u0ecd\u0eb2"}
 
 FontKey = tuple[str, bool]
 
@@ -44,6 +55,7 @@ class FontBook:
         self._metrics: dict[tuple[str, float], tuple[float, float]] = {}
         self._textures: OrderedDict[tuple[str, str, float], Texture] = OrderedDict()
         self._texture_bytes = 0
+        self._cmaps: dict[str, frozenset[int] | None] = {}
 
     @property
     def scripts(self) -> set[str]:
@@ -55,6 +67,24 @@ class FontBook:
             if key in self._fonts:
                 return self._fonts[key]
         return next(iter(self._fonts.values()))
+
+    def covers(self, text: str, script: str, bold: bool) -> bool:
+        """Whether the font for (script, bold) has every glyph drawing `text` needs."""
+        chars = self._cmap(self.font_file(script, bold))
+        if chars is None:
+            return True  # unknown: draw and hope
+        return all(ord(c) in chars for ch in text for c in SPLIT_BY_SHAPER.get(ch, ch))
+
+    def _cmap(self, font: str) -> frozenset[int] | None:
+        if font not in self._cmaps:
+            try:
+                from fontTools.ttLib import TTFont
+
+                self._cmaps[font] = frozenset(TTFont(font, lazy=True).getBestCmap())
+            except Exception as exc:  # no fontTools, or an unreadable font: no fallback
+                log.warning("cannot read the character map of %s: %s", font, exc)
+                self._cmaps[font] = None
+        return self._cmaps[font]
 
     def script_tag(self, script: str) -> str:
         return SCRIPT_SHAPING_TAG.get(script, "Latn")

@@ -6,11 +6,14 @@ texture of its own script's font, all runs of a line on one baseline, link
 runs underlined and tappable (the `on_link` event with the page id).
 
 The widget's height follows its text (set `size_hint_y: None`). The wrap
-width is `wrap_width` when set, else the widget's width.
+width is `wrap_width` when set, else the widget's width. A word that does
+not fit on a line at all makes the text smaller (down to 60 %) rather than
+being cut.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from kivy.clock import Clock
@@ -30,8 +33,14 @@ from kiosk.ui import theme
 from kiosk.ui.fonts import FontBook
 from kiosk.ui.layout import Line, break_lines
 
+log = logging.getLogger(__name__)
+
 #: extra height around a link for the finger (the line itself is ~45 px)
 _LINK_SLOP = 14
+#: a word wider than its box (a long Thai word on a narrow tile) makes the whole
+#: text smaller in steps, down to this share of its size, before it is cut
+SHRINK_STEP = 0.92
+MIN_SHRINK = 0.6
 
 
 class TokenText(Widget):  # type: ignore[misc]
@@ -54,6 +63,8 @@ class TokenText(Widget):  # type: ignore[misc]
     text_width: Any = NumericProperty(0)
     #: distance from the top of the widget to the first line's baseline
     first_baseline: Any = NumericProperty(0)
+    #: the size drawn: font_size, or less when one word is wider than the box
+    drawn_size: Any = NumericProperty(0)
 
     __events__ = ("on_link",)
 
@@ -113,12 +124,37 @@ class TokenText(Widget):  # type: ignore[misc]
         width = float(self.wrap_width or self.width)
         if width <= 1:
             return
+        try:
+            self._draw_lines(book, tokens, size, width)
+        except (OSError, ValueError, AssertionError) as exc:
+            # A font that cannot be opened must not take the whole UI down.
+            log.error("cannot draw %r: %s", "".join(t.t for t in tokens)[:40], exc)
+            self._group.clear()
+            self._links = []
+            self.lines, self.drawn = [], []
 
-        def measure(text: str, script: str, bold: bool) -> float:
-            return book.measure(text, script, bold, size)
+    def _fit(
+        self, book: FontBook, tokens: tuple[Token, ...], size: float, width: float
+    ) -> tuple[float, list[Line]]:
+        """Lines at `size`, or at a smaller size when a word would not fit on a line."""
+        smallest = size * MIN_SHRINK
+        while True:
 
-        lines = break_lines(tokens, width, measure, bold=bool(self.bold))
-        scripts = {(tok.s, bool(tok.b or self.bold)) for tok in tokens}
+            def measure(text: str, script: str, bold: bool, size: float = size) -> float:
+                return book.measure(text, script, bold, size)
+
+            lines = break_lines(tokens, width, measure)
+            if not any(line.split for line in lines) or size * SHRINK_STEP < smallest:
+                return size, lines
+            size = round(size * SHRINK_STEP)
+
+    def _draw_lines(
+        self, book: FontBook, tokens: tuple[Token, ...], size: float, width: float
+    ) -> None:
+        tokens = _weights(book, tokens, bool(self.bold))
+        size, lines = self._fit(book, tokens, size, width)
+        self.drawn_size = size
+        scripts = {(tok.s, tok.b) for tok in tokens}
         ascent = max(book.metrics(s, b, size)[0] for s, b in scripts)
         descent = max(book.metrics(s, b, size)[1] for s, b in scripts)
         line_height = (ascent + descent) * float(self.line_spacing)
@@ -185,3 +221,13 @@ class TokenText(Widget):  # type: ignore[misc]
                 self.dispatch("on_link", pressed)
             return True
         return bool(super().on_touch_up(touch))
+
+
+def _weights(book: FontBook, tokens: tuple[Token, ...], bold: bool) -> tuple[Token, ...]:
+    """Tokens with their final weight: bold where asked and the bold face can draw them."""
+    out = []
+    for tok in tokens:
+        want = tok.b or bold
+        has = want and book.covers(tok.t, tok.s, True)
+        out.append(tok if has == tok.b else tok.model_copy(update={"b": has}))
+    return tuple(out)

@@ -102,6 +102,8 @@ class Theme:
 
     @property
     def tile_height(self) -> float:
+        if self.portrait:  # narrow tiles: the icon above the title
+            return self.px(300 if not self.large else 340)
         return self.px(230 if not self.large else 270)
 
     @property

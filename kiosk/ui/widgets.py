@@ -153,6 +153,8 @@ class Tile(Tap):
     page_id: Any = StringProperty("")
     title: Any = ObjectProperty(())
     icon_source: Any = StringProperty("")
+    #: icon above the title instead of beside it
+    vertical: Any = BooleanProperty(False)
     fontbook: Any = ObjectProperty(None, allownone=True)
     text_size: Any = NumericProperty(38)
 
@@ -255,3 +257,4 @@ class Header(BoxLayout):  # type: ignore[misc]
     kicker_size: Any = NumericProperty(28)
     #: left and right padding; 0 = in proportion to the title
     side: Any = NumericProperty(0)
+    halign: Any = OptionProperty("left", options=["left", "center"])

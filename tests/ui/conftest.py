@@ -17,6 +17,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "content_packs" / "lao-bao"
+FIXTURE_MINI = REPO / "tests" / "fixtures" / "packs" / "mini"
 
 
 @pytest.fixture(scope="session")
@@ -58,4 +59,37 @@ def built_sample(tmp_path_factory: pytest.TempPathFactory, font_cache: Path) -> 
 
     out = tmp_path_factory.mktemp("built") / "lao-bao"
     build_pack(SAMPLE, out, font_cache=font_cache)
+    return out
+
+
+@pytest.fixture(scope="session")
+def mini_v2(tmp_path_factory: pytest.TempPathFactory, font_cache: Path) -> Path:
+    """The mini pack, version 2: the English welcome page says so."""
+    from server.packs.build import build_pack
+
+    src = tmp_path_factory.mktemp("src") / "mini"
+    shutil.copytree(FIXTURE_MINI, src)
+    page = src / "pages" / "welcome" / "en.md"
+    page.write_text(page.read_text().replace("Welcome to the", "Version two welcomes you to the"))
+    out = tmp_path_factory.mktemp("built") / "mini-v2"
+    build_pack(src, out, version=2, font_cache=font_cache)
+    return out
+
+
+@pytest.fixture(scope="session")
+def mini_v3(tmp_path_factory: pytest.TempPathFactory, font_cache: Path) -> Path:
+    """The mini pack, version 3: the help page is gone (and the links to it)."""
+    import re
+
+    from server.packs.build import build_pack
+
+    src = tmp_path_factory.mktemp("src") / "mini"
+    shutil.copytree(FIXTURE_MINI, src)
+    shutil.rmtree(src / "pages" / "help")
+    toml = (src / "pack.toml").read_text()
+    (src / "pack.toml").write_text(toml[: toml.index('[[pages]]\nid = "help"')])
+    for page in (src / "pages" / "welcome").glob("*.md"):
+        page.write_text(re.sub(r"\[([^\]]*)\]\(page:help\)", r"\1", page.read_text()))
+    out = tmp_path_factory.mktemp("built") / "mini-v3"
+    build_pack(src, out, version=3, font_cache=font_cache)
     return out

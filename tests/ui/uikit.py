@@ -132,13 +132,18 @@ class Kiosk:
         raise AssertionError(f"no {name!r} on screen {self.ui.screen_name}")
 
     def walk(self) -> Iterator[Any]:
-        return iter(self.ui.root.walk(restrict=True))
+        """Widgets on screen now: the notice (on top) first, then the screen on display."""
+        tops = [self.ui.overlay] if self.ui.overlay.parent is not None else []
+        for top in [*tops, self.ui.manager.current_screen]:
+            yield from top.walk(restrict=True)
 
     def texts(self) -> list[Any]:
-        """Every TokenText on screen now."""
+        """Every TokenText on screen now: the screen on display and the notice over it.
+
+        (A screen being replaced stays attached, underneath, until the next frame.)"""
         from kiosk.ui.textview import TokenText
 
-        return [w for w in self.walk() if isinstance(w, TokenText) and w.get_root_window()]
+        return [w for w in self.walk() if isinstance(w, TokenText)]
 
     def shown_text(self) -> str:
         return "\n".join("".join(t.t for t in w.tokens) for w in self.texts())

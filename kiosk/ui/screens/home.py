@@ -43,7 +43,8 @@ class HomeScreen(Screen):  # type: ignore[misc]
                 fontbook=fontbook,
                 text_size=theme.tile_text,
                 size_hint_y=None,
-                height=theme.tile_height,
+                height=_tile_height(theme, len(pages)),
+                vertical=theme.portrait,
             )
             tile.bind(on_release=lambda t: self.dispatch("on_page", t.page_id))
             grid.add_widget(tile)
@@ -54,3 +55,11 @@ class HomeScreen(Screen):  # type: ignore[misc]
         bar.text_size = theme.nav_text
         bar.height = theme.bar_height
         self.ids.scroll.scroll_y = 1
+
+
+def _tile_height(theme: Any, count: int) -> float:
+    """Tiles fill the screen when there are few of them (up to 1.5 times their height)."""
+    rows = max(1, -(-count // theme.tile_columns))
+    spare = theme.height - theme.header_height - theme.bar_height - 2 * theme.margin
+    fill = (spare - theme.px(28) * (rows - 1)) / rows
+    return float(max(theme.tile_height, min(fill, theme.tile_height * 1.5)))

@@ -38,21 +38,20 @@ class LanguageScreen(Screen):  # type: ignore[misc]
                 label=text_tokens(ENDONYMS[lang], lang, bold=True),
                 fontbook=fontbook,
                 text_size=theme.px(60),
-                height=theme.px(150),
+                height=theme.px(190 if theme.portrait else 150),
             )
             button.bind(on_release=lambda _b, lang=lang: self.dispatch("on_language", lang))
             box.add_widget(button)
 
 
 def _joined(parts: list[Tokens]) -> Tokens:
-    """Several languages' texts on one line, spaced apart, breakable between them."""
+    """Several languages' texts on one line, spaced apart; a line breaks only between them."""
     out: list[Token] = []
     for tokens in parts:
         if not tokens:
             continue
         if out:
             out.append(Token(t="     ", s="Latn"))
-        out.extend(
-            tok.model_copy(update={"j": tok.j if i else False}) for i, tok in enumerate(tokens)
-        )
+        # one language's words stay together: lines break only between languages
+        out.extend(tok.model_copy(update={"j": i > 0}) for i, tok in enumerate(tokens))
     return tuple(out)
