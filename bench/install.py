@@ -447,8 +447,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             reps = {"unlimited": args.reps, "1 Gbit/s": args.reps, "50 Mbit/s": args.slow_reps}
             bench_rates(world, urls, reps)
-            bench_resume(world, nginx, urls["50 Mbit/s"], "50 Mbit/s")
             bench_delta(world, files, nginx)
+            bench_resume(world, nginx, urls["50 Mbit/s"], "50 Mbit/s")
         finally:
             for link in links.values():
                 link.stop()
