@@ -12,7 +12,6 @@ backoff; after the last attempt the part stays for the next cycle.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import random
@@ -274,8 +273,3 @@ def _write_all(fd: int, data: bytes) -> None:
     while view:
         written = os.write(fd, view)
         view = view[written:]
-
-
-def remove_quietly(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        path.unlink()
