@@ -72,8 +72,9 @@ class AgentState:
     time_floor: float = 0.0
     #: last verified look at the server (epoch s, clock at or above the floor)
     last_check: float | None = None
+    #: last cycle, successful or not
     last_attempt: float | None = None
-    #: what the last cycle did, in words
+    #: what the last successful cycle (or health decision) did, in words
     last_result: str = ""
     last_error: ErrorRecord | None = None
     #: consecutive failed cycles (for backoff)

@@ -121,7 +121,6 @@ class Syncer:
             state,
             last_attempt=now,
             last_error=ErrorRecord(exc.code, str(exc), now),
-            last_result=f"failed: {exc}",
             failures=state.failures + 1,
         )
         self.save(state)

@@ -53,10 +53,11 @@ def rotate_key(
     offline = offline_dir(config, keys)
     folder = offline if role in OFFLINE_ROLES else config.keys_dir
     new = new_signer or generate()
-    signers: dict[str, list[Signer]] = dict(load_signers(config, ROLES, keys))
-    old_root = signers["root"][0]
+    # the old key of the rotated role is not needed (it signs nothing more)
+    needed = {"root", "snapshot", "timestamp"} - {role} | ({"root"} if role == "root" else set())
+    signers: dict[str, list[Signer]] = dict(load_signers(config, sorted(needed), keys))
     if role == "root":
-        signers["root"] = [old_root, new]
+        signers["root"] = [signers["root"][0], new]
     else:
         signers[role] = [new]
     repo = TufRepository(config.tuf_dir, config.tuf, signers, now)
@@ -90,7 +91,8 @@ def resign(config: ServerConfig, role: str, keys: Path | None, now: Callable[[],
     """A new version of `role` (targets or root) with fresh expiry; returns it."""
     if role not in OFFLINE_ROLES:
         raise UsageError("--role must be targets or root (the server re-signs the others itself)")
-    repo = TufRepository(config.tuf_dir, config.tuf, load_signers(config, ROLES, keys), now)
+    roles = ("root",) if role == Root.type else ("targets", "snapshot", "timestamp")
+    repo = TufRepository(config.tuf_dir, config.tuf, load_signers(config, roles, keys), now)
     with locked(repo.dir / ".lock"):
         if role == Root.type:
             with repo.edit_root():
