@@ -207,3 +207,25 @@ def test_export_for_usb_holds_exactly_one_pack_with_its_metadata(
         kiosk.syncer.cycle(only_pack="demo")
         kiosk.syncer.settle(waited_s=0.0)
     assert installed(kiosk.state_dir) == ("demo", 4)
+
+
+def test_the_running_server_re_signs_in_the_background(server: ServerConfig, clock: Clock) -> None:
+    from deliverykit import wait_for
+
+    from server.packs.refresher import TufRefresher
+    from server.run import default_services
+
+    assert "tuf-refresher" in [s.name for s in default_services(server)]
+    before = open_repository(server).timestamp().version
+    clock.now = NOW + timedelta(hours=20)  # 4 hours of validity left
+    service = TufRefresher(server, now=clock, check_every_s=3600)
+    service.start()
+    try:
+        wait_for(
+            lambda: open_repository(server).timestamp().version > before, "a re-signed timestamp"
+        )
+    finally:
+        service.stop()
+    assert open_repository(server).timestamp().expires == clock.now.replace(
+        microsecond=0
+    ) + timedelta(days=1)
