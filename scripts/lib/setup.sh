@@ -14,6 +14,7 @@ DEBIAN_PACKAGES=(
   fonts-noto-core fonts-noto-cjk  # fonts the pack build subsets (Latin, Lao, Thai, CJK SC)
   chromium                        # dashboard tests (Playwright drives Debian's chromium)
   curl
+  nginx-light                     # pack delivery tests and bench serve files with deploy/nginx
 )
 
 bgk_log() { printf '[setup] %s\n' "$*" >&2; }
