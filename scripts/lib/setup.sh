@@ -33,8 +33,17 @@ bgk_install_debian() {
   fi
   bgk_log "installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Do not start the packages' system services (a system nginx on port 80, a
+  # system mosquitto on 1883): the demo and the tests start their own on free
+  # ports. policy-rc.d is Debian's switch for that; remove ours afterwards.
+  local policy=/usr/sbin/policy-rc.d own_policy=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy" && own_policy=1
+  fi
+  local status=0
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || status=$?
+  [ "$own_policy" = 1 ] && rm -f "$policy"
+  return $status
 }
 
 bgk_python() {
