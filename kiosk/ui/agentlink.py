@@ -152,7 +152,7 @@ class AgentLink:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.png")
         try:
-            root.export_to_png(str(tmp), scale=scale)
+            self.ui.capture(tmp, scale)
             os.replace(tmp, path)
         finally:
             with contextlib.suppress(FileNotFoundError):

@@ -14,27 +14,25 @@ empty frame, and if drawing it fails the previous pack stays on screen and
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from kivy.clock import Clock
 from kivy.core.window import Window
-from kivy.uix.floatlayout import FloatLayout
+from kivy.graphics import Color, InstructionGroup, Rectangle
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from kiosk.config import UiConfig
 from kiosk.local import Notice, Session
-from kiosk.protocol.languages import LANG_SCRIPT, SCRIPTS
-from kiosk.protocol.ui_strings import ui_text
+from kiosk.protocol.languages import SCRIPTS
 from kiosk.ui import kvfiles
 from kiosk.ui.content import LoadedPack, load_pack, pack_identity, vietnam_day
+from kiosk.ui.env import trim_memory
 from kiosk.ui.errors import PackLoadError
 from kiosk.ui.fonts import FontBook, pack_fontbook
-from kiosk.ui.notice import NoticeOverlay, notice_language
-from kiosk.ui.plaintext import text_tokens
+from kiosk.ui.notice import NoticeOverlay
+from kiosk.ui.root import RootView, TimeSource
 from kiosk.ui.screens.attract import AttractScreen
 from kiosk.ui.screens.home import HomeScreen
 from kiosk.ui.screens.language import LanguageScreen
@@ -47,42 +45,8 @@ from kiosk.ui.theme import Theme
 
 log = logging.getLogger(__name__)
 
-#: two touches closer than this (s, px) are one finger seen by two input drivers
-_DUPLICATE_S = 0.08
-_DUPLICATE_PX = 30
-
-
-@dataclass(frozen=True)
-class TimeSource:
-    """Epoch seconds for records, monotonic seconds for intervals."""
-
-    wall: Callable[[], float] = field(default=time.time)
-    mono: Callable[[], float] = field(default=time.monotonic)
-
-
-class RootView(FloatLayout):  # type: ignore[misc]
-    """The window's only child: the screens, and the notice overlay above them."""
-
-    def __init__(self, ui: KioskUi, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.ui = ui
-        self._last_down: tuple[float, float, float] | None = None
-
-    def on_touch_down(self, touch: Any) -> bool:
-        now = self.ui.time.mono()
-        x, y = touch.pos
-        last = self._last_down
-        self._last_down = (now, x, y)
-        if (
-            last is not None
-            and now - last[0] < _DUPLICATE_S
-            and abs(x - last[1]) < _DUPLICATE_PX
-            and abs(y - last[2]) < _DUPLICATE_PX
-        ):
-            return True  # the same finger reported twice (SDL and the kernel's touch driver)
-        if self.ui.touched():
-            return True
-        return bool(super().on_touch_down(touch))
+#: seconds after the last screen change to give freed memory back to the system
+TRIM_AFTER_S = 2.0
 
 
 class KioskUi:
@@ -138,6 +102,7 @@ class KioskUi:
         self.screen = "preparing"
         self.page_id: str | None = None
         self._idle_event: Any = None
+        self._trim = Clock.create_trigger(lambda _dt: trim_memory(), TRIM_AFTER_S)
 
     def start(self) -> None:
         """Load the pack and start the idle timer (the kiosk; previews only load)."""
@@ -268,6 +233,24 @@ class KioskUi:
         if name != "page":
             self.page_id = None
         self.manager.current = name
+        # The screens draw no background of their own (a full-screen fill is 12 ms per
+        # frame without a GPU): the window clears to the screen's colour, and the old
+        # screen leaves now, not at the next frame, so the two are never drawn together.
+        self.manager.transition.stop()
+        Window.clearcolor = self.manager.current_screen.background
+        self._trim.cancel()
+        self._trim()  # once the traveller has stopped switching for a moment
+
+    def capture(self, path: Path, scale: float = 1.0) -> None:
+        """What is on screen (notice included) as a PNG at `path`."""
+        background = InstructionGroup()
+        background.add(Color(*Window.clearcolor))
+        background.add(Rectangle(pos=self.root.pos, size=self.root.size))
+        self.root.canvas.before.insert(0, background)
+        try:
+            self.root.export_to_png(str(path), scale=scale)
+        finally:
+            self.root.canvas.before.remove(background)
 
     # --- the traveller's way -------------------------------------------------
     def touched(self) -> bool:
@@ -388,33 +371,20 @@ class KioskUi:
     def refresh_notice(self) -> None:
         """Show the notice in the traveller's language, or hide it (expired, dismissed)."""
         notice = self.notice
-        showing = (
-            notice is not None
-            and notice.expires > self.time.wall()
-            and notice.id not in self._dismissed
+        if notice is not None and (
+            notice.expires <= self.time.wall() or notice.id in self._dismissed
+        ):
+            notice = None
+        wanted = [x for x in (self.lang, self.pack and self.pack.manifest.default_language) if x]
+        shown = notice is not None and self.overlay.show(
+            notice,
+            [str(x) for x in wanted],
+            self.pack,
+            self.fontbook,
+            self.system_fontbook,
+            self.theme,
         )
-        lang = None
-        if showing and notice is not None:
-            wanted = [
-                x for x in (self.lang, self.pack and self.pack.manifest.default_language) if x
-            ]
-            lang = notice_language(notice, [str(x) for x in wanted])
-        if notice is None or lang is None:
-            if self.overlay.parent is not None:
-                self.root.remove_widget(self.overlay)
-            return
-        book = self.fontbook
-        pack = self.pack
-        if book is None or LANG_SCRIPT.get(lang, "Latn") not in book.scripts:
-            book = self.system_fontbook()
-        if pack is not None and lang in pack.manifest.languages:
-            heading, close = pack.ui("notice", lang), pack.ui("close", lang)
-        else:
-            heading = text_tokens(ui_text("notice", lang), lang, bold=True)
-            close = text_tokens(ui_text("close", lang), lang, bold=True)
-        o = self.overlay
-        o.fontbook, o.theme, o.lang, o.notice_id = book, self.theme, lang, notice.id
-        o.heading, o.close_label = heading, close
-        o.text = text_tokens(notice.text[lang], lang)
-        if o.parent is None:
-            self.root.add_widget(o)
+        if shown and self.overlay.parent is None:
+            self.root.add_widget(self.overlay)
+        elif not shown and self.overlay.parent is not None:
+            self.root.remove_widget(self.overlay)

@@ -18,6 +18,9 @@ Xvfb) a normal window is used.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import logging
 import os
 import tempfile
 from collections.abc import MutableMapping
@@ -55,14 +58,45 @@ def kiosk_display_env(environ: MutableMapping[str, str] | None = None) -> bool:
     return True
 
 
+#: glibc: allocations from this size up get their own mapping, given back on free
+MMAP_THRESHOLD = 256 * 1024
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+
+
+def return_freed_memory() -> bool:
+    """Make glibc give large freed blocks (text and picture textures: without a GPU,
+    Mesa keeps them in our memory) back to the system instead of keeping them for
+    reuse: a kiosk that runs for months must not grow to its worst page. Linux only."""
+    try:
+        libc = ctypes.CDLL(None)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    ok = mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1
+    return bool(mallopt(_M_TRIM_THRESHOLD, 2 * MMAP_THRESHOLD) == 1 and ok)
+
+
+def trim_memory() -> None:
+    """Give the free pages inside the heap back to the system (glibc's malloc_trim):
+    a page switch frees many small blocks between live ones, which no threshold
+    returns. Cheap (a few ms); the UI calls it when the screen has settled."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).malloc_trim(0)
+
+
 def setup_kivy(window: WindowSetup, kivy_home: Path | None = None) -> None:
     """Environment and Config for Kivy; call before importing anything of Kivy."""
+    return_freed_memory()
     home = kivy_home or Path(tempfile.mkdtemp(prefix="bgk-kivy-"))
     os.environ["KIVY_NO_ARGS"] = "1"  # our command line is not Kivy's
     os.environ["KIVY_NO_CONFIG"] = "1"  # never read or write ~/.kivy/config.ini
     os.environ["KIVY_NO_FILELOG"] = "1"
     os.environ["KIVY_HOME"] = str(home)
     os.environ["KIVY_LOG_MODE"] = "PYTHON"  # Kivy logs through `logging` like the rest
+    # Kivy sets its logger to INFO when imported: keep to the program's level instead
+    threshold = logging.getLogger().getEffectiveLevel()
+    logging.getLogger("kivy").addFilter(lambda record: record.levelno >= threshold)
     from kivy.config import Config
 
     Config.set("kivy", "exit_on_escape", "0")

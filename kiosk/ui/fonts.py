@@ -35,7 +35,7 @@ from kiosk.protocol.languages import SCRIPT_SHAPING_TAG
 log = logging.getLogger(__name__)
 
 #: textures kept for reuse, in bytes of pixels (the screen's own are extra)
-TEXTURE_BUDGET = 48 * 1024 * 1024
+TEXTURE_BUDGET = 16 * 1024 * 1024
 _MEASURE_ENTRIES = 50_000
 #: characters HarfBuzz's Thai and Lao shapers split in two (hb-ot-shaper-thai)
 SPLIT_BY_SHAPER = {"\u0e33": "\u0e4d\u0e32", "\u0eb3": "\u0ecd\u0eb2"}

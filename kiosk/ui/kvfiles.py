@@ -20,8 +20,18 @@ KV_FILES = (
 )
 
 
+#: decoded pictures Kivy keeps (the attract loop's and a page's); more are read again
+PICTURES_KEPT = 6
+
+
 def load_all() -> None:
-    """Load every .kv file not loaded yet (Builder keeps the list of loaded files)."""
+    """Load every .kv file not loaded yet (Builder keeps the list of loaded files),
+    and bound Kivy's picture caches (by default: everything seen in the last minute)."""
+    from kivy.cache import Cache
+
+    for category in ("kv.image", "kv.texture"):
+        if Cache._categories.get(category, {}).get("limit") != PICTURES_KEPT:
+            Cache.register(category, limit=PICTURES_KEPT, timeout=60)
     # The widget classes must be registered (imported) before their rules load.
     import kiosk.ui.notice
     import kiosk.ui.screens.attract

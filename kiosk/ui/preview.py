@@ -130,6 +130,6 @@ def _draw(
             EventLoop.idle()
         path = out if single else out / f"{page_id}-{lang}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
-        ui.root.export_to_png(str(path))
+        ui.capture(path)
         shots.append(Shot(page_id, lang, path))
     return shots

@@ -17,7 +17,15 @@ import logging
 from typing import Any
 
 from kivy.clock import Clock
-from kivy.graphics import Color, InstructionGroup, PopMatrix, PushMatrix, Rectangle, Translate
+from kivy.graphics import (
+    Color,
+    Ellipse,
+    InstructionGroup,
+    PopMatrix,
+    PushMatrix,
+    Rectangle,
+    Translate,
+)
 from kivy.properties import (
     BooleanProperty,
     ColorProperty,
@@ -25,6 +33,7 @@ from kivy.properties import (
     NumericProperty,
     ObjectProperty,
     OptionProperty,
+    StringProperty,
 )
 from kivy.uix.widget import Widget
 
@@ -65,6 +74,15 @@ class TokenText(Widget):  # type: ignore[misc]
     first_baseline: Any = NumericProperty(0)
     #: the size drawn: font_size, or less when one word is wider than the box
     drawn_size: Any = NumericProperty(0)
+    #: empty space above and below the text (part of the height: one widget
+    #: per paragraph instead of spacer widgets keeps a page switch fast)
+    pad_top: Any = NumericProperty(0)
+    pad_bottom: Any = NumericProperty(0)
+    #: left indent of every line, and what stands in it on the first line:
+    #: "" (nothing), "dot" (a list bullet) or a number such as "3." (Latin digits)
+    indent: Any = NumericProperty(0)
+    marker: Any = StringProperty("")
+    marker_color: Any = ColorProperty(theme.RED)
 
     __events__ = ("on_link",)
 
@@ -89,6 +107,11 @@ class TokenText(Widget):  # type: ignore[misc]
             "halign",
             "line_spacing",
             "wrap_width",
+            "pad_top",
+            "pad_bottom",
+            "indent",
+            "marker",
+            "marker_color",
         ):
             self.fbind(name, self._trigger)
         self.fbind("width", self._on_width)
@@ -121,7 +144,7 @@ class TokenText(Widget):  # type: ignore[misc]
             self.height = 0.0
             return
         size = float(self.font_size)
-        width = float(self.wrap_width or self.width)
+        width = float(self.wrap_width or self.width) - float(self.indent)
         if width <= 1:
             return
         try:
@@ -158,16 +181,20 @@ class TokenText(Widget):  # type: ignore[misc]
         ascent = max(book.metrics(s, b, size)[0] for s, b in scripts)
         descent = max(book.metrics(s, b, size)[1] for s, b in scripts)
         line_height = (ascent + descent) * float(self.line_spacing)
-        height = line_height * len(lines)
-        box_width = float(self.width if self.halign != "left" else width)
+        top = float(self.pad_top)
+        height = top + line_height * len(lines) + float(self.pad_bottom)
+        indent = float(self.indent)
+        box_width = float(self.width - indent if self.halign != "left" else width)
         drawn: list[tuple[Line, Any, str, float, float, float, float]] = []
         widest = 0.0
+        if self.marker:
+            self._draw_marker(book, size, height - top - ascent)
         for number, line in enumerate(lines):
-            baseline = height - number * line_height - ascent
+            baseline = height - top - number * line_height - ascent
             textures = [book.texture(run.text, run.script, run.bold, size) for run in line.runs]
             line_width = float(sum(tex.width for tex in textures))
             widest = max(widest, line_width)
-            x = self._offset(box_width, line_width)
+            x = indent + self._offset(box_width, line_width)
             for run, tex in zip(line.runs, textures, strict=True):
                 y = baseline - book.metrics(run.script, run.bold, size)[1]
                 self._group.add(Color(*(self.link_color if run.link else self.color)))
@@ -180,11 +207,23 @@ class TokenText(Widget):  # type: ignore[misc]
                 font = book.font_file(run.script, run.bold)
                 drawn.append((line, run, font, x, y, float(tex.width), float(tex.height)))
                 x += float(tex.width)
-        self.first_baseline = ascent
+        self.first_baseline = top + ascent
         self.lines = lines
         self.drawn = drawn
         self.text_width = widest
         self.height = height
+
+    def _draw_marker(self, book: FontBook, size: float, baseline: float) -> None:
+        """The list bullet or number in the indent, on the first line's baseline."""
+        self._group.add(Color(*self.marker_color))
+        if self.marker == "dot":
+            d = max(6.0, round(size * 0.36))
+            middle = baseline + size * 0.3  # the middle of a lower-case letter
+            self._group.add(Ellipse(pos=(size * 0.35, middle - d / 2), size=(d, d)))
+            return
+        tex = book.texture(self.marker, "Latn", False, size)
+        y = baseline - book.metrics("Latn", False, size)[1]
+        self._group.add(Rectangle(texture=tex, pos=(0, y), size=tex.size))
 
     def _offset(self, box_width: float, line_width: float) -> float:
         if self.halign == "center":
@@ -225,9 +264,14 @@ class TokenText(Widget):  # type: ignore[misc]
 
 def _weights(book: FontBook, tokens: tuple[Token, ...], bold: bool) -> tuple[Token, ...]:
     """Tokens with their final weight: bold where asked and the bold face can draw them."""
+    if not bold and not any(tok.b for tok in tokens):
+        return tokens
     out = []
     for tok in tokens:
-        want = tok.b or bold
-        has = want and book.covers(tok.t, tok.s, True)
-        out.append(tok if has == tok.b else tok.model_copy(update={"b": has}))
+        has = book.covers(tok.t, tok.s, True)
+        out.append(
+            tok
+            if has == tok.b
+            else Token.model_construct(t=tok.t, s=tok.s, b=has, l=tok.l, j=tok.j)
+        )
     return tuple(out)

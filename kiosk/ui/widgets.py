@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kivy.graphics import Color, Ellipse, InstructionGroup, Line, Rectangle, Triangle
+from kivy.graphics import Color, InstructionGroup, Line, Rectangle, Triangle
 from kivy.properties import (
     BooleanProperty,
     ColorProperty,
@@ -157,54 +157,6 @@ class Tile(Tap):
     vertical: Any = BooleanProperty(False)
     fontbook: Any = ObjectProperty(None, allownone=True)
     text_size: Any = NumericProperty(38)
-
-
-class Dot(Widget):  # type: ignore[misc]
-    """A list bullet, drawn level with the middle of the item's first line."""
-
-    color: Any = ColorProperty(theme.RED)
-    diameter: Any = NumericProperty(12)
-    #: distance from the top to the baseline of the item's first line
-    baseline: Any = NumericProperty(0)
-    font_size: Any = NumericProperty(34)
-
-    def __init__(self, **kwargs: Any) -> None:
-        self._ellipse = Ellipse()
-        super().__init__(**kwargs)
-        self.canvas.add(Color(*self.color))
-        self.canvas.add(self._ellipse)
-        for name in ("pos", "size", "baseline", "font_size", "diameter"):
-            self.fbind(name, self._draw)
-        self._draw()
-
-    def _draw(self, *_args: Any) -> None:
-        d = float(self.diameter)
-        # level with the middle of a lower-case letter on the first line
-        middle = self.y + self.height - float(self.baseline) + float(self.font_size) * 0.3
-        self._ellipse.pos = (self.x + self.width / 2 - d / 2, middle - d / 2)
-        self._ellipse.size = (d, d)
-
-
-class NumberMarker(Widget):  # type: ignore[misc]
-    """The number of an ordered list item, on the baseline of the item's first line."""
-
-    #: distance from the top to the baseline of the item's first line
-    baseline: Any = NumericProperty(0)
-
-    def __init__(self, label: Widget, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.label = label
-        self.add_widget(label)
-        for name in ("pos", "size", "baseline"):
-            self.fbind(name, self._place)
-        label.fbind("height", self._place)
-        label.fbind("first_baseline", self._place)
-
-    def _place(self, *_args: Any) -> None:
-        label = self.label
-        top = self.y + self.height
-        label.x = self.x
-        label.y = top - float(self.baseline) - (label.height - label.first_baseline)
 
 
 class Picture(Image):  # type: ignore[misc]

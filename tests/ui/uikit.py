@@ -69,7 +69,8 @@ class Kiosk:
         self, window: Any, state_dir: Path, work_dir: Path, *, idle_timeout_s: float = 90.0
     ) -> None:
         from kiosk.ui.agentlink import AgentLink
-        from kiosk.ui.controller import KioskUi, TimeSource
+        from kiosk.ui.controller import KioskUi
+        from kiosk.ui.root import TimeSource
 
         self.window = window
         self.time = FakeTime()
@@ -152,7 +153,7 @@ class Kiosk:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         path = ARTIFACTS / f"{name}.png"
         self.frames(2)
-        self.ui.root.export_to_png(str(path))
+        self.ui.capture(path)
         return path
 
     def health(self) -> Any:

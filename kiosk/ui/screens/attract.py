@@ -10,6 +10,7 @@ from kivy.properties import ListProperty, NumericProperty, ObjectProperty
 from kivy.uix.screenmanager import Screen
 
 from kiosk.protocol.pack import Tokens
+from kiosk.ui import theme as colours
 from kiosk.ui.content import LoadedPack
 
 #: seconds each language's line stays, and each picture
@@ -19,6 +20,8 @@ FADE_SECONDS = 1.2
 
 
 class AttractScreen(Screen):  # type: ignore[misc]
+    #: the window's clear colour while this screen shows (no full-screen fill of its own)
+    background = colours.NAVY
     fontbook: Any = ObjectProperty(None, allownone=True)
     theme: Any = ObjectProperty(None)
     title: Any = ObjectProperty(())

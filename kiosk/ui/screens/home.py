@@ -7,11 +7,14 @@ from typing import Any
 from kivy.properties import ObjectProperty
 from kivy.uix.screenmanager import Screen
 
+from kiosk.ui import theme as colours
 from kiosk.ui.content import LoadedPack
 from kiosk.ui.widgets import Tile
 
 
 class HomeScreen(Screen):  # type: ignore[misc]
+    #: the window's clear colour while this screen shows (no full-screen fill of its own)
+    background = colours.PAPER
     fontbook: Any = ObjectProperty(None, allownone=True)
     theme: Any = ObjectProperty(None)
     title: Any = ObjectProperty(())

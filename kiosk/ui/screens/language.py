@@ -9,12 +9,15 @@ from kivy.uix.screenmanager import Screen
 
 from kiosk.protocol.languages import ENDONYMS
 from kiosk.protocol.pack import Token, Tokens
+from kiosk.ui import theme as colours
 from kiosk.ui.content import LoadedPack
 from kiosk.ui.plaintext import text_tokens
 from kiosk.ui.widgets import LanguageButton
 
 
 class LanguageScreen(Screen):  # type: ignore[misc]
+    #: the window's clear colour while this screen shows (no full-screen fill of its own)
+    background = colours.PAPER
     fontbook: Any = ObjectProperty(None, allownone=True)
     theme: Any = ObjectProperty(None)
     prompt: Any = ObjectProperty(())

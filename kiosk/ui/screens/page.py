@@ -5,19 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from kivy.properties import NumericProperty, ObjectProperty
-from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import Screen
 from kivy.uix.widget import Widget
 
-from kiosk.protocol.pack import Heading, Image, ListBlock, PageDoc, Paragraph, Token, Tokens
+from kiosk.protocol.pack import Heading, Image, ListBlock, PageDoc, Paragraph, Tokens
 from kiosk.ui import theme as colours
 from kiosk.ui.content import LoadedPack
 from kiosk.ui.textview import TokenText
 from kiosk.ui.theme import Theme
-from kiosk.ui.widgets import Dot, NumberMarker, Picture, Tile
+from kiosk.ui.widgets import Picture, Tile
 
 
 class PageScreen(Screen):  # type: ignore[misc]
+    #: the window's clear colour while this screen shows (no full-screen fill of its own)
+    background = colours.PAPER
     fontbook: Any = ObjectProperty(None, allownone=True)
     theme: Any = ObjectProperty(None)
     title: Any = ObjectProperty(())
@@ -110,54 +111,45 @@ class _Body:
         return widget
 
     def gap(self, design_px: float) -> None:
-        self.widgets.append(Widget(size_hint=(None, None), size=(1, self.theme.px(design_px))))
+        """Space before the next widget: added to the last text (a spacer widget costs
+        as much as a paragraph to create)."""
+        last = self.widgets[-1] if self.widgets else None
+        if isinstance(last, TokenText):
+            last.pad_bottom += self.theme.px(design_px)
+        else:
+            self.widgets.append(Widget(size_hint=(None, None), size=(1, self.theme.px(design_px))))
 
     def build(self, doc: PageDoc) -> None:
         t = self.theme
         for block in doc.blocks:
             if isinstance(block, Heading):
-                self.gap(26 if self.widgets else 0)
+                top = t.px(26) if self.widgets else 0
                 self.widgets.append(
-                    self.text(block.text, t.heading(block.level), bold=True, color=colours.NAVY)
+                    self.text(
+                        block.text,
+                        t.heading(block.level),
+                        bold=True,
+                        color=colours.NAVY,
+                        pad_top=top,
+                        pad_bottom=t.px(10),
+                    )
                 )
-                self.gap(10)
             elif isinstance(block, Paragraph):
-                self.widgets.append(self.text(block.text, t.body))
-                self.gap(22)
+                self.widgets.append(self.text(block.text, t.body, pad_bottom=t.px(22)))
             elif isinstance(block, ListBlock):
                 for number, item in enumerate(block.items, start=1):
-                    self.widgets.append(self.list_item(item, number if block.ordered else None))
-                    self.gap(12)
+                    self.widgets.append(
+                        self.text(
+                            item,
+                            t.body,
+                            indent=t.px(56),
+                            marker=f"{number}." if block.ordered else "dot",
+                            pad_bottom=t.px(12),
+                        )
+                    )
                 self.gap(10)
             elif isinstance(block, Image):
                 self.picture(block)
-
-    def list_item(self, item: Tokens, number: int | None) -> Widget:
-        t = self.theme
-        indent = t.px(56)
-        text = self.text(item, t.body, wrap_width=self.column - indent, width=self.column - indent)
-        row = BoxLayout(orientation="horizontal", size_hint=(None, None), width=self.column)
-        if number is None:
-            marker: Widget = Dot(
-                size_hint=(None, 1), width=indent, diameter=t.px(14), font_size=t.body
-            )
-            text.bind(first_baseline=marker.setter("baseline"))
-        else:
-            label = TokenText(
-                tokens=(Token(t=f"{number}.", s="Latn"),),
-                fontbook=self.fontbook,
-                font_size=t.body,
-                color=colours.RED,
-                size_hint=(None, None),
-                width=indent,
-            )
-            marker = NumberMarker(label, size_hint=(None, 1), width=indent)
-            text.bind(first_baseline=marker.setter("baseline"))
-        row.add_widget(marker)
-        row.add_widget(text)
-        text.bind(height=lambda _w, h: setattr(row, "height", h))
-        row.height = text.height
-        return row
 
     def picture(self, block: Image) -> None:
         t = self.theme
@@ -174,19 +166,31 @@ class _Body:
         self.gap(8)
         self.widgets.append(pic)
         if block.caption:
-            self.gap(10)
             self.widgets.append(
-                self.text(block.caption, t.caption, halign="center", color=colours.MUTED)
+                self.text(
+                    block.caption,
+                    t.caption,
+                    halign="center",
+                    color=colours.MUTED,
+                    pad_top=t.px(10),
+                    pad_bottom=t.px(28),
+                )
             )
-        self.gap(28)
+        else:
+            self.gap(28)
 
     def children_section(self, pack: LoadedPack, lang: str, children: list[Any]) -> None:
         t = self.theme
-        self.gap(30)
         self.widgets.append(
-            self.text(pack.ui("in_this_section", lang), t.heading(2), bold=True, color=colours.RED)
+            self.text(
+                pack.ui("in_this_section", lang),
+                t.heading(2),
+                bold=True,
+                color=colours.RED,
+                pad_top=t.px(30),
+                pad_bottom=t.px(16),
+            )
         )
-        self.gap(16)
         for child in children:
             tile = Tile(
                 name=f"child:{child.id}",

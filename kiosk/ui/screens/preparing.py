@@ -15,6 +15,8 @@ from kiosk.ui.textview import TokenText
 
 
 class PreparingScreen(Screen):  # type: ignore[misc]
+    #: the window's clear colour while this screen shows (no full-screen fill of its own)
+    background = colours.NAVY
     fontbook: Any = ObjectProperty(None, allownone=True)
     theme: Any = ObjectProperty(None)
 
