@@ -7,7 +7,7 @@ import their heavy dependencies only when they run.
 from __future__ import annotations
 
 from kiosk.protocol.commands import Registry
-from server import serve_commands
+from server import demo, serve_commands
 from server.fleet import commands as fleet_commands
 from server.packs import commands as packs_commands
 from server.packs import publish_commands
@@ -23,3 +23,4 @@ def register(registry: Registry) -> None:
     publish_commands.register(registry)
     serve_commands.register(registry)
     fleet_commands.register(registry)
+    demo.register(registry)

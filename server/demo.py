@@ -1,0 +1,343 @@
+"""`bgk demo`: the whole system on one machine, with embedded defaults.
+
+Every part is started through its own `bgk` command (the same contracts a
+real deployment uses), each in its own process:
+
+    keys init -> server init -> Mosquitto (generated config, free ports)
+    -> pack build + publish (the sample Lao Bảo pack) -> server run
+    -> kiosk enroll + kiosk agent (+ kiosk ui where a display exists)
+    -> sim (a simulated fleet with real MQTT connections)
+
+When everything is up it writes STATE/demo.json (URLs, MQTT, kiosk ids) and
+prints what to look at; Ctrl-C stops it all. Each run starts from a fresh
+state folder (the font cache in ~/.cache/bgk makes the pack build quick).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from kiosk.protocol.commands import Registry
+from kiosk.protocol.errors import BgkError, UsageError
+
+log = logging.getLogger(__name__)
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE_PACK = REPO / "content_packs" / "lao-bao"
+#: the demo's real kiosk (agent + UI); the simulated fleet is sim-00001...
+KIOSK_ID = "lb-01"
+GATE = "lao-bao"
+
+
+class DemoError(BgkError):
+    """A part of the demo did not come up; the message names it and its log."""
+
+
+@dataclass
+class DemoOptions:
+    state_dir: Path
+    headless: bool = False
+    sim_kiosks: int = 50
+    pack: Path = SAMPLE_PACK
+    #: seconds to run once ready; 0 = until Ctrl-C
+    duration: float = 0.0
+
+
+@dataclass
+class Demo:
+    opts: DemoOptions
+    procs: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
+    logs: list[IO[bytes]] = field(default_factory=list)
+    stoppers: list[Callable[[], None]] = field(default_factory=list)
+
+    @property
+    def state(self) -> Path:
+        return self.opts.state_dir
+
+    # --- running parts -----------------------------------------------------------
+    def bgk(self, *args: str) -> str:
+        """Run a `bgk` command to completion; its output, or DemoError with its error."""
+        cmd = [sys.executable, "-m", "kiosk.cli", *args]
+        run = subprocess.run(cmd, capture_output=True, text=True, env=_env())
+        if run.returncode != 0:
+            tail = (run.stderr or run.stdout).strip().splitlines()[-3:]
+            raise DemoError(f"`bgk {' '.join(args[:2])}` failed: {' / '.join(tail)}")
+        return run.stdout
+
+    def spawn(self, name: str, *args: str, extra_env: dict[str, str] | None = None) -> None:
+        """Start a long-running `bgk` command with its output in STATE/logs/NAME.log."""
+        logs = self.state / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        out = open(logs / f"{name}.log", "ab")  # noqa: SIM115 - closed in stop()
+        self.logs.append(out)
+        cmd = [sys.executable, "-m", "kiosk.cli", *args]
+        proc = subprocess.Popen(
+            cmd, stdout=out, stderr=subprocess.STDOUT, env=_env(extra_env), start_new_session=True
+        )
+        self.procs.append((name, proc))
+
+    def check_alive(self) -> None:
+        for name, proc in self.procs:
+            if proc.poll() is not None:
+                raise DemoError(
+                    f"{name} stopped (exit {proc.returncode}); see {self.state / 'logs' / name}.log"
+                )
+
+    def stop(self) -> None:
+        for _name, proc in reversed(self.procs):
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        for _name, proc in reversed(self.procs):
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        for stop in reversed(self.stoppers):
+            with contextlib.suppress(Exception):
+                stop()
+        for out in self.logs:
+            out.close()
+
+    def wait_for(self, what: str, ready: Callable[[], bool], timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.check_alive()
+            if ready():
+                return
+            time.sleep(0.2)
+        raise DemoError(
+            f"{what} was not ready after {timeout:.0f} s; logs in {self.state / 'logs'}"
+        )
+
+    # --- the steps ---------------------------------------------------------------
+    def run(self, say: Callable[[str], None]) -> dict[str, Any]:
+        from server.fleet.broker import LocalBroker, free_port
+        from server.fleet.pki import FleetKeys
+        from server.store import open_store
+
+        state, data = self.state, self.state / "server"
+        if not (self.opts.pack / "pack.toml").is_file():
+            raise UsageError(f"no pack sources at {self.opts.pack}: pass --pack DIR")
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        say("keys and server data folder")
+        self.bgk("keys", "init", str(state / "keys"))
+        self.bgk("server", "init", "--data", str(data), "--keys", str(state / "keys"), "--url", url)
+
+        say("Mosquitto broker (generated config, free ports)")
+        store = open_store(f"sqlite:///{data / 'fleet.db'}")
+        broker = LocalBroker.create(store, FleetKeys(data / "mqtt"), state / "broker")
+        broker.start()
+        self.stoppers += [broker.stop, store.dispose]
+        _append_toml(
+            data / "server.toml",
+            "mqtt",
+            {"url": broker.url, "kiosk_url": broker.tls_url, "broker_dir": str(state / "broker")},
+        )
+
+        say(f"sample pack {self.opts.pack.name}: lint, build, sign and publish")
+        built = state / "packs" / self.opts.pack.name
+        self.bgk("pack", "build", str(self.opts.pack), "-o", str(built))
+        self.bgk("server", "publish", str(built), "--data", str(data), "--to", "all")
+
+        say(f"server on {url}")
+        self.spawn("server", "server", "run", "--data", str(data))
+        self.wait_for("the server", lambda: _http_ok(f"{url}/healthz"), 30)
+
+        say(f"kiosk {KIOSK_ID} at {GATE}: enrol, agent" + ("" if self.headless else ", UI"))
+        bundle = state / "kiosks" / KIOSK_ID
+        self.bgk(
+            "kiosk", "enroll", "--data", str(data), "--id", KIOSK_ID, "--gate", GATE,
+            "--group", "quang-tri", "-o", str(bundle), "--state-dir", "state",
+        )  # fmt: skip
+        config = bundle / "kiosk.toml"
+        self.spawn("kiosk-agent", "kiosk", "agent", "--config", str(config))
+        if not self.headless:
+            self.spawn("kiosk-ui", "kiosk", "ui", "--config", str(config), "--windowed")
+
+        say(f"simulated fleet: {self.opts.sim_kiosks} kiosks over MQTT")
+        self.spawn(
+            "sim", "sim", "--kiosks", str(self.opts.sim_kiosks), "--data", str(data),
+            "--broker-dir", str(state / "broker"), "--period", "10",
+        )  # fmt: skip
+
+        self.wait_for(
+            f"kiosk {KIOSK_ID} installing the pack",
+            lambda: _kiosk_has_pack(self, config),
+            120,
+        )
+        self.wait_for("the fleet view", lambda: _fleet_count(self, data) > 1, 60)
+        info = {
+            "dashboard_url": f"{url}/",
+            "api_docs_url": f"{url}/docs",
+            "server_url": url,
+            "mqtt_url": broker.url,
+            "mqtt_kiosk_url": broker.tls_url,
+            "data_dir": str(data),
+            "kiosk_ids": [KIOSK_ID],
+            "kiosk_configs": {KIOSK_ID: str(config)},
+            "simulated_kiosks": self.opts.sim_kiosks,
+            "ui": not self.headless,
+            "logs": str(state / "logs"),
+        }
+        (state / "demo.json").write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
+        return info
+
+    @property
+    def headless(self) -> bool:
+        return self.opts.headless or not (
+            os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+        )
+
+
+def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("PYTHAINLP_READ_ONLY", "1")
+    env.update(extra or {})
+    return env
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as resp:
+            return bool(resp.status == 200)
+    except OSError:
+        return False
+
+
+def _kiosk_has_pack(demo: Demo, config: Path) -> bool:
+    status = json.loads(demo.bgk("kiosk", "status", "--config", str(config), "--json"))
+    return bool(status.get("installed"))
+
+
+def _fleet_count(demo: Demo, data: Path) -> int:
+    rows = json.loads(demo.bgk("server", "fleet", "--data", str(data), "--json"))
+    kiosks = rows.get("kiosks", rows) if isinstance(rows, dict) else rows
+    return sum(1 for k in kiosks if k.get("state") in ("online", "stale"))
+
+
+def _append_toml(path: Path, section: str, values: dict[str, str]) -> None:
+    lines = [f"\n[{section}]"] + [f"{k} = {json.dumps(v)}" for k, v in values.items()]
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write("\n".join(lines) + "\n")
+
+
+@contextlib.contextmanager
+def exclusive(state: Path) -> Iterator[None]:
+    """One demo per state folder: a second one would wipe the first one's files."""
+    state.mkdir(parents=True, exist_ok=True)
+    with open(state.parent / f".{state.name}.lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UsageError(
+                f"a demo is already running with {state}: stop it or pass --state-dir"
+            ) from None
+        yield
+
+
+def run_demo(opts: DemoOptions, say: Callable[[str], None] = print) -> int:
+    with exclusive(opts.state_dir):
+        for child in ("keys", "server", "broker", "packs", "kiosks", "logs", "demo.json"):
+            target = opts.state_dir / child
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
+        demo = Demo(opts)
+        stop_now = False
+
+        def on_signal(_sig: int, _frame: object) -> None:
+            nonlocal stop_now
+            stop_now = True
+
+        signal.signal(signal.SIGTERM, on_signal)
+        try:
+            info = demo.run(lambda step: say(f"… {step}"))
+            say(summary(info, opts.state_dir))
+            started = time.monotonic()
+            while not stop_now and not (
+                opts.duration and time.monotonic() - started > opts.duration
+            ):
+                demo.check_alive()
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            say("stopping the demo …")
+            demo.stop()
+    return 0
+
+
+def summary(info: dict[str, Any], state: Path) -> str:
+    config = info["kiosk_configs"][KIOSK_ID]
+    data = info["data_dir"]
+    ui = (
+        "a kiosk window shows the pack"
+        if info["ui"]
+        else "no display: the kiosk UI is not started (headless)"
+    )
+    return f"""
+The border-gate kiosk demo is running ({ui}).
+
+  server (TUF, blobs, API)  {info["server_url"]}      API docs: {info["api_docs_url"]}
+  MQTT broker               {info["mqtt_url"]} (server), {info["mqtt_kiosk_url"]} (kiosks, TLS)
+  kiosks                    {KIOSK_ID} (real agent{"" if not info["ui"] else " + UI"}) and {info["simulated_kiosks"]} simulated
+  everything about it       {state / "demo.json"}; logs in {info["logs"]}
+
+Try, in another terminal (from the project folder):
+  .venv/bin/bgk server fleet --data {data}             # every kiosk: state, pack, UI, alerts
+  .venv/bin/bgk kiosk status --config {config}
+  .venv/bin/bgk pack build content_packs/lao-bao -o {state}/packs/v2 --version 2
+  .venv/bin/bgk server publish {state}/packs/v2 --data {data} --to lao-bao   # the kiosk installs it
+
+Stop with Ctrl-C.
+"""
+
+
+def register(registry: Registry) -> None:
+    """`bgk demo` (registered by server/commands.py)."""
+    p = registry.add("demo", "everything on one machine: broker, server, pack, kiosk, fleet", _cmd)
+    p.add_argument(
+        "--state-dir",
+        type=Path,
+        default=Path.home() / ".local/state/bgk/demo",
+        help="folder for the demo's files (wiped at start; default ~/.local/state/bgk/demo)",
+    )
+    p.add_argument("--headless", action="store_true", help="no kiosk window, even with a display")
+    p.add_argument("--kiosks", type=int, default=50, help="simulated kiosks (default 50)")
+    p.add_argument("--pack", type=Path, default=SAMPLE_PACK, help="pack sources to publish")
+    p.add_argument(
+        "--duration",
+        type=float,
+        default=0.0,
+        help="stop after this many seconds once ready (default: run until Ctrl-C)",
+    )
+
+
+def _cmd(args: argparse.Namespace) -> int:
+    if not 0 <= args.kiosks <= 20000:
+        raise UsageError("--kiosks must be between 0 and 20000")
+    opts = DemoOptions(
+        state_dir=args.state_dir.resolve(), headless=args.headless, sim_kiosks=args.kiosks,
+        pack=args.pack.resolve(), duration=args.duration,
+    )  # fmt: skip
+    return run_demo(opts)
