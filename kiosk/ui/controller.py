@@ -28,7 +28,7 @@ from kiosk.local import Notice, Session
 from kiosk.protocol.languages import SCRIPTS
 from kiosk.ui import kvfiles
 from kiosk.ui.content import LoadedPack, load_pack, pack_identity, vietnam_day
-from kiosk.ui.env import trim_memory
+from kiosk.ui.env import collect_garbage, return_free_pages
 from kiosk.ui.errors import PackLoadError
 from kiosk.ui.fonts import FontBook, pack_fontbook
 from kiosk.ui.notice import NoticeOverlay
@@ -45,7 +45,9 @@ from kiosk.ui.theme import Theme
 
 log = logging.getLogger(__name__)
 
-#: seconds after the last screen change to give freed memory back to the system
+#: seconds after the last screen change to collect the old screen's garbage, and to
+#: return freed memory to the system (see kiosk.ui.env)
+COLLECT_AFTER_S = 0.3
 TRIM_AFTER_S = 2.0
 
 
@@ -102,7 +104,8 @@ class KioskUi:
         self.screen = "preparing"
         self.page_id: str | None = None
         self._idle_event: Any = None
-        self._trim = Clock.create_trigger(lambda _dt: trim_memory(), TRIM_AFTER_S)
+        self._collect = Clock.create_trigger(lambda _dt: collect_garbage(), COLLECT_AFTER_S)
+        self._trim = Clock.create_trigger(lambda _dt: return_free_pages(), TRIM_AFTER_S)
 
     def start(self) -> None:
         """Load the pack and start the idle timer (the kiosk; previews only load)."""
@@ -238,8 +241,9 @@ class KioskUi:
         # screen leaves now, not at the next frame, so the two are never drawn together.
         self.manager.transition.stop()
         Window.clearcolor = self.manager.current_screen.background
-        self._trim.cancel()
-        self._trim()  # once the traveller has stopped switching for a moment
+        for tidy in (self._collect, self._trim):  # once the traveller pauses a moment
+            tidy.cancel()
+            tidy()
 
     def capture(self, path: Path, scale: float = 1.0) -> None:
         """What is on screen (notice included) as a PNG at `path`."""

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import logging
 import os
 import tempfile
@@ -77,10 +78,18 @@ def return_freed_memory() -> bool:
     return bool(mallopt(_M_TRIM_THRESHOLD, 2 * MMAP_THRESHOLD) == 1 and ok)
 
 
-def trim_memory() -> None:
+def collect_garbage() -> None:
+    """A full collection (~50-100 ms with a pack's worth of objects): the widgets of
+    the screen just left hold textures and form reference cycles, so they are freed
+    only by the collector. The UI runs it when a new screen is up and nobody is
+    touching: otherwise Python runs it by itself in the middle of a page switch."""
+    gc.collect()
+
+
+def return_free_pages() -> None:
     """Give the free pages inside the heap back to the system (glibc's malloc_trim):
     a page switch frees many small blocks between live ones, which no threshold
-    returns. Cheap (a few ms); the UI calls it when the screen has settled."""
+    returns."""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None).malloc_trim(0)
 
