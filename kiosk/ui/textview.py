@@ -268,7 +268,7 @@ def _weights(book: FontBook, tokens: tuple[Token, ...], bold: bool) -> tuple[Tok
         return tokens
     out = []
     for tok in tokens:
-        has = book.covers(tok.t, tok.s, True)
+        has = (tok.b or bold) and book.covers(tok.t, tok.s, True)
         out.append(
             tok
             if has == tok.b

@@ -63,6 +63,17 @@ def assert_all_glyphs_present(kiosk: Kiosk, where: str) -> int:
     return len(runs)
 
 
+def assert_weights_kept(kiosk: Kiosk, where: str) -> None:
+    """Bold runs are bold tokens (or text drawn all bold, like titles); nothing else."""
+    for widget in kiosk.texts():
+        if widget.bold:
+            continue
+        bold_text = "".join(t.t if t.b else "\n" for t in widget.tokens)
+        for _line, run, *_rest in widget.drawn:
+            if run.bold:
+                assert run.text.strip() in bold_text, f"{where}: {run.text!r} drawn bold"
+
+
 def every_screen(kiosk: Kiosk) -> Iterator[str]:
     """Show each screen of the kiosk in turn (all languages); yields its name."""
     ui = kiosk.ui
@@ -86,8 +97,13 @@ def every_screen(kiosk: Kiosk) -> Iterator[str]:
             yield f"{page.id}/{lang}"
 
 
-def test_every_screen_draws_every_character_with_a_font_that_has_it(sample: Kiosk) -> None:
-    runs = sum(assert_all_glyphs_present(sample, where) for where in every_screen(sample))
+def test_every_screen_draws_every_character_with_a_font_that_has_it_in_its_weight(
+    sample: Kiosk,
+) -> None:
+    runs = 0
+    for where in every_screen(sample):
+        runs += assert_all_glyphs_present(sample, where)
+        assert_weights_kept(sample, where)
     assert runs > 1000  # the sample pack's twelve pages in five languages, and the rest
 
 
