@@ -40,6 +40,11 @@ def register(registry: Registry) -> None:
         "--portrait", action="store_true", help="portrait screen: same as --size 1080x1920"
     )
     p.add_argument("--large-text", action="store_true", help="with the large-text toggle on")
+    p.add_argument(
+        "--scroll",
+        action="store_true",
+        help="also every further screenful of a long page (NAME-2.png, NAME-3.png, ...)",
+    )
     p.add_argument("--json", action="store_true", help="print the files written as JSON")
 
 
@@ -73,7 +78,13 @@ def _pack_preview(args: argparse.Namespace) -> int:
             raise UsageError("say which page: --lang L --page P (or --all -o DIR)")
         targets = [(args.page, args.lang)]
     shots = render(
-        args.src, targets, args.out, size=size, large_text=args.large_text, single=not args.all
+        args.src,
+        targets,
+        args.out,
+        size=size,
+        large_text=args.large_text,
+        single=not args.all,
+        scroll=args.scroll,
     )
     if args.json:
         print(

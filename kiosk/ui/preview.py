@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from kiosk.ui.env import WindowSetup, has_desktop, setup_kivy
 from kiosk.ui.errors import PreviewError
@@ -74,10 +75,13 @@ def render(
     size: tuple[int, int] = (1920, 1080),
     large_text: bool = False,
     single: bool = False,
+    scroll: bool = False,
 ) -> list[Shot]:
     """Build `src` and draw each (page, lang) of `targets` (None = every page and language).
 
     `single`: `out` is the PNG file of the one target; else a folder of <page>-<lang>.png.
+    `scroll`: also each further screenful of a long page, as the traveller scrolls
+    (<name>-2.png, <name>-3.png, ...).
     """
     width, height = size
     with tempfile.TemporaryDirectory(prefix="bgk-preview-") as tmp_name:
@@ -85,7 +89,7 @@ def render(
         build_source(src, tmp / "pack")
         with _display(width, height) as hidden:
             setup_kivy(WindowSetup(width, height, hidden=hidden), kivy_home=tmp / "kivy")
-            return _draw(tmp, targets, out, size, large_text, single)
+            return _draw(tmp, targets, out, size, large_text, single, scroll)
 
 
 def _draw(
@@ -95,6 +99,7 @@ def _draw(
     size: tuple[int, int],
     large_text: bool,
     single: bool,
+    scroll: bool,
 ) -> list[Shot]:
     from kivy.base import EventLoop
     from kivy.core.window import Window
@@ -132,4 +137,26 @@ def _draw(
         path.parent.mkdir(parents=True, exist_ok=True)
         ui.capture(path)
         shots.append(Shot(page_id, lang, path))
+        if scroll:
+            for number, at in enumerate(_screenfuls(ui.page.ids.scroll), start=2):
+                ui.page.ids.scroll.scroll_y = at
+                for _ in range(SETTLE_FRAMES):
+                    EventLoop.idle()
+                further = path.with_name(f"{path.stem}-{number}{path.suffix}")
+                ui.capture(further)
+                shots.append(Shot(page_id, lang, further))
     return shots
+
+
+def _screenfuls(view: Any) -> list[float]:
+    """scroll_y of each further screenful of a ScrollView (1 = top, 0 = bottom)."""
+    content = float(view.children[0].height) if view.children else 0.0
+    hidden = content - float(view.height)
+    if hidden <= 1:
+        return []
+    step = float(view.height) * 0.9  # a line of overlap, as a reader expects
+    stops, offset = [], step
+    while offset < hidden:
+        stops.append(1 - offset / hidden)
+        offset += step
+    return [*stops, 0.0]

@@ -153,3 +153,38 @@ def test_kiosk_ui_service_plays_the_pack_answers_the_agent_and_stops_cleanly(
             proc.wait()
     last = channel.read_health()
     assert last is not None and last.pid == proc.pid and last.ok
+
+
+def test_preview_scrolls_through_a_long_page(tmp_path: Path) -> None:
+    png = tmp_path / "welcome.png"
+    proc = subprocess.run(
+        [
+            *BGK,
+            "pack",
+            "preview",
+            str(MINI),
+            "--lang",
+            "en",
+            "--page",
+            "welcome",
+            "-o",
+            str(png),
+            "--size",
+            "1280x720",
+            "--large-text",
+            "--scroll",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        env=no_display_env(),
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    files = [Path(f["path"]) for f in json.loads(proc.stdout)["files"]]
+    assert files[0] == png and len(files) >= 2
+    assert files[1].name == "welcome-2.png"
+    pictures = [Image.open(f).convert("RGB") for f in files]
+    assert all(p.size == (1280, 720) for p in pictures)
+    assert ImageChops.difference(pictures[0], pictures[-1]).getbbox() is not None  # scrolled
