@@ -249,7 +249,7 @@ def running_service(server: Server, **kwargs: Any) -> Iterator[Any]:
 
     svc = FleetService(server.cfg, server.store, server.keys, **kwargs)
     svc.start()
-    wait_for(lambda: svc.link.connected, 10, "the fleet service to connect")
+    wait_for(lambda: svc.connected, 10, "the fleet service to connect")
     try:
         yield svc
     finally:

@@ -19,11 +19,11 @@ import hashlib
 import hmac
 import os
 import secrets
-from dataclasses import dataclass
 
 from sqlalchemy import delete, insert, select, update
 
 from kiosk.protocol.errors import UsageError
+from server.fleet.identity import Identity
 from server.fleet.pki import FleetKeys
 from server.store import Store
 from server.store.schema import kiosks, mqtt_credentials
@@ -31,14 +31,7 @@ from server.store.schema import kiosks, mqtt_credentials
 #: Mosquitto's default iteration count for $7$ hashes (mosquitto_passwd 2.0)
 PBKDF2_ITERATIONS = 101
 SERVER_PREFIX = "_server-"
-
-
-@dataclass(frozen=True)
-class Identity:
-    """A broker login."""
-
-    username: str
-    password: str
+__all__ = ["Identity", "issue_kiosk_password", "mosquitto_hash", "server_identity"]
 
 
 def mosquitto_hash(

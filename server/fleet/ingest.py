@@ -13,8 +13,12 @@ after `write` returns, so a crash loses nothing the broker was told is safe.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import fcntl
 import logging
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +36,7 @@ from kiosk.protocol.payloads import (
     parse_screenshot,
 )
 from kiosk.protocol.topics import Kind, parse_kiosk_topic
+from server.fleet.bulk import BulkInsert
 from server.fleet.files import atomic_write
 from server.fleet.settings import FleetSettings
 from server.fleet.state import FACT_COLUMNS, Facts, derive_state
@@ -48,10 +53,18 @@ from server.store.schema import (
 log = logging.getLogger(__name__)
 
 HB_STATE_COLUMNS = (
-    "hb_at", "hb_ts", "hb_seq", "period", "uptime", "pack_id", "pack_version", "pack_hash",
-    "ui_alive", "ui_screen", "ui_last_touch", "temp", "disk_free", "time_floor", "stale",
-    "agent", "hb_boot",
+    "hb_at", "hb_ts", "hb_seq", "hb_boot", "period", "uptime", "pack_id", "pack_version",
+    "pack_hash", "ui_alive", "ui_screen", "ui_last_touch", "temp", "disk_free", "time_floor",
+    "stale", "agent",
 )  # fmt: skip
+#: row layouts of the bulk statements (tuples in this order)
+HB_ROW = (
+    "kiosk_id", "boot_id", "seq", "ts", "received_at", "pack_id", "pack_version",
+    "ui_alive", "temp", "disk_free", "stale",
+)  # fmt: skip
+STATE_ROW = ("kiosk_id", "state", "state_since", *HB_STATE_COLUMNS)
+#: parsed topics kept (a fleet has far fewer kiosks x kinds than this)
+TOPIC_CACHE = 200_000
 #: at most this many drop messages per kind per minute reach the log
 DROP_LOG_PER_MINUTE = 20
 
@@ -105,14 +118,18 @@ class IngestWriter:
         self.data_dir = data_dir
         #: last known state per kiosk (a hint: hb for a non-online kiosk -> derive now)
         self.known: dict[str, str] = {}
+        self._loaded = False
         self.drops = DropLog()
-        self._hb_insert = dialect_insert(store, heartbeats).on_conflict_do_nothing()
+        engine = store.engine
+        self._hb_insert = BulkInsert(
+            engine, dialect_insert(store, heartbeats).on_conflict_do_nothing(), HB_ROW
+        )
         self._ev_insert = dialect_insert(store, kiosk_events).on_conflict_do_nothing()
         ins = dialect_insert(store, kiosk_state)
         # newer facts only: within a boot by seq; across boots by arrival (an old
         # boot's heartbeat cannot arrive long after the new boot's, it expires)
         same_boot = ins.excluded.hb_boot == kiosk_state.c.hb_boot
-        self._state_upsert = ins.on_conflict_do_update(
+        upsert = ins.on_conflict_do_update(
             index_elements=["kiosk_id"],
             set_={c: ins.excluded[c] for c in HB_STATE_COLUMNS},
             where=or_(
@@ -121,20 +138,27 @@ class IngestWriter:
                 and_(~same_boot, ins.excluded.hb_at >= kiosk_state.c.hb_at),
             ),
         )
+        self._state_upsert = BulkInsert(engine, upsert, STATE_ROW)
+        self._topics: dict[str, tuple[str, Kind]] = {}
         self._new_state = dialect_insert(store, kiosk_state).on_conflict_do_nothing()
 
     # --- parsing ----------------------------------------------------------------
     def write(self, batch: list[Raw], now: float) -> BatchResult:
         result = BatchResult()
-        hb_rows: list[dict[str, Any]] = []
-        latest: dict[str, dict[str, Any]] = {}
+        hb_rows: list[tuple[Any, ...]] = []
+        latest: dict[str, tuple[Any, ...]] = {}
         statuses: list[tuple[str, Status]] = []
         events: list[tuple[str, Event]] = []
         acks: list[tuple[str, CommandAck]] = []
         shots: list[dict[str, Any]] = []
         for raw in batch:
             try:
-                kiosk, kind = parse_kiosk_topic(raw.topic)
+                parsed = self._topics.get(raw.topic)
+                if parsed is None:
+                    parsed = parse_kiosk_topic(raw.topic)
+                    if len(self._topics) < TOPIC_CACHE:
+                        self._topics[raw.topic] = parsed
+                kiosk, kind = parsed
                 if kind is Kind.CMD:
                     continue  # our own commands, if a filter ever matches them
                 if kind is Kind.SCREENSHOT:
@@ -148,11 +172,32 @@ class IngestWriter:
                 continue
             result.accepted[kind.value] += 1
             if isinstance(msg, Heartbeat):
-                row = _hb_state(kiosk, msg, now)
-                hb_rows.append(_hb_history(kiosk, msg, now))
+                pack, ui = msg.pack, msg.ui
+                pid, pver = (pack.id, pack.version) if pack else (None, None)
+                hb_rows.append(
+                    (
+                        kiosk,
+                        msg.boot_id,
+                        msg.seq,
+                        msg.ts,
+                        now,
+                        pid,
+                        pver,
+                        ui.alive,
+                        msg.temp,
+                        msg.disk_free,
+                        msg.stale,
+                    )
+                )
                 prev = latest.get(kiosk)
-                if prev is None or prev["hb_boot"] != msg.boot_id or msg.seq >= prev["hb_seq"]:
-                    latest[kiosk] = row
+                # STATE_ROW: hb_seq at 5, hb_boot at 6
+                if prev is None or prev[6] != msg.boot_id or msg.seq >= prev[5]:
+                    # a kiosk's first row starts offline; rederive records it coming online
+                    latest[kiosk] = (
+                        kiosk, "offline", now, now, msg.ts, msg.seq, msg.boot_id, msg.period,
+                        msg.uptime, pid, pver, pack.hash if pack else None, ui.alive, ui.screen,
+                        ui.last_touch, msg.temp, msg.disk_free, msg.time_floor, msg.stale, msg.agent,
+                    )  # fmt: skip
             elif isinstance(msg, Status):
                 statuses.append((kiosk, msg))
             elif isinstance(msg, Event):
@@ -161,10 +206,13 @@ class IngestWriter:
                 acks.append((kiosk, msg))
         if not (hb_rows or statuses or events or acks or shots):
             return result
-        with self.store.engine.begin() as conn:
+        if not self._loaded:
+            self._load_known()
+        with write_transaction(self.store) as conn:
             if hb_rows:
-                conn.execute(self._hb_insert, hb_rows)
-                conn.execute(self._state_upsert, list(latest.values()))
+                self._hb_insert.run(conn, hb_rows)
+                # in kiosk order: two processes upserting never deadlock (PostgreSQL)
+                self._state_upsert.run(conn, [latest[k] for k in sorted(latest)])
             for kiosk, status in statuses:
                 self._status(conn, kiosk, status, now)
             if events:
@@ -173,16 +221,24 @@ class IngestWriter:
                 self._ack(conn, kiosk, ack, now)
             if shots:
                 conn.execute(screenshots.insert(), shots)
+            # a heartbeat brings an offline (or new) kiosk back at once; other
+            # changes (late, stale) are the sweeper's
             touched = {k for k, _ in statuses} | {
-                k for k in latest if self.known.get(k) != "online"
+                k for k in latest if self.known.get(k, "offline") == "offline"
             }
             if touched:
-                result.changes = rederive(conn, self.store, sorted(touched), now, self.cfg)
+                result.changes, _ = rederive(conn, self.store, sorted(touched), now, self.cfg)
         for kiosk, (_old, new) in result.changes.items():
             self.known[kiosk] = new
-        for kiosk in latest:
-            self.known.setdefault(kiosk, "online")
         return result
+
+    def _load_known(self) -> None:
+        with self.store.engine.connect() as conn:
+            self.known.update(
+                (r[0], r[1])
+                for r in conn.execute(select(kiosk_state.c.kiosk_id, kiosk_state.c.state))
+            )
+        self._loaded = True
 
     def _status(self, conn: Connection, kiosk: str, status: Status, now: float) -> None:
         values = {"online": status.online, "boot_id": status.boot_id, "status_at": now}
@@ -271,77 +327,64 @@ class IngestWriter:
         }
 
 
-def _hb_history(kiosk: str, hb: Heartbeat, now: float) -> dict[str, Any]:
-    pack = hb.pack
-    return {
-        "kiosk_id": kiosk,
-        "boot_id": hb.boot_id,
-        "seq": hb.seq,
-        "ts": hb.ts,
-        "received_at": now,
-        "pack_id": pack.id if pack else None,
-        "pack_version": pack.version if pack else None,
-        "ui_alive": hb.ui.alive,
-        "temp": hb.temp,
-        "disk_free": hb.disk_free,
-        "stale": hb.stale,
-    }
-
-
-def _hb_state(kiosk: str, hb: Heartbeat, now: float) -> dict[str, Any]:
-    pack = hb.pack
-    return {
-        "kiosk_id": kiosk,
-        # a kiosk's first row starts offline; rederive records it coming online
-        "state": "offline",
-        "state_since": now,
-        "hb_at": now,
-        "hb_ts": hb.ts,
-        "hb_seq": hb.seq,
-        "period": hb.period,
-        "uptime": hb.uptime,
-        "pack_id": pack.id if pack else None,
-        "pack_version": pack.version if pack else None,
-        "pack_hash": pack.hash if pack else None,
-        "ui_alive": hb.ui.alive,
-        "ui_screen": hb.ui.screen,
-        "ui_last_touch": hb.ui.last_touch,
-        "temp": hb.temp,
-        "disk_free": hb.disk_free,
-        "time_floor": hb.time_floor,
-        "stale": hb.stale,
-        "agent": hb.agent,
-        "hb_boot": hb.boot_id,
-    }
+@contextlib.contextmanager
+def write_transaction(store: Store) -> Iterator[Connection]:
+    """A write transaction. On SQLite it first takes an exclusive flock on
+    `<db>.writer` and then SQLite's write lock (BEGIN IMMEDIATE): several ingest
+    processes then hand the database over through a kernel wait queue instead
+    of SQLite's sleep-and-retry busy handler (which wasted most of a second
+    writer's time), and a read-then-write transaction cannot fail on WAL's busy
+    snapshot. On PostgreSQL, an ordinary transaction."""
+    if not store.is_sqlite:
+        with store.engine.begin() as conn:
+            yield conn
+        return
+    database = store.engine.url.database
+    lock = open(f"{database}.writer", "a+b") if database and database != ":memory:" else None  # noqa: SIM115
+    try:
+        if lock is not None:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        with store.engine.begin() as conn:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            yield conn
+    finally:
+        if lock is not None:
+            lock.close()  # releases the flock
 
 
 def rederive(
     conn: Connection, store: Store, kiosks: list[str] | None, now: float, cfg: FleetSettings
-) -> dict[str, tuple[str, str]]:
+) -> tuple[dict[str, tuple[str, str]], list[Facts]]:
     """Recompute the state of `kiosks` (None: all); write changes and presence rows.
+    Returns the changes and the facts read (with their new state).
 
-    The update is conditional on the old state, so two processes deriving the
+    Each update is conditional on the old state, so two processes deriving the
     same change record it once."""
     query = select(*(kiosk_state.c[c] for c in FACT_COLUMNS))
     if kiosks is not None:
         query = query.where(kiosk_state.c.kiosk_id.in_(kiosks))
+    mark = "?" if store.is_sqlite else "%s"
+    update_sql = (
+        f"UPDATE kiosk_state SET state = {mark}, state_since = {mark}, reason = {mark} "
+        f"WHERE kiosk_id = {mark} AND state = {mark}"
+    )
     changes: dict[str, tuple[str, str]] = {}
+    out: list[Facts] = []
     log_rows: list[dict[str, Any]] = []
-    for row in conn.execute(query):
+    for row in conn.execute(query).all():
         facts = Facts(*row)
         state, reason = derive_state(facts, now, cfg)
-        if state == facts.state:
-            continue
-        done = conn.execute(
-            update(kiosk_state)
-            .where(kiosk_state.c.kiosk_id == facts.kiosk_id, kiosk_state.c.state == facts.state)
-            .values(state=state, state_since=now, reason=reason)
-        )
-        if done.rowcount == 1:
-            changes[facts.kiosk_id] = (facts.state, state)
-            log_rows.append(
-                {"kiosk_id": facts.kiosk_id, "at": now, "state": state, "reason": reason}
+        if state != facts.state:
+            done = conn.exec_driver_sql(
+                update_sql, (state, now, reason, facts.kiosk_id, facts.state)
             )
+            if done.rowcount == 1:
+                changes[facts.kiosk_id] = (facts.state, state)
+                log_rows.append(
+                    {"kiosk_id": facts.kiosk_id, "at": now, "state": state, "reason": reason}
+                )
+                facts = dataclasses.replace(facts, state=state, state_since=now)
+        out.append(facts)
     if log_rows:
         conn.execute(presence.insert(), log_rows)
-    return changes
+    return changes, out

@@ -6,9 +6,11 @@ long, and only then are its QoS 1 messages acknowledged (manual acks), so
 the broker redelivers whatever a crash lost. Heartbeats (QoS 0) have no
 ack; a heartbeat lost in a crash is replaced by the next one.
 
-Roles: the "main" process (`bgk server run`, broker account _server-1) also
-publishes the server's retained status with an LWT and sends queued
-commands; "ingest" processes (`bgk server ingest --client N`) only ingest.
+Roles: the "main" process (`bgk server run`) has two links: a control link
+(MQTT v5, broker account _server-1) for the server's retained status with
+its LWT and for commands with message expiry, and the ingest link
+(MQTT 3.1.1, _server-2: see server.fleet.mqtt.Link for why). "ingest"
+processes (`bgk server ingest --client N`, N >= 3) have the ingest link only.
 Several processes share the load with [mqtt] share = true ($share/ingest/...).
 """
 
@@ -32,7 +34,7 @@ from kiosk.protocol.topics import KIOSK_TO_SERVER, SERVER_STATUS, SHARE_GROUP, k
 from server.config import ServerConfig
 from server.fleet.credentials import server_identity
 from server.fleet.ingest import IngestWriter, Raw
-from server.fleet.mqtt import Link, LinkError, Will
+from server.fleet.mqtt import Link, Will
 from server.fleet.pki import FleetKeys
 from server.fleet.remote import due_commands, mark_sent
 from server.fleet.sweeper import Sweeper
@@ -75,6 +77,9 @@ class Stats:
     db_errors: int = 0
     connects: int = 0
     started: float = field(default_factory=time.monotonic)
+    #: monotonic times of the first receipt and the last commit (rates in benches)
+    first_mono: float | None = None
+    last_commit_mono: float | None = None
     latency: Latency = field(default_factory=Latency)
 
     def as_dict(self) -> dict[str, Any]:
@@ -88,6 +93,9 @@ class Stats:
             "p50_s": self.latency.quantile(0.5),
             "p99_s": self.latency.quantile(0.99),
             "uptime_s": time.monotonic() - self.started,
+            "first_mono": self.first_mono,
+            "last_commit_mono": self.last_commit_mono,
+            "cpu_s": time.process_time(),
         }
 
 
@@ -107,6 +115,8 @@ class FleetService:
         rng: random.Random | None = None,
         stats_path: Path | None = None,
     ) -> None:
+        """`client_index`: the broker account of the ingest link (_server-N); a main
+        service's control link uses _server-N and its ingest link _server-(N+1)."""
         self.cfg, self.store, self.keys, self.role = cfg, store, keys, role
         self.clock = clock
         self.fleet = cfg.fleet
@@ -114,24 +124,38 @@ class FleetService:
         self.sweeper = Sweeper(store, cfg.fleet, cfg.data)
         self.stats = Stats()
         self.stats_path = stats_path
-        self.backoff = Backoff(base=0.5, cap=30.0, rng=rng or random.Random())
+        rng = rng or random.Random()
+        ca = cfg.mqtt.ca or keys.ca_cert
         group = SHARE_GROUP if (cfg.mqtt.share if share is None else share) else None
         subs = [(kiosk_filter(kind, group), 1) for kind in KIOSK_TO_SERVER]
-        will = None
-        if role == "main":
-            down = ServerStatus(online=False, ts=clock()).to_bytes()
-            will = Will(SERVER_STATUS, down, qos=1, retain=True)
+        ingest_index = client_index + 1 if role == "main" else client_index
+        # the hot path: MQTT 3.1.1, manual acks after commit (see Link)
         self.link = Link(
             cfg.mqtt.url,
-            server_identity(keys, client_index),
-            ca=cfg.mqtt.ca or keys.ca_cert,
+            server_identity(keys, ingest_index),
+            ca=ca,
             subscriptions=subs,
             on_message=self._received,
             on_connected=self._connected,
-            on_published=self._published,
-            will=will,
-            keepalive=30,
+            v5=False,
+            backoff=Backoff(base=0.5, cap=30.0, rng=rng),
         )
+        self.control: Link | None = None
+        if role == "main":
+            # MQTT v5: retained server status with an LWT, commands with message expiry
+            down = ServerStatus(online=False, ts=clock()).to_bytes()
+            self.control = Link(
+                cfg.mqtt.url,
+                server_identity(keys, client_index),
+                ca=ca,
+                subscriptions=[],
+                on_message=lambda *_: None,
+                on_connected=self._control_up,
+                on_published=self._published,
+                will=Will(SERVER_STATUS, down, qos=1, retain=True),
+                manual_ack=False,
+                backoff=Backoff(base=0.5, cap=30.0, rng=rng),
+            )
         self._batch: list[Raw] = []
         self._conn = 0
         self._sending: dict[int, str] = {}
@@ -139,22 +163,32 @@ class FleetService:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
+    @property
+    def links(self) -> list[Link]:
+        return [self.link] if self.control is None else [self.link, self.control]
+
+    @property
+    def connected(self) -> bool:
+        return all(link.connected for link in self.links)
+
     # --- link callbacks -----------------------------------------------------------
     def _received(self, topic: str, payload: bytes, qos: int, mid: int, _props: Any) -> None:
-        self._batch.append(Raw(topic, payload, qos, mid, time.monotonic(), self._conn))
+        now = time.monotonic()
+        self._batch.append(Raw(topic, payload, qos, mid, now, self._conn))
         self.stats.received += 1
+        if self.stats.first_mono is None:
+            self.stats.first_mono = now
 
     def _connected(self, session_present: bool) -> None:
+        self._conn += 1  # acks of messages from an earlier connection are void
         self.stats.connects += 1
-        self.backoff.reset()
-        log.info(
-            "fleet link up (%s, session %s)",
-            self.link.identity.username,
-            "kept" if session_present else "new",
-        )
-        if self.role == "main":
-            up = ServerStatus(online=True, ts=self.clock()).to_bytes()
-            self.link.publish(SERVER_STATUS, up, 1, retain=True)
+        state = "kept" if session_present else "new"
+        log.info("fleet ingest link up (%s, session %s)", self.link.identity.username, state)
+
+    def _control_up(self, _session_present: bool) -> None:
+        assert self.control is not None
+        up = ServerStatus(online=True, ts=self.clock()).to_bytes()
+        self.control.publish(SERVER_STATUS, up, 1, retain=True)
         self._sending.clear()
         self._sent_ids.clear()
 
@@ -163,9 +197,8 @@ class FleetService:
         if cmd_id is None:
             return
         try:
-            mark_sent(
-                self.store, cmd_id, self.clock(), None if reason < 128 else f"reason code {reason}"
-            )
+            failure = None if reason < 128 else f"reason code {reason}"
+            mark_sent(self.store, cmd_id, self.clock(), failure)
         except SQLAlchemyError as exc:
             log.error("cannot record command %s as sent: %s", cmd_id, exc)
 
@@ -183,6 +216,7 @@ class FleetService:
             time.sleep(min(1.0, 0.05 * self.stats.db_errors))
             return
         done = time.monotonic()
+        self.stats.last_commit_mono = done
         for raw in batch:
             self.stats.latency.add(done - raw.mono)
         self.stats.committed += sum(result.accepted.values())
@@ -193,50 +227,41 @@ class FleetService:
             self.link.flush()
 
     def _send_commands(self) -> None:
+        assert self.control is not None
         for out in due_commands(self.store, self.clock(), self._sent_ids):
-            mid = self.link.publish(out.topic, out.payload, 1, expiry_s=out.expiry_s)
+            mid = self.control.publish(out.topic, out.payload, 1, expiry_s=out.expiry_s)
             self._sending[mid] = out.cmd_id
             self._sent_ids.add(out.cmd_id)
-
-    def _connect(self) -> bool:
-        try:
-            self._conn += 1
-            self.link.connect()
-        except LinkError as exc:
-            log.warning("%s", exc)
-            return False
-        deadline = time.monotonic() + 10
-        while not self.link.connected and time.monotonic() < deadline and not self._stop.is_set():
-            if not self.link.pump(0.1) or self.link.refused:
-                return False
-        return self.link.connected
 
     def run(self) -> None:
         batch_s = self.fleet.batch_ms / 1000
         next_sweep = next_cmds = next_stats = 0.0
         next_retention = time.monotonic() + 60
         while not self._stop.is_set():
-            if not self.link.connected:
-                self.flush()
-                if not self._connect():
-                    self._stop.wait(self.backoff.next())
-                    continue
             now = time.monotonic()
-            wait = 0.2 if not self._batch else max(0.0, self._batch[0].mono + batch_s - now)
-            if not self.link.pump(min(wait, max(0.0, next_sweep - now), 0.2)):
-                self.link.connected = False
+            for link in self.links:
+                link.maintain(now)
+            due = now + 0.2 if not self._batch else self._batch[0].mono + batch_s
+            due = min(due, next_sweep)
+            if self.link.has_socket():
+                self.link.pump(max(0.0, due - now), until=due)
+            else:
+                self._stop.wait(min(max(0.0, due - now), 0.2))
+            if self.control is not None and self.control.has_socket():
+                self.control.pump(0)
             now = time.monotonic()
             if self._batch and (
                 len(self._batch) >= self.fleet.batch_max or now - self._batch[0].mono >= batch_s
             ):
                 self.flush()
             try:
-                if self.role == "main" and now >= next_cmds and self.link.connected:
+                if self.control is not None and self.control.connected and now >= next_cmds:
                     next_cmds = now + 0.5
                     self._send_commands()
                 if now >= next_sweep:
                     next_sweep = now + self.fleet.sweep_s
-                    self.sweeper.sweep(self.clock())
+                    swept = self.sweeper.sweep(self.clock())
+                    self.writer.known.update(swept.states)
                 if now >= next_retention:
                     next_retention = now + 3600
                     self.sweeper.retention(self.clock())
@@ -271,15 +296,13 @@ class FleetService:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
-        if self.role == "main" and self.link.connected:
-            self.link.publish(
-                SERVER_STATUS,
-                ServerStatus(online=False, ts=self.clock()).to_bytes(),
-                1,
-                retain=True,
-            )
-            self.link.pump(0.1)
-        self.link.close()
+        control = self.control
+        if control is not None and control.connected:
+            down = ServerStatus(online=False, ts=self.clock()).to_bytes()
+            control.publish(SERVER_STATUS, down, 1, retain=True)
+            control.pump(0.1)
+        for link in self.links:
+            link.close()
 
     def request_stop(self) -> None:
         self._stop.set()

@@ -20,6 +20,7 @@ import gc
 import heapq
 import json
 import logging
+import math
 import random
 import secrets
 import time
@@ -36,11 +37,14 @@ from kiosk.protocol.payloads import (
     parse_command,
 )
 from kiosk.protocol.topics import ANNOUNCE, Kind, kiosk_topic
-from server.fleet.credentials import Identity
+from server.fleet.identity import Identity
 from server.fleet.mqtt import BrokerUrl, Hub, Will, drop_connection, expiry_properties
 
 log = logging.getLogger(__name__)
 PACK_HASH = "5" * 64
+#: every client's keepalive is looked after once per round, a slice per tick
+MISC_ROUND_S = 5.0
+MISC_TICK_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -177,7 +181,8 @@ class Simulator:
         self.hb_props = expiry_properties(int(2 * opts.period_s))
         self.lateness = Lateness()
         self.sent = self.skipped = self.commands = self.power_cuts = self.reconnects = 0
-        self._heap: list[tuple[float, int]] = []
+        self._returns: list[tuple[float, int]] = []
+        self._index = {k.id: i for i, k in enumerate(self.kiosks)}
         self._jpeg: bytes | None = None
 
     # --- hub callbacks ------------------------------------------------------------
@@ -202,8 +207,7 @@ class Simulator:
     def _lost(self, kiosk: SimKiosk) -> None:
         kiosk.connected = False
         if kiosk.up_at is None:  # the broker went away: reconnect with jitter
-            kiosk.up_at = time.monotonic() + self.rng.uniform(1.0, 5.0)
-            kiosk.reboot = False
+            self._back_at(kiosk, time.monotonic() + self.rng.uniform(1.0, 5.0), reboot=False)
 
     def _message(self, kiosk: SimKiosk, topic: str, payload: bytes) -> None:
         if topic == ANNOUNCE:
@@ -277,8 +281,7 @@ class Simulator:
         drop_connection(kiosk.client)
         kiosk.connected = False
         kiosk.power_off_at = None
-        kiosk.up_at = now + self.rng.uniform(*self.opts.down_s)
-        kiosk.reboot = True
+        self._back_at(kiosk, now + self.rng.uniform(*self.opts.down_s), reboot=True)
         self.power_cuts += 1
 
     def _come_back(self, kiosk: SimKiosk, now: float) -> None:
@@ -290,7 +293,11 @@ class Simulator:
             kiosk.seq = 0
             self._open(kiosk)
         elif not self.hub.reconnect(kiosk.client):
-            kiosk.up_at = now + self.rng.uniform(2.0, 10.0)
+            self._back_at(kiosk, now + self.rng.uniform(2.0, 10.0), reboot=False)
+
+    def _back_at(self, kiosk: SimKiosk, at: float, *, reboot: bool) -> None:
+        kiosk.up_at, kiosk.reboot = at, reboot
+        heapq.heappush(self._returns, (at, self._index[kiosk.id]))
 
     def ramp(self, deadline: float | None = None) -> None:
         """Connect every kiosk at opts.ramp_per_s and wait for their CONNACKs."""
@@ -320,7 +327,8 @@ class Simulator:
         cuts = sorted(
             (k.power_off_at, i) for i, k in enumerate(self.kiosks) if k.power_off_at is not None
         )
-        next_misc = start + 1.0
+        next_misc = start + MISC_TICK_S
+        per_tick = max(1, math.ceil(len(self.kiosks) * MISC_TICK_S / MISC_ROUND_S))
         while not should_stop():
             now = time.monotonic()
             if now >= end:
@@ -333,24 +341,20 @@ class Simulator:
                 if not kiosk.connected:
                     self.skipped += 1
                     continue
-                self.hub.publish(
-                    kiosk.client,
-                    kiosk.topic_hb,
-                    self._heartbeat(kiosk, wall),
-                    0,
-                    props=self.hb_props,
-                )
+                payload = self._heartbeat(kiosk, wall)
+                self.hub.publish(kiosk.client, kiosk.topic_hb, payload, 0, props=self.hb_props)
                 self.lateness.add(time.monotonic() - due)
                 self.sent += 1
             while cuts and cuts[0][0] <= now:
                 _, i = cuts.pop(0)
                 self._power_cut(self.kiosks[i], now)
+            while self._returns and self._returns[0][0] <= now:
+                at, i = heapq.heappop(self._returns)
+                if self.kiosks[i].up_at == at:
+                    self._come_back(self.kiosks[i], now)
             if now >= next_misc:
-                next_misc = now + 1.0
-                self.hub.misc()
-                for kiosk in self.kiosks:
-                    if kiosk.up_at is not None and kiosk.up_at <= now:
-                        self._come_back(kiosk, now)
+                next_misc = now + MISC_TICK_S
+                self.hub.misc(per_tick)
             timeout = min(heap[0][0] if heap else end, end, next_misc) - time.monotonic()
             self.hub.poll(max(0.0, timeout))
         elapsed = time.monotonic() - start

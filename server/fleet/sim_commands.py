@@ -21,6 +21,7 @@ from kiosk.protocol.errors import UsageError
 
 if TYPE_CHECKING:
     from server.fleet.credentials import Identity
+    from server.store import Store
 
 #: gates of Quảng Trị the simulated kiosks are spread over
 SIM_GATES = ("lao-bao", "la-lay", "cua-viet", "cha-lo")
@@ -58,15 +59,13 @@ def register(registry: Registry) -> None:
 
 
 def enrol_sim_kiosks(
-    data: Path, store: object, count: int, prefix: str, now: float
+    data: Path, store: Store, count: int, prefix: str, now: float
 ) -> list[Identity]:
     """Enrol PREFIX-00001..count (those missing) and return every identity."""
-    from server.fleet.credentials import issue_kiosk_password
+    from server.fleet.credentials import Identity, issue_kiosk_password
     from server.fleet.files import atomic_write
     from server.fleet.registry import KioskRegistry
-    from server.store import Store
 
-    assert isinstance(store, Store)
     path = data / "sim" / "credentials.json"
     known: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
     registry = KioskRegistry(store)

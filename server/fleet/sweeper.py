@@ -12,16 +12,15 @@ from typing import Any
 
 from sqlalchemy import and_, delete, func, select, update
 
-from server.fleet.ingest import dialect_insert, rederive
+from server.fleet.ingest import dialect_insert, rederive, write_transaction
 from server.fleet.settings import FleetSettings
-from server.fleet.state import FACT_COLUMNS, Facts, alert_conditions
+from server.fleet.state import alert_conditions
 from server.store import Store
 from server.store.schema import (
     alerts,
     commands,
     heartbeats,
     kiosk_events,
-    kiosk_state,
     kiosks,
     presence,
     screenshots,
@@ -39,6 +38,8 @@ class SweepResult:
     opened: list[tuple[str, str]]
     closed: list[tuple[str, str]]
     expired_commands: int
+    #: every kiosk's state after the sweep
+    states: dict[str, str]
 
 
 class Sweeper:
@@ -51,21 +52,18 @@ class Sweeper:
         )
 
     def sweep(self, now: float) -> SweepResult:
-        with self.store.engine.begin() as conn:
-            changes = rederive(conn, self.store, None, now, self.cfg)
+        with write_transaction(self.store) as conn:
+            changes, every = rederive(conn, self.store, None, now, self.cfg)
             revoked = {
                 r[0]
                 for r in conn.execute(select(kiosks.c.id).where(kiosks.c.revoked_at.is_not(None)))
             }
             want: dict[tuple[str, str], str] = {}
-            query = select(*(kiosk_state.c[c] for c in FACT_COLUMNS))
-            for row in conn.execute(query):
-                facts = Facts(*row)
+            for facts in every:
                 if facts.kiosk_id in revoked:
                     continue
-                for kind, detail in alert_conditions(
-                    facts, facts.state, facts.state_since, now, self.cfg
-                ).items():
+                found = alert_conditions(facts, facts.state, facts.state_since, now, self.cfg)
+                for kind, detail in found.items():
                     want[(facts.kiosk_id, kind)] = detail
             open_rows = conn.execute(
                 select(alerts.c.kiosk_id, alerts.c.kind).where(alerts.c.closed_at.is_(None))
@@ -105,7 +103,7 @@ class Sweeper:
             log.warning("alert %s opened for kiosk %s: %s", kind, kiosk, want[(kiosk, kind)])
         for kiosk, kind in closed:
             log.info("alert %s closed for kiosk %s", kind, kiosk)
-        return SweepResult(changes, opened, closed, expired)
+        return SweepResult(changes, opened, closed, expired, {f.kiosk_id: f.state for f in every})
 
     def retention(self, now: float) -> dict[str, int]:
         """Delete history past its retention; keep the last screenshots per kiosk."""

@@ -35,7 +35,7 @@ def run_two_ingests(tmp_path: Path, store_url: str) -> None:
     kiosks: list[Recorder] = []
     try:
         stats = [tmp_path / "ingest-2.json", tmp_path / "ingest-3.json"]
-        for n, path in zip((2, 3), stats, strict=True):
+        for n, path in zip((3, 4), stats, strict=True):
             procs.append(
                 subprocess.Popen(
                     [

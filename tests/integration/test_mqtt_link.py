@@ -214,6 +214,6 @@ def test_revoking_a_kiosk_ends_its_access(server: Server, service: Any) -> None:
 
 
 def test_server_identities_cannot_be_used_without_the_secret(server: Server) -> None:
-    good = server_ident(server, 2)
+    good = server_ident(server, 4)
     assert probe_login(server.broker, good) == 0
     assert probe_login(server.broker, Identity(good.username, good.password + "x")) == 135
