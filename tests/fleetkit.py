@@ -168,14 +168,22 @@ batch_ms = 50
 
 def probe_login(broker: LocalBroker, ident: Identity, timeout: float = 5.0) -> int:
     """CONNACK reason code of a login on the broker's plain listener (0 = accepted)."""
+    return login_code(broker.port, ident, timeout=timeout)
+
+
+def login_code(port: int, ident: Identity, *, ca: Path | None = None, timeout: float = 5.0) -> int:
+    """CONNACK reason code of a login on 127.0.0.1:`port` (TLS when `ca` is given)."""
     result: list[int] = []
     client = paho.Client(
-        CallbackAPIVersion.VERSION2, client_id=ident.username, protocol=paho.MQTTv5
+        CallbackAPIVersion.VERSION2, client_id=ident.username or "anon", protocol=paho.MQTTv5
     )
-    client.username_pw_set(ident.username, ident.password)
+    if ident.username:
+        client.username_pw_set(ident.username, ident.password)
+    if ca is not None:
+        client.tls_set(ca_certs=str(ca))
     client.on_connect = lambda _c, _u, _f, rc, _p: result.append(int(rc.value))
     try:
-        client.connect("127.0.0.1", broker.port, 5)
+        client.connect("localhost" if ca else "127.0.0.1", port, 5)
     except OSError:
         return -1
     deadline = time.monotonic() + timeout

@@ -110,9 +110,15 @@ class FleetLink:
         self._next_sessions = time.monotonic() + INTERACTION_PERIOD_S
         self._sync_at: float | None = None
         self._announced: int | None = None
+        self.announce_jitter_s = ANNOUNCE_JITTER_S
         self._shots: dict[int, threading.Event] = {}
         self._commands: queue.Queue[bytes | None] = queue.Queue()
         self._worker: threading.Thread | None = None
+
+    @property
+    def announced(self) -> int | None:
+        """timestamp_version of the last pack announcement received (None: none yet)."""
+        return self._announced
 
     # --- LinkHandler (link thread) ------------------------------------------------------
     def _status(self, online: bool) -> bytes:
@@ -152,7 +158,7 @@ class FleetLink:
                 return
             if announce.timestamp_version != self._announced:
                 self._announced = announce.timestamp_version
-                self._sync_at = time.monotonic() + self.rng.uniform(0, ANNOUNCE_JITTER_S)
+                self._sync_at = time.monotonic() + self.rng.uniform(0, self.announce_jitter_s)
 
     def on_published(self, mid: int, reason: int) -> None:
         shot = self._shots.pop(mid, None)

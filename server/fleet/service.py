@@ -30,8 +30,15 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from kiosk.protocol.backoff import Backoff
 from kiosk.protocol.payloads import ServerStatus
-from kiosk.protocol.topics import KIOSK_TO_SERVER, SERVER_STATUS, SHARE_GROUP, kiosk_filter
+from kiosk.protocol.topics import (
+    ANNOUNCE,
+    KIOSK_TO_SERVER,
+    SERVER_STATUS,
+    SHARE_GROUP,
+    kiosk_filter,
+)
 from server.config import ServerConfig
+from server.fleet.announce import AnnounceWatcher
 from server.fleet.credentials import server_identity
 from server.fleet.ingest import IngestWriter, Raw
 from server.fleet.mqtt import Link, Will
@@ -141,6 +148,7 @@ class FleetService:
             backoff=Backoff(base=0.5, cap=30.0, rng=rng),
         )
         self.control: Link | None = None
+        self.announcer = AnnounceWatcher(cfg)
         if role == "main":
             # MQTT v5: retained server status with an LWT, commands with message expiry
             down = ServerStatus(online=False, ts=clock()).to_bytes()
@@ -189,6 +197,7 @@ class FleetService:
         assert self.control is not None
         up = ServerStatus(online=True, ts=self.clock()).to_bytes()
         self.control.publish(SERVER_STATUS, up, 1, retain=True)
+        self.announcer = AnnounceWatcher(self.cfg)  # announce again on every connection
         self._sending.clear()
         self._sent_ids.clear()
 
@@ -258,6 +267,10 @@ class FleetService:
                 if self.control is not None and self.control.connected and now >= next_cmds:
                     next_cmds = now + 0.5
                     self._send_commands()
+                    announce = self.announcer.changed()
+                    if announce is not None:
+                        self.control.publish(ANNOUNCE, announce.to_bytes(), 1, retain=True)
+                        log.info("announced %s", announce.packs)
                 if now >= next_sweep:
                     next_sweep = now + self.fleet.sweep_s
                     swept = self.sweeper.sweep(self.clock())

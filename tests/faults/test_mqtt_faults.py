@@ -116,9 +116,7 @@ def test_broker_restart_kiosks_reconnect_and_announce_again(server: Server) -> N
             server.broker.start()
             for k in kiosks:
                 wait_for(lambda k=k: k.link.connected, 20, f"{k.kiosk_id} back")
-            wait_for(
-                lambda: svc.stats.connects > connects and svc.connected, 20, "the ingest back"
-            )
+            wait_for(lambda: svc.stats.connects > connects and svc.connected, 20, "the ingest back")
             for k in kiosks:  # a new birth status after the restart, the same boot
                 s = wait_for(
                     lambda k=k: (

@@ -58,6 +58,7 @@ def start_kiosk(
         reboot=lambda: calls["reboot"].append(1),
     )
     link.link.backoff = fast_backoff()
+    link.announce_jitter_s = 0.2
     link.start()
     return link, calls
 
@@ -217,3 +218,43 @@ def test_server_identities_cannot_be_used_without_the_secret(server: Server) -> 
     good = server_ident(server, 4)
     assert probe_login(server.broker, good) == 0
     assert probe_login(server.broker, Identity(good.username, good.password + "x")) == 135
+
+
+def test_publishing_a_pack_announces_it_and_kiosks_sync(
+    server: Server, service: Any, built_mini: Path
+) -> None:
+    link, calls = start_kiosk(server, "lb-announce")
+    try:
+        # on connecting, the retained announcement of the empty repository: one sync
+        first = wait_for(
+            lambda: link.announced is not None and calls["sync"] and link.announced,
+            what="the retained announcement",
+        )
+        before = len(calls["sync"])
+        out = bgk(
+            "server",
+            "publish",
+            str(built_mini),
+            "--data",
+            str(server.cfg.data),
+            "--to",
+            "lao-bao",
+            "--keys",
+            str(server.tmp / "keys"),
+        )
+        assert out.returncode == 0, out.stderr
+        wait_for(
+            lambda: (link.announced or 0) > first and len(calls["sync"]) > before,
+            20,
+            "a sync triggered by the new announcement",
+        )
+        rec = Recorder(server.broker, server_ident(server, 4))
+        try:
+            rec.client.subscribe("bgk/v1/packs/announce", 1)
+            retained = wait_for(lambda: rec.messages, what="the retained announcement")
+            body = json.loads(retained[-1][1])
+            assert body["packs"] == {"mini": 1} and body["timestamp_version"] >= 2
+        finally:
+            rec.close()
+    finally:
+        link.stop()
