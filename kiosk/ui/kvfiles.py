@@ -20,27 +20,20 @@ KV_FILES = (
 )
 
 
-#: decoded pictures Kivy keeps (the attract loop's and a page's); more are read again
-PICTURES_KEPT = 6
+#: seconds Kivy keeps a decoded picture nobody shows (its default: 60). A time, not
+#: a count: Kivy 2.3's count-limited purge leaks every picture it drops (~125 KB
+#: each, measured), and a kiosk runs for months.
+PICTURE_SECONDS = 15
 
 
 def load_all() -> None:
     """Load every .kv file not loaded yet (Builder keeps the list of loaded files),
-    and bound Kivy's picture caches (by default: everything seen in the last minute)."""
+    and make Kivy forget pictures sooner than it does by default."""
     from kivy.cache import Cache
 
     for category in ("kv.image", "kv.texture"):
-        if Cache._categories.get(category, {}).get("limit") != PICTURES_KEPT:
-            Cache.register(category, limit=PICTURES_KEPT, timeout=60)
-    # The widget classes must be registered (imported) before their rules load.
-    import kiosk.ui.notice
-    import kiosk.ui.screens.attract
-    import kiosk.ui.screens.home
-    import kiosk.ui.screens.language
-    import kiosk.ui.screens.page
-    import kiosk.ui.screens.preparing
-    import kiosk.ui.textview
-    import kiosk.ui.widgets  # noqa: F401
+        if Cache._categories.get(category, {}).get("timeout") != PICTURE_SECONDS:
+            Cache.register(category, timeout=PICTURE_SECONDS)
 
     for path in KV_FILES:
         if str(path) not in Builder.files:

@@ -6,6 +6,7 @@ from typing import Any
 
 from kivy.animation import Animation
 from kivy.clock import Clock
+from kivy.core.image import Image as CoreImage
 from kivy.properties import ListProperty, NumericProperty, ObjectProperty
 from kivy.uix.screenmanager import Screen
 
@@ -43,12 +44,16 @@ class AttractScreen(Screen):  # type: ignore[misc]
         self._lines = [
             (pack.title(lang), pack.ui("touch_to_start", lang)) for lang in pack.manifest.languages
         ]
-        self.pictures = [str(pack.paths[rel]) for rel in pack.manifest.attract]
+        # decoded here and kept while the loop runs (it shows them over and over);
+        # let go when a traveller starts, so pages have the memory
+        self.pictures = [
+            CoreImage(str(pack.paths[rel]), nocache=True).texture for rel in pack.manifest.attract
+        ]
         self._picture = 0
         front, back = self._images()
         Animation.cancel_all(front)
         Animation.cancel_all(back)
-        front.source = self.pictures[0] if self.pictures else ""
+        front.texture = self.pictures[0] if self.pictures else None
         front.opacity = 1
         back.opacity = 0
         self.step = 0
@@ -67,7 +72,7 @@ class AttractScreen(Screen):  # type: ignore[misc]
             return
         self._picture = (self._picture + 1) % len(self.pictures)
         front, back = self._images()
-        back.source = self.pictures[self._picture]
+        back.texture = self.pictures[self._picture]
         back.opacity = 0
         Animation.cancel_all(front)
         Animation.cancel_all(back)
@@ -88,6 +93,10 @@ class AttractScreen(Screen):  # type: ignore[misc]
 
     def on_leave(self, *_args: Any) -> None:
         self._stop()
+        for image in self._images():
+            Animation.cancel_all(image)
+            image.texture = None
+        self.pictures = []
 
     def _stop(self) -> None:
         for event in self._events:
