@@ -352,17 +352,25 @@ def write_transaction(store: Store) -> Iterator[Connection]:
             lock.close()  # releases the flock
 
 
-def rederive(
-    conn: Connection, store: Store, kiosks: list[str] | None, now: float, cfg: FleetSettings
-) -> tuple[dict[str, tuple[str, str]], list[Facts]]:
-    """Recompute the state of `kiosks` (None: all); write changes and presence rows.
-    Returns the changes and the facts read (with their new state).
-
-    Each update is conditional on the old state, so two processes deriving the
-    same change record it once."""
+def read_facts(conn: Connection, kiosks: list[str] | None) -> list[Facts]:
+    """The facts of `kiosks` (None: every kiosk that ever spoke)."""
     query = select(*(kiosk_state.c[c] for c in FACT_COLUMNS))
-    if kiosks is not None:
-        query = query.where(kiosk_state.c.kiosk_id.in_(kiosks))
+    if kiosks is None:
+        return [Facts(*row) for row in conn.execute(query).all()]
+    out: list[Facts] = []
+    for i in range(0, len(kiosks), 5000):  # within SQLite's limit of bound variables
+        chunk = query.where(kiosk_state.c.kiosk_id.in_(kiosks[i : i + 5000]))
+        out += [Facts(*row) for row in conn.execute(chunk).all()]
+    return out
+
+
+def apply_states(
+    conn: Connection, store: Store, facts: list[Facts], now: float, cfg: FleetSettings
+) -> tuple[dict[str, tuple[str, str]], list[Facts]]:
+    """Write the state each of `facts` derives to at `now` where it changed, with a
+    presence row. Each update is conditional on the old state, so two processes
+    deriving the same change record it once. Returns the changes and the facts
+    with their new state."""
     mark = "?" if store.is_sqlite else "%s"
     update_sql = (
         f"UPDATE kiosk_state SET state = {mark}, state_since = {mark}, reason = {mark} "
@@ -371,20 +379,24 @@ def rederive(
     changes: dict[str, tuple[str, str]] = {}
     out: list[Facts] = []
     log_rows: list[dict[str, Any]] = []
-    for row in conn.execute(query).all():
-        facts = Facts(*row)
-        state, reason = derive_state(facts, now, cfg)
-        if state != facts.state:
-            done = conn.exec_driver_sql(
-                update_sql, (state, now, reason, facts.kiosk_id, facts.state)
-            )
+    for f in facts:
+        state, reason = derive_state(f, now, cfg)
+        if state != f.state:
+            done = conn.exec_driver_sql(update_sql, (state, now, reason, f.kiosk_id, f.state))
             if done.rowcount == 1:
-                changes[facts.kiosk_id] = (facts.state, state)
+                changes[f.kiosk_id] = (f.state, state)
                 log_rows.append(
-                    {"kiosk_id": facts.kiosk_id, "at": now, "state": state, "reason": reason}
+                    {"kiosk_id": f.kiosk_id, "at": now, "state": state, "reason": reason}
                 )
-                facts = dataclasses.replace(facts, state=state, state_since=now)
-        out.append(facts)
+                f = dataclasses.replace(f, state=state, state_since=now)
+        out.append(f)
     if log_rows:
         conn.execute(presence.insert(), log_rows)
     return changes, out
+
+
+def rederive(
+    conn: Connection, store: Store, kiosks: list[str] | None, now: float, cfg: FleetSettings
+) -> tuple[dict[str, tuple[str, str]], list[Facts]]:
+    """read_facts + apply_states in one (write) transaction."""
+    return apply_states(conn, store, read_facts(conn, kiosks), now, cfg)

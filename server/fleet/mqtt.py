@@ -283,10 +283,12 @@ class Link:
                 if self.client.loop_read() != OK:
                     self.connected = False
                     return False
+                if n % 16 != 15:
+                    continue  # a read with nothing there costs less than asking each time
                 sock = self.client.socket()
                 if sock is None or not _readable_now(sock):
                     break
-                if until is not None and n % 64 == 63 and time.monotonic() >= until:
+                if until is not None and time.monotonic() >= until:
                     break
         if (w or self.client.want_write()) and self.client.loop_write() != OK:
             self.connected = False

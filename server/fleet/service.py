@@ -242,16 +242,37 @@ class FleetService:
             self._sending[mid] = out.cmd_id
             self._sent_ids.add(out.cmd_id)
 
-    def run(self) -> None:
-        batch_s = self.fleet.batch_ms / 1000
-        next_sweep = next_cmds = next_stats = 0.0
+    def sweep_loop(self) -> None:
+        """States by heartbeat age, alerts, command expiry, retention: on their own
+        thread, so that a sweep over thousands of kiosks never delays the ingest."""
         next_retention = time.monotonic() + 60
+        while not self._stop.wait(self.fleet.sweep_s):
+            try:
+                swept = self.sweeper.sweep(self.clock())
+                self.writer.known.update(swept.states)
+                if time.monotonic() >= next_retention:
+                    next_retention = time.monotonic() + 3600
+                    self.sweeper.retention(self.clock())
+            except SQLAlchemyError as exc:
+                log.error("fleet store failed during sweeping: %s", str(exc).splitlines()[0])
+
+    def run(self) -> None:
+        sweeper = threading.Thread(target=self.sweep_loop, name="fleet-sweeper", daemon=True)
+        sweeper.start()
+        try:
+            self._run()
+        finally:
+            self._stop.set()
+            sweeper.join(30)
+
+    def _run(self) -> None:
+        batch_s = self.fleet.batch_ms / 1000
+        next_cmds = next_stats = 0.0
         while not self._stop.is_set():
             now = time.monotonic()
             for link in self.links:
                 link.maintain(now)
             due = now + 0.2 if not self._batch else self._batch[0].mono + batch_s
-            due = min(due, next_sweep)
             if self.link.has_socket():
                 self.link.pump(max(0.0, due - now), until=due)
             else:
@@ -271,13 +292,6 @@ class FleetService:
                     if announce is not None:
                         self.control.publish(ANNOUNCE, announce.to_bytes(), 1, retain=True)
                         log.info("announced %s", announce.packs)
-                if now >= next_sweep:
-                    next_sweep = now + self.fleet.sweep_s
-                    swept = self.sweeper.sweep(self.clock())
-                    self.writer.known.update(swept.states)
-                if now >= next_retention:
-                    next_retention = now + 3600
-                    self.sweeper.retention(self.clock())
             except SQLAlchemyError as exc:
                 log.error("fleet store failed during sweeping: %s", str(exc).splitlines()[0])
             if self.stats_path is not None and now >= next_stats:

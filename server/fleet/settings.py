@@ -15,7 +15,7 @@ offline_alert_s = 300               # alert when a kiosk is offline longer than 
 disk_low_mb = 500, temp_high_c = 80 # alert thresholds
 hb_retention_days = 30, event_retention_days = 400
 batch_ms = 100, batch_max = 5000    # ingest transactions: at most this long / this many
-sweep_s = 2                         # how often states, alerts and expiries are derived
+sweep_s = 5                         # how often states, alerts and expiries are derived
 command_ttl_s = 600                 # default expiry of a command
 """
 
@@ -72,7 +72,7 @@ class FleetSettings:
     #: most messages in one ingest transaction, 1..50000
     batch_max: int = 5000
     #: period of state, alert and expiry derivation, 0.2..60 s
-    sweep_s: float = 2.0
+    sweep_s: float = 5.0
     #: default command expiry, 10..86400 s
     command_ttl_s: float = 600.0
 
@@ -118,7 +118,7 @@ def parse_settings(r: TomlReader, server_url: str) -> tuple[MqttSettings, FleetS
         event_retention_days=int(r.num("fleet", "event_retention_days", 400, 1, 3650)),
         batch_ms=int(r.num("fleet", "batch_ms", 100, 5, 2000)),
         batch_max=int(r.num("fleet", "batch_max", 5000, 1, 50000)),
-        sweep_s=r.num("fleet", "sweep_s", 2.0, 0.2, 60),
+        sweep_s=r.num("fleet", "sweep_s", 5.0, 0.2, 60),
         command_ttl_s=r.num("fleet", "command_ttl_s", 600.0, 10, 86400),
     )
     return mqtt, fleet

@@ -12,9 +12,9 @@ from typing import Any
 
 from sqlalchemy import and_, delete, func, select, update
 
-from server.fleet.ingest import dialect_insert, rederive, write_transaction
+from server.fleet.ingest import apply_states, dialect_insert, read_facts, write_transaction
 from server.fleet.settings import FleetSettings
-from server.fleet.state import alert_conditions
+from server.fleet.state import alert_conditions, derive_state
 from server.store import Store
 from server.store.schema import (
     alerts,
@@ -52,38 +52,39 @@ class Sweeper:
         )
 
     def sweep(self, now: float) -> SweepResult:
-        with write_transaction(self.store) as conn:
-            changes, every = rederive(conn, self.store, None, now, self.cfg)
-            revoked = {
-                r[0]
-                for r in conn.execute(select(kiosks.c.id).where(kiosks.c.revoked_at.is_not(None)))
-            }
-            want: dict[tuple[str, str], str] = {}
-            for facts in every:
-                if facts.kiosk_id in revoked:
-                    continue
-                found = alert_conditions(facts, facts.state, facts.state_since, now, self.cfg)
-                for kind, detail in found.items():
-                    want[(facts.kiosk_id, kind)] = detail
+        """Read everything without a lock, then write only what changed in one short
+        transaction (the ingest waits for the write lock on SQLite)."""
+        with self.store.engine.connect() as conn:
+            facts = read_facts(conn, None)
+            revoked_rows = conn.execute(select(kiosks.c.id).where(kiosks.c.revoked_at.is_not(None)))
+            revoked = {r[0] for r in revoked_rows}
             open_rows = conn.execute(
                 select(alerts.c.kiosk_id, alerts.c.kind).where(alerts.c.closed_at.is_(None))
             )
             is_open = {(r[0], r[1]) for r in open_rows}
+        moving = [f.kiosk_id for f in facts if derive_state(f, now, self.cfg)[0] != f.state]
+        with write_transaction(self.store) as conn:
+            # read again under the lock: a heartbeat may have arrived since
+            fresh = read_facts(conn, moving) if moving else []
+            changes, moved = apply_states(conn, self.store, fresh, now, self.cfg)
+            current = {f.kiosk_id: f for f in facts}
+            current.update({f.kiosk_id: f for f in moved})
+            want: dict[tuple[str, str], str] = {}
+            for f in current.values():
+                if f.kiosk_id in revoked:
+                    continue
+                for kind, detail in alert_conditions(
+                    f, f.state, f.state_since, now, self.cfg
+                ).items():
+                    want[(f.kiosk_id, kind)] = detail
             opened = sorted(set(want) - is_open)
             closed = sorted(is_open - set(want))
             if opened:
-                conn.execute(
-                    self._open_alert,
-                    [
-                        {
-                            "kiosk_id": k,
-                            "kind": kind,
-                            "opened_at": now,
-                            "detail": want[(k, kind)][:300],
-                        }
-                        for k, kind in opened
-                    ],
-                )
+                rows = [
+                    {"kiosk_id": k, "kind": kind, "opened_at": now, "detail": want[(k, kind)][:300]}
+                    for k, kind in opened
+                ]
+                conn.execute(self._open_alert, rows)
             for kiosk, kind in closed:
                 conn.execute(
                     update(alerts)
@@ -103,7 +104,8 @@ class Sweeper:
             log.warning("alert %s opened for kiosk %s: %s", kind, kiosk, want[(kiosk, kind)])
         for kiosk, kind in closed:
             log.info("alert %s closed for kiosk %s", kind, kiosk)
-        return SweepResult(changes, opened, closed, expired, {f.kiosk_id: f.state for f in every})
+        states = {k: f.state for k, f in current.items()}
+        return SweepResult(changes, opened, closed, expired, states)
 
     def retention(self, now: float) -> dict[str, int]:
         """Delete history past its retention; keep the last screenshots per kiosk."""
