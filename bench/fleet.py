@@ -199,7 +199,7 @@ def main() -> None:
         f"lateness: p50 {held['lateness_p50_ms']} ms, p99 {held['lateness_p99_ms']} ms, max {held['lateness_max_ms']} ms"
     )
     print(
-        f"power cuts {held['power_cuts']}, reconnects {held['reconnects']}; CPU: broker {held['broker_cpu_share']}, ingest {held['ingest_cpu_share']} of a core; load {held['load']}"
+        f"power cuts {held['power_cuts']}, reconnects {held['reconnects']}; CPU: simulator {held['cpu_share']}, broker {held['broker_cpu_share']}, ingest {held['ingest_cpu_share']} of a core; load {held['load']}"
     )
     print(
         f"death to offline (will delay 0): min {died['delay_min_s']} s, median {died['delay_median_s']} s, max {died['delay_max_s']} s for {died['seen_offline']}/{died['killed']} kiosks"

@@ -87,6 +87,8 @@ class Stats:
     #: monotonic times of the first receipt and the last commit (rates in benches)
     first_mono: float | None = None
     last_commit_mono: float | None = None
+    #: this process's CPU seconds at the first receipt (what came before is start-up)
+    first_cpu: float | None = None
     latency: Latency = field(default_factory=Latency)
 
     def as_dict(self) -> dict[str, Any]:
@@ -103,6 +105,7 @@ class Stats:
             "first_mono": self.first_mono,
             "last_commit_mono": self.last_commit_mono,
             "cpu_s": time.process_time(),
+            "first_cpu": self.first_cpu,
         }
 
 
@@ -186,6 +189,7 @@ class FleetService:
         self.stats.received += 1
         if self.stats.first_mono is None:
             self.stats.first_mono = now
+            self.stats.first_cpu = time.process_time()
 
     def _connected(self, session_present: bool) -> None:
         self._conn += 1  # acks of messages from an earlier connection are void

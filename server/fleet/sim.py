@@ -137,6 +137,8 @@ class SimReport:
     lateness_p99_ms: float
     lateness_max_ms: float
     rss_mib: float
+    #: CPU seconds of this process per second of the run (1.0 = one core)
+    cpu_share: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -182,6 +184,7 @@ class Simulator:
         self.lateness = Lateness()
         self.sent = self.skipped = self.commands = self.power_cuts = self.reconnects = 0
         self._returns: list[tuple[float, int]] = []
+        self._cpu0 = time.process_time()
         self._index = {k.id: i for i, k in enumerate(self.kiosks)}
         self._jpeg: bytes | None = None
 
@@ -318,6 +321,7 @@ class Simulator:
         """Heartbeats for `duration_s` (after ramp()); returns the figures."""
         o = self.opts
         start = time.monotonic()
+        self._cpu0 = time.process_time()
         end = start + duration_s
         heap = [(start + self.rng.uniform(0, o.period_s), i) for i in range(len(self.kiosks))]
         heapq.heapify(heap)
@@ -375,6 +379,7 @@ class Simulator:
             lateness_p99_ms=round(self.lateness.quantile(0.99) * 1000, 2),
             lateness_max_ms=round(self.lateness.worst * 1000, 2),
             rss_mib=round(rss_mib(), 1),
+            cpu_share=round((time.process_time() - self._cpu0) / elapsed, 2) if elapsed else 0.0,
         )
 
     def kill(self, count: int) -> list[str]:
