@@ -146,9 +146,27 @@ def make_server(
     keys = FleetKeys(data / "mqtt")
     broker = LocalBroker.create(store, keys, tmp / "broker")
     broker.start()
+    try:
+        return _wire(tmp, data, store, keys, broker, store_url or cfg.store_url, fleet, mqtt)
+    except BaseException:
+        broker.stop()
+        store.dispose()
+        raise
+
+
+def _wire(
+    tmp: Path,
+    data: Path,
+    store: Store,
+    keys: FleetKeys,
+    broker: LocalBroker,
+    store_url: str,
+    fleet: str,
+    mqtt: str,
+) -> Server:
     extra = f"""
 [store]
-url = {json.dumps(store_url or cfg.store_url)}
+url = {json.dumps(store_url)}
 
 [mqtt]
 url = {json.dumps(broker.url)}

@@ -245,6 +245,13 @@ class FleetLink:
                 {"kind": event.kind, "data": {"message": event.message[:1000], "truncated": True}}
             ).encode()
         self.outbox.add(Kind.EVENTS.value, body, max(event.at, self._floor))
+        if event.kind in ("install", "commit", "rollback"):
+            self.link.call_soon(self.heartbeat_now)
+
+    def heartbeat_now(self) -> None:
+        """Send the next heartbeat at once (link thread): the server sees a new pack
+        as soon as it is installed, not a period later."""
+        self._next_hb = 0.0
 
     def report_sessions(self) -> None:
         """Sum the UI's finished traveller sessions into one anonymous event."""

@@ -392,6 +392,14 @@ class Simulator:
         return [k.id for k in victims]
 
     def close(self) -> None:
+        """Shut the kiosks down as a real agent does: a retained goodbye, then DISCONNECT."""
+        for kiosk in self.kiosks:
+            if kiosk.connected:
+                bye = Status(online=False, boot_id=kiosk.boot, seq0=kiosk.seq + 1, ts=self.clock())
+                self.hub.publish(
+                    kiosk.client, kiosk_topic(kiosk.id, Kind.STATUS), bye.to_bytes(), 1, retain=True
+                )
+        self.hub.poll(0.05)
         self.hub.close()
 
 

@@ -34,13 +34,9 @@ def test_a_simulated_fleet_is_ingested_with_nothing_lost(server: Server) -> None
         args = [sys.executable, "-m", "kiosk.cli", "sim", "--kiosks", str(KIOSKS), "--data", str(server.cfg.data),
                 "--period", "1", "--duration", "6", "--offline-frac", "0.25", "--stale-frac", "0.25",
                 "--will-delay", "0", "--json"]  # fmt: skip
+        env = {**os.environ, "BGK_LOG": "warning"}
         sim = subprocess.Popen(
-            args,
-            cwd=REPO,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "BGK_LOG": "warning"},
+            args, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
         )
         try:
             # while it runs: every simulated kiosk is enrolled and logs in with its own password
@@ -49,6 +45,15 @@ def test_a_simulated_fleet_is_ingested_with_nothing_lost(server: Server) -> None
             )
             cmd = queue_command(
                 server.store, server.keys, "sim-00003", "screenshot", {}, now=time.time(), ttl_s=60
+            )
+            # power cuts are seen as offline (their will), old packs as stale
+            wait_for(
+                lambda: (
+                    (s := states_by_kind(server)).get("offline", 0) >= KIOSKS // 4
+                    and s.get("stale", 0) >= 1
+                ),
+                20,
+                "power cuts and stale packs seen",
             )
             out, err = sim.communicate(timeout=60)
         finally:
@@ -60,22 +65,17 @@ def test_a_simulated_fleet_is_ingested_with_nothing_lost(server: Server) -> None
         assert report["sent"] > KIOSKS * 3
 
         def stored() -> int:
+            query = (
+                select(func.count())
+                .select_from(heartbeats)
+                .where(heartbeats.c.kiosk_id.like("sim-%"))
+            )
             with server.store.engine.connect() as conn:
-                return int(
-                    conn.execute(
-                        select(func.count())
-                        .select_from(heartbeats)
-                        .where(heartbeats.c.kiosk_id.like("sim-%"))
-                    ).scalar_one()
-                )
+                return int(conn.execute(query).scalar_one())
 
         wait_for(lambda: stored() == report["sent"], 20, f"{report['sent']} heartbeats stored")
-        states = wait_for(
-            lambda: (s := states_by_kind(server)) and s.get("offline", 0) >= KIOSKS // 4 and s,
-            20,
-            "power cuts seen",
-        )
-        assert states.get("stale", 0) >= 1  # old packs
+        # the simulator stopped cleanly: every kiosk said goodbye
+        wait_for(lambda: states_by_kind(server).get("offline", 0) == KIOSKS, 20, "the goodbyes")
         status = wait_for(
             lambda: (s := command_status(server.store, cmd.cmd_id)) and s["state"] == "done" and s,
             20,
@@ -83,14 +83,12 @@ def test_a_simulated_fleet_is_ingested_with_nothing_lost(server: Server) -> None
         )
         assert status["reason"] == "simulated kiosk"
         with server.store.engine.connect() as conn:
-            assert (
-                conn.execute(
-                    select(func.count())
-                    .select_from(screenshots)
-                    .where(screenshots.c.kiosk_id == "sim-00003")
-                ).scalar_one()
-                == 1
+            shots = (
+                select(func.count())
+                .select_from(screenshots)
+                .where(screenshots.c.kiosk_id == "sim-00003")
             )
+            assert conn.execute(shots).scalar_one() == 1
     view = bgk("server", "fleet", "--data", str(server.cfg.data), "--json")
     rows = json.loads(view.stdout)
     assert len([r for r in rows if r["id"].startswith("sim-")]) == KIOSKS
