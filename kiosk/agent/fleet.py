@@ -304,6 +304,10 @@ class FleetLink:
 
     # --- lifecycle --------------------------------------------------------------------------
     def start(self) -> None:
+        try:  # the time floor guards command expiry from the first message on
+            self._floor = self.facts(self.clock()).time_floor
+        except Exception:
+            log.exception("cannot read the agent's status")
         self._worker = threading.Thread(target=self._work, name="fleet-commands", daemon=True)
         self._worker.start()
         self.link.start()

@@ -297,7 +297,7 @@ class FleetService:
                         self.control.publish(ANNOUNCE, announce.to_bytes(), 1, retain=True)
                         log.info("announced %s", announce.packs)
             except SQLAlchemyError as exc:
-                log.error("fleet store failed during sweeping: %s", str(exc).splitlines()[0])
+                log.error("fleet store failed sending commands: %s", str(exc).splitlines()[0])
             if self.stats_path is not None and now >= next_stats:
                 next_stats = now + 1.0
                 self.write_stats()
