@@ -207,7 +207,9 @@ class CommandRunner:
 
         request_id = f"shot-{cmd_id}"
         png = self.channel.screenshots_dir / f"{request_id}.png"
-        self.channel.request(request_id, {"kind": "screenshot", "cmd_id": cmd_id})
+        # what kiosk.ui.agentlink answers: it saves a PNG at most max_width wide
+        body = {"op": "screenshot", "max_width": args.max_width, "cmd_id": cmd_id}
+        self.channel.request(request_id, body)
         deadline = self.monotonic() + self.screenshot_wait_s
         try:
             while not png.exists():

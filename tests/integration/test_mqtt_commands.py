@@ -286,7 +286,7 @@ def fake_ui(state_dir: Path, stop: threading.Event) -> None:
             )
         )
         for request_id, body in ch.pending_requests():
-            if body.get("kind") == "screenshot":
+            if body.get("op") == "screenshot":
                 buf = io.BytesIO()
                 Image.new("RGB", (1920, 1080), (200, 30, 30)).save(buf, "PNG")
                 ch.screenshots_dir.mkdir(parents=True, exist_ok=True)
