@@ -38,7 +38,7 @@ from kiosk.protocol.payloads import (
 )
 from kiosk.protocol.topics import ANNOUNCE, Kind, kiosk_topic
 from server.fleet.identity import Identity
-from server.fleet.mqtt import BrokerUrl, Hub, Will, drop_connection, expiry_properties
+from server.fleet.mqtt import BrokerUrl, Hub, LinkError, Will, drop_connection, expiry_properties
 
 log = logging.getLogger(__name__)
 PACK_HASH = "5" * 64
@@ -256,13 +256,17 @@ class Simulator:
             retain=True,
             delay_s=self.opts.will_delay_s,
         )
-        kiosk.client = self.hub.open(
-            self.identities[kiosk.id],
-            kiosk,
-            will=will,
-            keepalive=self.opts.keepalive_s,
-            session_expiry=3600,
-        )
+        try:
+            kiosk.client = self.hub.open(
+                self.identities[kiosk.id],
+                kiosk,
+                will=will,
+                keepalive=self.opts.keepalive_s,
+                session_expiry=3600,
+            )
+        except OSError as exc:
+            b = self.hub.broker
+            raise LinkError(f"cannot reach the MQTT broker at {b.host}:{b.port}: {exc}") from None
 
     def _heartbeat(self, kiosk: SimKiosk, now_wall: float) -> bytes:
         kiosk.seq += 1
@@ -294,7 +298,10 @@ class Simulator:
             # a rebooted kiosk: a new client with a new will (new boot id)
             kiosk.boot = secrets.token_hex(8)
             kiosk.seq = 0
-            self._open(kiosk)
+            try:
+                self._open(kiosk)
+            except LinkError:
+                self._back_at(kiosk, now + self.rng.uniform(2.0, 10.0), reboot=True)
         elif not self.hub.reconnect(kiosk.client):
             self._back_at(kiosk, now + self.rng.uniform(2.0, 10.0), reboot=False)
 
@@ -308,7 +315,12 @@ class Simulator:
         for i, kiosk in enumerate(self.kiosks):
             while i > (time.monotonic() - start) * self.opts.ramp_per_s:
                 self.hub.poll(0.005)
-            self._open(kiosk)
+            try:
+                self._open(kiosk)
+            except LinkError:
+                if i == 0:
+                    raise  # no broker there at all: say so
+                self._back_at(kiosk, time.monotonic() + self.rng.uniform(1.0, 5.0), reboot=True)
             if i % 50 == 0:
                 self.hub.poll(0)
         limit = deadline or time.monotonic() + 60

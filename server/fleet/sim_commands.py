@@ -35,7 +35,7 @@ def register(registry: Registry) -> None:
     p.add_argument(
         "--broker-dir",
         type=Path,
-        help="with --data: rewrite these broker files and reload the broker",
+        help="with --data: broker files to rewrite and reload (default: [mqtt] broker_dir)",
     )
     p.add_argument(
         "--credentials",
