@@ -61,6 +61,8 @@ class SimOptions:
     #: current pack (the others play version - 1)
     pack_id: str = "lao-bao"
     pack_version: int = 3
+    #: sha256 of the current pack's manifest
+    pack_hash: str = PACK_HASH
     keepalive_s: int = 60
     will_delay_s: int = 10
     #: new connections per second while ramping up
@@ -271,7 +273,7 @@ class Simulator:
     def _heartbeat(self, kiosk: SimKiosk, now_wall: float) -> bytes:
         kiosk.seq += 1
         o = self.opts
-        version = o.pack_version - 1 if kiosk.stale else o.pack_version
+        version = max(1, o.pack_version - 1) if kiosk.stale else o.pack_version
         ui = (
             '{"alive":true,"screen":"attract","last_touch":null}'
             if kiosk.ui_alive
@@ -279,7 +281,7 @@ class Simulator:
         )
         return (
             f'{{"boot_id":"{kiosk.boot}","seq":{kiosk.seq},"ts":{now_wall:.3f},"period":{o.period_s},'
-            f'"uptime":{kiosk.seq * o.period_s:.1f},"pack":{{"id":"{o.pack_id}","version":{version},"hash":"{PACK_HASH}"}},'
+            f'"uptime":{kiosk.seq * o.period_s:.1f},"pack":{{"id":"{o.pack_id}","version":{version},"hash":"{o.pack_hash}"}},'
             f'"ui":{ui},"temp":{52.5 + (kiosk.seq % 7)},"disk_free":{8_000_000_000 - kiosk.seq},'
             f'"time_floor":{now_wall - 3600:.0f},"stale":{"true" if kiosk.stale else "false"},"agent":"sim"}}'
         ).encode()

@@ -13,6 +13,7 @@ import json
 import signal
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,8 @@ from kiosk.protocol.commands import Registry
 from kiosk.protocol.errors import UsageError
 
 if TYPE_CHECKING:
+    from kiosk.protocol.delivery import PackOffer
+    from server.config import ServerConfig
     from server.fleet.credentials import Identity
     from server.store import Store
 
@@ -95,6 +98,7 @@ def _sim(args: argparse.Namespace) -> int:
         from server.fleet.pki import FleetKeys
 
         cfg, store = open_server(args.data)
+        current = _newest_pack(cfg)
         identities = enrol_sim_kiosks(cfg.data, store, args.kiosks, args.prefix, time.time())
         url = url or cfg.mqtt.url
         ca = ca or (cfg.data / "mqtt" / "ca.crt")
@@ -103,6 +107,7 @@ def _sim(args: argparse.Namespace) -> int:
             time.sleep(0.5)  # let Mosquitto re-read its password file
         store.dispose()
     elif args.credentials is not None:
+        current = None
         identities = load_credentials(args.credentials)[: args.kiosks]
     else:
         raise UsageError("give --data DIR (enrols the simulated kiosks) or --credentials FILE")
@@ -114,6 +119,10 @@ def _sim(args: argparse.Namespace) -> int:
         stale_frac=args.stale_frac,
         will_delay_s=args.will_delay,
     )
+    if current is not None:  # play what the server really published
+        opts = replace(
+            opts, pack_id=current.pack, pack_version=current.version, pack_hash=current.sha256
+        )
     sim = Simulator(url, identities, opts, ca=ca)
     stopping = {"now": False}
     signal.signal(signal.SIGTERM, lambda *_: stopping.__setitem__("now", True))
@@ -138,3 +147,12 @@ def _sim(args: argparse.Namespace) -> int:
         )
 
     return 0
+
+
+def _newest_pack(cfg: ServerConfig) -> PackOffer | None:
+    """The most recently published pack of the server, if any."""
+    from server.packs.publish import published_packs
+    from server.packs.signing import open_repository
+
+    offers = published_packs(open_repository(cfg).targets())
+    return offers[-1] if offers else None
