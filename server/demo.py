@@ -308,6 +308,8 @@ Try, in another terminal (from the project folder):
   .venv/bin/bgk kiosk status --config {config}
   .venv/bin/bgk pack build content_packs/lao-bao -o {state}/packs/v2 --version 2
   .venv/bin/bgk server publish {state}/packs/v2 --data {data} --to lao-bao   # the kiosk installs it
+  .venv/bin/bgk server command --data {data} --kiosk {KIOSK_ID} notice --text "vi=Đường 9 tạm đóng" --text "en=Road 9 is closed" --wait 20
+  .venv/bin/bgk server command --data {data} --kiosk {KIOSK_ID} screenshot --wait 30   # lands in {data}/screenshots/
 
 Stop with Ctrl-C.
 """
