@@ -229,8 +229,7 @@ def _kiosk_has_pack(demo: Demo, config: Path) -> bool:
 
 
 def _fleet_count(demo: Demo, data: Path) -> int:
-    rows = json.loads(demo.bgk("server", "fleet", "--data", str(data), "--json"))
-    kiosks = rows.get("kiosks", rows) if isinstance(rows, dict) else rows
+    kiosks = json.loads(demo.bgk("server", "fleet", "--data", str(data), "--json"))
     return sum(1 for k in kiosks if k.get("state") in ("online", "stale"))
 
 
