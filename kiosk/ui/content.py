@@ -13,6 +13,11 @@ pack with a changed font never gets the old one from Kivy's caches, and a
 blob without extension still loads. The links of each pack live in their
 own sub-folder (`<link_dir>/<pack key>/`), so removing an old pack never
 leaves the one on screen with a dangling link.
+
+Page documents are all parsed and checked once, then kept as the bytes they
+were read as (an eighteenth of the size of the parsed models) and parsed
+again when a page is drawn, the last few kept parsed (`PageDocs`): memory
+grows with the pages a traveller opens, not with the size of the pack.
 """
 
 from __future__ import annotations
@@ -21,7 +26,8 @@ import contextlib
 import hashlib
 import os
 import shutil
-from collections.abc import Iterable, Mapping
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path, PurePosixPath
@@ -49,9 +55,45 @@ VIETNAM = timezone(timedelta(hours=7))
 _CHUNK = 1 << 20
 
 
+#: page documents kept parsed (the pages a traveller goes back and forth between)
+PARSED_DOCS = 6
+
+
 def vietnam_day(wall: float) -> date:
     """The day in Vietnam at epoch seconds `wall` (page validity windows use it)."""
     return datetime.fromtimestamp(wall, VIETNAM).date()
+
+
+class PageDocs(Mapping[tuple[str, str], PageDoc]):
+    """(page id, language) -> PageDoc, from document bytes already checked by `load_pack`;
+    the `keep` most recently used are kept parsed."""
+
+    def __init__(self, data: Mapping[tuple[str, str], bytes], keep: int = PARSED_DOCS) -> None:
+        self._data = dict(data)
+        self._keep = max(1, keep)
+        self._parsed: OrderedDict[tuple[str, str], PageDoc] = OrderedDict()
+
+    def __getitem__(self, key: tuple[str, str]) -> PageDoc:
+        doc = self._parsed.get(key)
+        if doc is not None:
+            self._parsed.move_to_end(key)
+            return doc
+        doc = parse_page(self._data[key])
+        self._parsed[key] = doc
+        while len(self._parsed) > self._keep:
+            self._parsed.popitem(last=False)
+        return doc
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    @property
+    def parsed(self) -> int:
+        """How many documents are held parsed now."""
+        return len(self._parsed)
 
 
 @dataclass(frozen=True)
@@ -59,7 +101,7 @@ class LoadedPack:
     root: Path
     manifest: Manifest
     strings: Mapping[str, Strings]
-    docs: Mapping[tuple[str, str], PageDoc]
+    docs: PageDocs
     #: logical path -> a name Kivy can open (fonts, pictures)
     paths: Mapping[str, Path]
     #: what `current` pointed to when this was read (see pack_identity)
@@ -165,21 +207,21 @@ def load_pack(root: Path, link_dir: Path, *, verify: bool = True) -> LoadedPack:
         strings = {
             lang: parse_strings(files[rel].read_bytes()) for lang, rel in manifest.strings.items()
         }
-        docs = {
-            (page.id, lang): parse_page(files[rel].read_bytes())
-            for page in manifest.pages
-            for lang, rel in page.docs.items()
-        }
+        drawn: set[str] = {"Latn"}
+        pictures: set[str] = set(manifest.attract) | {p.icon for p in manifest.pages if p.icon}
+        doc_data: dict[tuple[str, str], bytes] = {}
+        for page in manifest.pages:
+            for lang, rel in page.docs.items():
+                data = files[rel].read_bytes()
+                doc = parse_page(data)  # every document is checked now, kept as bytes
+                drawn |= {tok.s for tok in _doc_tokens(doc)}
+                pictures |= {b.src for b in doc.blocks if isinstance(b, Image)}
+                doc_data[(page.id, lang)] = data
     except (OSError, ProtocolError) as exc:
         raise _fail(manifest, f"{exc}") from None
     for lang in manifest.languages:
         if lang not in strings:
             raise _fail(manifest, f"no strings for language {lang}")
-    drawn: set[str] = {"Latn"}
-    pictures: set[str] = set(manifest.attract) | {p.icon for p in manifest.pages if p.icon}
-    for doc in docs.values():
-        drawn |= {tok.s for tok in _doc_tokens(doc)}
-        pictures |= {b.src for b in doc.blocks if isinstance(b, Image)}
     for s in strings.values():
         drawn |= {tok.s for tok in _strings_tokens(s)}
     missing_fonts = sorted(drawn - set(manifest.fonts))
@@ -197,7 +239,7 @@ def load_pack(root: Path, link_dir: Path, *, verify: bool = True) -> LoadedPack:
         }
     except OSError as exc:
         raise _fail(manifest, f"cannot prepare files for display: {exc}") from None
-    return LoadedPack(real, manifest, strings, docs, paths, identity, own_dir)
+    return LoadedPack(real, manifest, strings, PageDocs(doc_data), paths, identity, own_dir)
 
 
 def _fail(manifest: Manifest, message: str) -> PackLoadError:

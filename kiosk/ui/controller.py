@@ -32,6 +32,7 @@ from kiosk.ui.env import collect_garbage, return_free_pages
 from kiosk.ui.errors import PackLoadError
 from kiosk.ui.fonts import FontBook, pack_fontbook
 from kiosk.ui.notice import NoticeOverlay
+from kiosk.ui.pictures import PictureBook
 from kiosk.ui.root import RootView, TimeSource
 from kiosk.ui.screens.attract import AttractScreen
 from kiosk.ui.screens.home import HomeScreen
@@ -65,6 +66,8 @@ class KioskUi:
         self.time = time_source or TimeSource()
         self.pack: LoadedPack | None = None
         self.fontbook: FontBook | None = None
+        #: the pictures of the pack on screen, as textures (kiosk.ui.pictures)
+        self.pictures = PictureBook()
         self._system_book: FontBook | None = None
         self.lang: str | None = None
         self.large_text = False
@@ -165,7 +168,7 @@ class KioskUi:
 
     def apply_pack(self, pack: LoadedPack) -> bool:
         """Put `pack` on screen; on failure keep the old one, set `error`, return False."""
-        old_pack, old_book = self.pack, self.fontbook
+        old_pack, old_book, old_pictures = self.pack, self.fontbook, self.pictures
         try:
             book = pack_fontbook(
                 {
@@ -177,12 +180,12 @@ class KioskUi:
             for script in book.scripts:  # opens every font: a broken one fails here
                 for bold in (False, True):
                     book.metrics(script, bold, 20)
-            self.pack, self.fontbook = pack, book
+            self.pack, self.fontbook, self.pictures = pack, book, PictureBook()
             self.lang = pack.language(self.lang) if self.lang else None
             self._redraw()
         except Exception as exc:  # a pack that cannot be drawn must not take the screen
             log.exception("cannot draw pack %s v%s", pack.id, pack.version)
-            self.pack, self.fontbook = old_pack, old_book
+            self.pack, self.fontbook, self.pictures = old_pack, old_book, old_pictures
             self.error = f"pack {pack.id} v{pack.version} cannot be drawn: {exc}"
             self.failed_identity = pack.identity
             self.failed_pack = (pack.id, pack.version)
@@ -235,12 +238,19 @@ class KioskUi:
         self.screen = name
         if name != "page":
             self.page_id = None
+        previous = self.manager.current_screen
         self.manager.current = name
         # The screens draw no background of their own (a full-screen fill is 12 ms per
         # frame without a GPU): the window clears to the screen's colour, and the old
         # screen leaves now, not at the next frame, so the two are never drawn together.
         self.manager.transition.stop()
-        Window.clearcolor = self.manager.current_screen.background
+        current = self.manager.current_screen
+        if previous is not None and previous is not current:
+            # Stopping the transition skips Kivy's on_leave/on_enter: say it ourselves,
+            # so that a screen left behind stops its timers and lets go of its pictures.
+            previous.dispatch("on_leave")
+            current.dispatch("on_enter")
+        Window.clearcolor = current.background
         for tidy in (self._collect, self._trim):  # once the traveller pauses a moment
             tidy.cancel()
             tidy()
@@ -304,7 +314,7 @@ class KioskUi:
         lang = self.pack.language(self.lang)
         tops = [p for p in self._visible() if p.parent is None]
         self.history.clear()
-        self.home.show(self.pack, lang, self.fontbook, self.theme, tops)
+        self.home.show(self.pack, lang, self.fontbook, self.pictures, self.theme, tops)
         self._switch("home")
 
     def open_page(self, page_id: str) -> None:
@@ -318,7 +328,7 @@ class KioskUi:
         assert self.pack is not None
         visible = {p.id for p in self._visible()}
         lang = self.pack.language(self.lang)
-        self.page.show(self.pack, page_id, lang, self.fontbook, self.theme, visible)
+        self.page.show(self.pack, page_id, lang, self.fontbook, self.pictures, self.theme, visible)
         self.page_id = page_id
         self._switch("page")
 

@@ -7,6 +7,9 @@
   still recognises them.
 * Tile: a home tile / sub-page card: pack icon and title.
 * Picture: a pack picture scaled to a width, keeping its proportions.
+
+Pictures are textures from kiosk.ui.pictures, never file names: Kivy's own
+image cache would keep each one whole for a while whatever its size.
 """
 
 from __future__ import annotations
@@ -147,12 +150,23 @@ class LanguageButton(Tap):
     text_size: Any = NumericProperty(60)
 
 
+#: a tile's icon is this share of the tile's height (side by side; icon above the title)
+ICON_SHARE = 0.62
+ICON_SHARE_VERTICAL = 0.4
+
+
+def icon_side(tile_height: float, vertical: bool) -> float:
+    """The side of the square a tile draws its icon in."""
+    return tile_height * (ICON_SHARE_VERTICAL if vertical else ICON_SHARE)
+
+
 class Tile(Tap):
     """A page's card on the home screen or under "In this section"."""
 
     page_id: Any = StringProperty("")
     title: Any = ObjectProperty(())
-    icon_source: Any = StringProperty("")
+    #: the icon's texture (kiosk.ui.pictures), None for a tile without one
+    icon_texture: Any = ObjectProperty(None, allownone=True)
     #: icon above the title instead of beside it
     vertical: Any = BooleanProperty(False)
     fontbook: Any = ObjectProperty(None, allownone=True)
@@ -160,7 +174,8 @@ class Tile(Tap):
 
 
 class Picture(Image):  # type: ignore[misc]
-    """A pack picture at `target_width` (never more than twice its own size)."""
+    """A pack picture (its `texture` from kiosk.ui.pictures) at `target_width`, never more
+    than twice its own size (`natural_width`, as the pack's manifest says)."""
 
     natural_width: Any = NumericProperty(1)
     natural_height: Any = NumericProperty(1)

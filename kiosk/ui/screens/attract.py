@@ -1,23 +1,36 @@
-"""The attract loop: the pack's pictures, and "touch to start" in every language in turn."""
+"""The attract loop: the pack's pictures, and "touch to start" in every language in turn.
+
+The loop runs for most of a kiosk's life, so it holds one picture, fitted to
+the part of the screen it is drawn in, and two only while one fades into
+the next: the next picture is decoded and fitted in a background thread
+just before its fade (kiosk.ui.pictures), and the one faded out is let go.
+Leaving the screen lets go of both and stops the timers.
+"""
 
 from __future__ import annotations
 
+import logging
+import threading
 from typing import Any
 
 from kivy.animation import Animation
-from kivy.clock import Clock
-from kivy.core.image import Image as CoreImage
-from kivy.properties import ListProperty, NumericProperty, ObjectProperty
+from kivy.clock import Clock, mainthread
+from kivy.properties import NumericProperty, ObjectProperty
 from kivy.uix.screenmanager import Screen
 
 from kiosk.protocol.pack import Tokens
 from kiosk.ui import theme as colours
 from kiosk.ui.content import LoadedPack
+from kiosk.ui.pictures import Pixels, decode, upload
+
+log = logging.getLogger(__name__)
 
 #: seconds each language's line stays, and each picture
 LINE_SECONDS = 3.0
 PICTURE_SECONDS = 9.0
 FADE_SECONDS = 1.2
+#: height of the band of text under the picture, in design pixels
+BAND = 340
 
 
 class AttractScreen(Screen):  # type: ignore[misc]
@@ -27,16 +40,21 @@ class AttractScreen(Screen):  # type: ignore[misc]
     theme: Any = ObjectProperty(None)
     title: Any = ObjectProperty(())
     touch_line: Any = ObjectProperty(())
-    pictures: Any = ListProperty()
     #: index of the language shown now
     step: Any = NumericProperty(0)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._lines: list[tuple[Tokens, Tokens]] = []
+        #: the pictures' files, and the index of the one shown
+        self.sources: list[str] = []
         self._picture = 0
         self._swapped = False
         self._events: list[Any] = []
+        #: changes whenever what is shown starts over: a late decode is then dropped
+        self._generation = 0
+        self._decoding = False
+        self._running = False
 
     def show(self, pack: LoadedPack, fontbook: Any, theme: Any) -> None:
         self.fontbook = fontbook
@@ -44,20 +62,37 @@ class AttractScreen(Screen):  # type: ignore[misc]
         self._lines = [
             (pack.title(lang), pack.ui("touch_to_start", lang)) for lang in pack.manifest.languages
         ]
-        # decoded here and kept while the loop runs (it shows them over and over);
-        # let go when a traveller starts, so pages have the memory
-        self.pictures = [
-            CoreImage(str(pack.paths[rel]), nocache=True).texture for rel in pack.manifest.attract
-        ]
+        self.sources = [str(pack.paths[rel]) for rel in pack.manifest.attract]
+        self._generation += 1
         self._picture = 0
         front, back = self._images()
         Animation.cancel_all(front)
         Animation.cancel_all(back)
-        front.texture = self.pictures[0] if self.pictures else None
+        back.texture = None
+        front.texture = self._first_picture()
         front.opacity = 1
         back.opacity = 0
         self.step = 0
         self._show_step()
+
+    def picture_box(self) -> tuple[float, float]:
+        """The part of the screen the pictures are drawn in (above the band)."""
+        theme = self.theme
+        if theme is None:
+            return (1920.0, 1080.0 - BAND)
+        return (float(theme.width), float(theme.height - theme.px(BAND)))
+
+    def textures(self) -> list[Any]:
+        """The picture textures held now (one, two while fading)."""
+        return [image.texture for image in self._images() if image.texture is not None]
+
+    def _first_picture(self) -> Any:
+        for path in self.sources:
+            try:
+                return upload(decode(path, self.picture_box(), exact=True))
+            except (OSError, ValueError) as exc:
+                log.error("cannot show attract picture %s: %s", path, exc)
+        return None
 
     def _show_step(self) -> None:
         if self._lines:
@@ -68,17 +103,47 @@ class AttractScreen(Screen):  # type: ignore[misc]
         self._show_step()
 
     def next_picture(self, *_args: Any) -> None:
-        if len(self.pictures) < 2:
+        """Decode the next picture in the background; it fades in when it is ready."""
+        if len(self.sources) < 2 or self._decoding or not self._running:
             return
-        self._picture = (self._picture + 1) % len(self.pictures)
+        index = (self._picture + 1) % len(self.sources)
+        self._decoding = True
+        threading.Thread(
+            target=self._decode,
+            args=(self._generation, index, self.sources[index], self.picture_box()),
+            name="attract-picture",
+            daemon=True,
+        ).start()
+
+    def _decode(self, generation: int, index: int, path: str, box: tuple[float, float]) -> None:
+        try:
+            pixels: Pixels | None = decode(path, box, exact=True)
+        except Exception as exc:  # any failure: the picture on screen stays
+            log.error("cannot show attract picture %s: %s", path, exc)
+            pixels = None
+        self._decoded(generation, index, pixels)
+
+    @mainthread  # type: ignore[untyped-decorator]
+    def _decoded(self, generation: int, index: int, pixels: Pixels | None) -> None:
+        self._decoding = False
+        if pixels is None or generation != self._generation or not self._running:
+            return
+        self._picture = index
         front, back = self._images()
-        back.texture = self.pictures[self._picture]
-        back.opacity = 0
         Animation.cancel_all(front)
         Animation.cancel_all(back)
-        Animation(opacity=1, d=FADE_SECONDS).start(back)
+        back.texture = upload(pixels)
+        back.opacity = 0
+        fade_in = Animation(opacity=1, d=FADE_SECONDS)
+        fade_in.bind(on_complete=lambda *_a: self._faded_out(generation, front))
+        fade_in.start(back)
         Animation(opacity=0, d=FADE_SECONDS).start(front)
         self._swapped = not self._swapped  # the faded-in picture is the front one now
+
+    def _faded_out(self, generation: int, image: Any) -> None:
+        """The picture that faded out is not needed any more."""
+        if generation == self._generation and image is not self._images()[0]:
+            image.texture = None
 
     def _images(self) -> tuple[Any, Any]:
         a, b = self.ids.picture_a, self.ids.picture_b
@@ -86,17 +151,20 @@ class AttractScreen(Screen):  # type: ignore[misc]
 
     def on_enter(self, *_args: Any) -> None:
         self._stop()
+        self._running = True
         self._events = [
             Clock.schedule_interval(self.next_line, LINE_SECONDS),
             Clock.schedule_interval(self.next_picture, PICTURE_SECONDS),
         ]
 
     def on_leave(self, *_args: Any) -> None:
+        """A traveller started: the pictures go (pages need the memory), timers stop."""
         self._stop()
+        self._running = False
+        self._generation += 1
         for image in self._images():
             Animation.cancel_all(image)
             image.texture = None
-        self.pictures = []
 
     def _stop(self) -> None:
         for event in self._events:

@@ -9,7 +9,8 @@ from kivy.uix.screenmanager import Screen
 
 from kiosk.ui import theme as colours
 from kiosk.ui.content import LoadedPack
-from kiosk.ui.widgets import Tile
+from kiosk.ui.pictures import PictureBook
+from kiosk.ui.widgets import Tile, icon_side
 
 
 class HomeScreen(Screen):  # type: ignore[misc]
@@ -28,7 +29,13 @@ class HomeScreen(Screen):  # type: ignore[misc]
         pass
 
     def show(
-        self, pack: LoadedPack, lang: str, fontbook: Any, theme: Any, pages: list[Any]
+        self,
+        pack: LoadedPack,
+        lang: str,
+        fontbook: Any,
+        pictures: PictureBook,
+        theme: Any,
+        pages: list[Any],
     ) -> None:
         """Draw the tiles of `pages` (the top-level pages visible today) in `lang`."""
         self.fontbook = fontbook
@@ -37,16 +44,20 @@ class HomeScreen(Screen):  # type: ignore[misc]
         grid = self.ids.tiles
         grid.clear_widgets()
         grid.cols = theme.tile_columns
+        height = _tile_height(theme, len(pages))
+        side = icon_side(height, theme.portrait)
         for page in pages:
             tile = Tile(
                 name=f"tile:{page.id}",
                 page_id=page.id,
                 title=pack.page_title(page.id, lang),
-                icon_source=str(pack.paths[page.icon]) if page.icon else "",
+                icon_texture=(
+                    pictures.texture(pack.paths[page.icon], (side, side)) if page.icon else None
+                ),
                 fontbook=fontbook,
                 text_size=theme.tile_text,
                 size_hint_y=None,
-                height=_tile_height(theme, len(pages)),
+                height=height,
                 vertical=theme.portrait,
             )
             tile.bind(on_release=lambda t: self.dispatch("on_page", t.page_id))
@@ -58,6 +69,10 @@ class HomeScreen(Screen):  # type: ignore[misc]
         bar.text_size = theme.nav_text
         bar.height = theme.bar_height
         self.ids.scroll.scroll_y = 1
+
+    def on_leave(self, *_args: Any) -> None:
+        """The tiles go with their icons (drawn afresh when home is shown again)."""
+        self.ids.tiles.clear_widgets()
 
 
 def _tile_height(theme: Any, count: int) -> float:

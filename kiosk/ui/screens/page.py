@@ -11,9 +11,10 @@ from kivy.uix.widget import Widget
 from kiosk.protocol.pack import Heading, Image, ListBlock, PageDoc, Paragraph, Tokens
 from kiosk.ui import theme as colours
 from kiosk.ui.content import LoadedPack
+from kiosk.ui.pictures import PictureBook
 from kiosk.ui.textview import TokenText
 from kiosk.ui.theme import Theme
-from kiosk.ui.widgets import Picture, Tile
+from kiosk.ui.widgets import Picture, Tile, icon_side
 
 
 class PageScreen(Screen):  # type: ignore[misc]
@@ -40,6 +41,7 @@ class PageScreen(Screen):  # type: ignore[misc]
         page_id: str,
         lang: str,
         fontbook: Any,
+        pictures: PictureBook,
         theme: Theme,
         visible: set[str],
     ) -> None:
@@ -53,7 +55,7 @@ class PageScreen(Screen):  # type: ignore[misc]
         self.title = _links(doc.title, set())
         width = theme.width
         column = theme.column_width(width)
-        body = _Body(self, pack, fontbook, theme, column, visible)
+        body = _Body(self, pack, fontbook, pictures, theme, column, visible)
         body.build(doc)
         children = [p for p in pack.manifest.children(page_id) if p.id in visible]
         if children:
@@ -72,6 +74,11 @@ class PageScreen(Screen):  # type: ignore[misc]
         bar.height = theme.bar_height
         self.ids.scroll.scroll_y = 1
 
+    def on_leave(self, *_args: Any) -> None:
+        """The page's widgets go with their textures and pictures (drawn afresh when
+        a page is shown again)."""
+        self.ids.holder.clear_widgets()
+
     def text_widgets(self) -> list[TokenText]:
         """Every TokenText on the screen (header, body, navigation bar)."""
         return [w for w in self.walk(restrict=True) if isinstance(w, TokenText)]
@@ -85,6 +92,7 @@ class _Body:
         screen: PageScreen,
         pack: LoadedPack,
         fontbook: Any,
+        pictures: PictureBook,
         theme: Theme,
         column: float,
         visible: set[str],
@@ -92,6 +100,7 @@ class _Body:
         self.screen = screen
         self.pack = pack
         self.fontbook = fontbook
+        self.pictures = pictures
         self.theme = theme
         self.column = column
         self.visible = visible
@@ -153,16 +162,15 @@ class _Body:
 
     def picture(self, block: Image) -> None:
         t = self.theme
-        source = str(self.pack.paths[block.src])
         viewport = max(400.0, t.height - t.header_height - t.bar_height)
         pic = Picture(
-            source=source,
             natural_width=block.width,
             natural_height=block.height,
             target_width=self.column,
             max_height=viewport * 0.8,
             pos_hint={"center_x": 0.5},
         )
+        pic.texture = self.pictures.texture(self.pack.paths[block.src], pic.size)
         self.gap(8)
         self.widgets.append(pic)
         if block.caption:
@@ -191,17 +199,23 @@ class _Body:
                 pad_bottom=t.px(16),
             )
         )
+        height = t.px(150 if not t.large else 180)
+        side = icon_side(height, False)
         for child in children:
             tile = Tile(
                 name=f"child:{child.id}",
                 page_id=child.id,
                 title=pack.page_title(child.id, lang),
-                icon_source=str(pack.paths[child.icon]) if child.icon else "",
+                icon_texture=(
+                    self.pictures.texture(pack.paths[child.icon], (side, side))
+                    if child.icon
+                    else None
+                ),
                 fontbook=self.fontbook,
                 text_size=t.tile_text,
                 size_hint=(None, None),
                 width=self.column,
-                height=t.px(150 if not t.large else 180),
+                height=height,
             )
             tile.bind(on_release=lambda w: self.screen.dispatch("on_page", w.page_id))
             self.widgets.append(tile)
