@@ -6,12 +6,17 @@ script, drawn with that script's font and HarfBuzz script tag
 (`font_script_name`: 'Thai' and 'Laoo' place the marks of น้ำ / ນ້ຳ right;
 the default 'Latn' does not). Kivy sets the tag on the (cached, shared)
 font object when it renders, but measures with whatever tag the object had
-last: so a font file is only ever used with its own script's tag, and its
-widths and textures always agree.
+last: so a font file is only ever used with its own script's tag, and each
+font size is rendered once (a space) before it measures anything, so that
+its widths and textures always agree.
 
-Textures are rendered white and tinted by the canvas colour, so one texture
-serves every colour; they are kept in a small LRU by pixel budget, which
-makes going back to a page already seen cheap.
+Textures are white and tinted by the canvas colour, so one texture serves
+every colour. Kivy renders text as RGBA, four bytes a pixel of which only
+the coverage (alpha) differs; the UI keeps luminance+alpha textures, two
+bytes a pixel, which draw the same (white where the text covers). Without a
+GPU they live in the UI's own memory, on a Pi in the GPU's. They are kept
+in a small LRU by a budget of bytes, which makes going back to a page
+already seen cheap.
 
 The pack's fonts are subsets: a bold face may lack a glyph the shaper needs
 (HarfBuzz draws Thai ำ and Lao ຳ as two glyphs, ํ + า and ໍ + າ, which the
@@ -26,6 +31,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from kivy.core.text import Label as CoreLabel
 from kivy.graphics.texture import Texture
@@ -35,7 +41,9 @@ from kiosk.protocol.languages import SCRIPT_SHAPING_TAG
 log = logging.getLogger(__name__)
 
 #: textures kept for reuse, in bytes of pixels (the screen's own are extra)
-TEXTURE_BUDGET = 16 * 1024 * 1024
+TEXTURE_BUDGET = 8 * 1024 * 1024
+#: bytes a pixel of a text texture (luminance + alpha)
+TEXT_PIXEL_BYTES = 2
 _MEASURE_ENTRIES = 50_000
 #: characters HarfBuzz's Thai and Lao shapers split in two (hb-ot-shaper-thai)
 SPLIT_BY_SHAPER = {"\u0e33": "\u0e4d\u0e32", "\u0eb3": "\u0ecd\u0eb2"}
@@ -101,6 +109,9 @@ class FontBook:
                 font_script_name=self.script_tag(script),
                 color=(1, 1, 1, 1),
             )
+            label.text = " "
+            _render(label)  # the shared font object takes the script's tag now
+            label.text = ""
             self._labels[key] = label
         label.options["font_script_name"] = self.script_tag(script)
         return label
@@ -134,6 +145,7 @@ class FontBook:
         if tex is not None:
             self._textures.move_to_end(key)
             return tex
+        self._label(script, bold, size)  # the font object has its tag before measuring
         label = CoreLabel(
             text=text,
             font_name=font,
@@ -141,14 +153,59 @@ class FontBook:
             font_script_name=self.script_tag(script),
             color=(1, 1, 1, 1),
         )
-        label.refresh()
-        tex = label.texture
+        tex = coverage_texture(label)
         self._textures[key] = tex
-        self._texture_bytes += tex.width * tex.height * 4
+        self._texture_bytes += tex.width * tex.height * TEXT_PIXEL_BYTES
         while self._texture_bytes > TEXTURE_BUDGET and len(self._textures) > 1:
             _old_key, old = self._textures.popitem(last=False)
-            self._texture_bytes -= old.width * old.height * 4
+            self._texture_bytes -= old.width * old.height * TEXT_PIXEL_BYTES
         return tex
+
+    @property
+    def texture_bytes(self) -> int:
+        """Bytes of pixels of the text textures kept for reuse."""
+        return self._texture_bytes
+
+
+class _Capture:
+    """Stands in for a label's texture while Kivy renders it: keeps the pixels."""
+
+    data: Any = None
+
+    def blit_data(self, data: Any) -> None:
+        self.data = data
+
+
+def _render(label: CoreLabel) -> tuple[int, int, bytes] | None:
+    """Lay out and render `label`: (width, height, RGBA rows top first), None for no text.
+
+    Kivy's label makes a delayed RGBA texture and fills it when first drawn; here it
+    renders into a stand-in instead, so that texture is never filled nor sent."""
+    label.refresh()
+    width, height = (int(v) for v in label.size)
+    if width <= 1 or height <= 1:
+        return None
+    capture = _Capture()
+    label.texture = capture
+    label.render(real=True)
+    if capture.data is None:
+        raise ValueError(f"no pixels for {label.text!r}")
+    return width, height, capture.data.data
+
+
+def coverage_texture(label: CoreLabel) -> Texture:
+    """The text of `label` (white) as a luminance+alpha texture."""
+    rendered = _render(label)
+    if rendered is None:
+        return label.texture  # Kivy's shared 1-pixel texture for no text
+    width, height, rgba = rendered
+    pixels = width * height
+    coverage = bytearray(b"\xff") * (2 * pixels)
+    coverage[1::2] = rgba[3 : 4 * pixels : 4]
+    tex = Texture.create(size=(width, height), colorfmt="luminance_alpha")
+    tex.blit_buffer(coverage, colorfmt="luminance_alpha", bufferfmt="ubyte")
+    tex.flip_vertical()  # rows as Kivy's label gives them: top first
+    return tex
 
 
 def pack_fontbook(fonts: Mapping[FontKey, Path | None]) -> FontBook:

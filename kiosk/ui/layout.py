@@ -122,6 +122,16 @@ def break_lines(
     return [_line(pieces_of_line, measure) for pieces_of_line in lines]
 
 
+def widest_group(tokens: Sequence[Token], measure: Measure) -> float:
+    """The width of the widest group of tokens no line may break inside, as it would
+    be drawn at the start of a line (a line this wide breaks none of them)."""
+    pieces = [
+        _Piece(i, tok.t, tok.s, tok.b, tok.l, breakable=not tok.j) for i, tok in enumerate(tokens)
+    ]
+    widths = [_line(group, measure).width for group in map(_strip_leading, _groups(pieces))]
+    return max(widths, default=0.0)
+
+
 def _groups(pieces: list[_Piece]) -> list[list[_Piece]]:
     """Pieces between two break opportunities."""
     groups: list[list[_Piece]] = []

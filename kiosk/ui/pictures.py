@@ -11,7 +11,9 @@ whatever its size, and:
   eleventh of the bytes, and looks better than the GPU shrinking it);
 * keeps the textures of pictures no longer on screen while their pixels fit
   in `budget` bytes, least recently used dropped first (going back to a page
-  is cheap, a long session does not pile pictures up);
+  is cheap, a long session does not pile pictures up); small ones (icons)
+  have a budget of their own, so that a large picture never pushes the home
+  screen's icons out;
 * keeps no pixels on the CPU side once the texture is made.
 
 `decode` is pure (no Kivy) and safe in a background thread: the attract
@@ -30,7 +32,11 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 #: bytes of pixels of pictures kept for reuse (those on screen are extra)
-PICTURE_BUDGET = 12 * 1024 * 1024
+PICTURE_BUDGET = 16 * 1024 * 1024
+#: pictures of at most this many bytes of pixels (icons) are kept in a budget of
+#: their own, SMALL_BUDGET
+SMALL_PICTURE = 256 * 1024
+SMALL_BUDGET = 4 * 1024 * 1024
 #: largest side decoded at all (the pack builder scales media for a 1080p screen)
 MAX_SIDE = 4096
 
@@ -84,30 +90,53 @@ def upload(pixels: Pixels) -> Any:
     return texture
 
 
-class PictureBook:
-    """Textures of one pack's pictures, by file and reduction (main thread only)."""
+_Key = tuple[str, int, int]
 
-    def __init__(self, budget: int = PICTURE_BUDGET) -> None:
+
+class _Kept:
+    """Textures by key, least recently used first, within a budget of bytes of pixels."""
+
+    def __init__(self, budget: int) -> None:
         self.budget = budget
-        self._kept: OrderedDict[tuple[str, int, int], Any] = OrderedDict()
-        self._bytes = 0
+        self.textures: OrderedDict[_Key, Any] = OrderedDict()
+        self.bytes = 0
+
+    def get(self, key: _Key) -> Any:
+        texture = self.textures.get(key)
+        if texture is not None:
+            self.textures.move_to_end(key)
+        return texture
+
+    def add(self, key: _Key, texture: Any) -> None:
+        self.textures[key] = texture
+        self.bytes += texture_bytes(texture)
+        while self.bytes > self.budget and len(self.textures) > 1:
+            _key, old = self.textures.popitem(last=False)
+            self.bytes -= texture_bytes(old)
+
+
+class PictureBook:
+    """Textures of one pack's pictures, by file and size drawn (main thread only)."""
+
+    def __init__(self, budget: int = PICTURE_BUDGET, small_budget: int = SMALL_BUDGET) -> None:
+        self._large = _Kept(budget)
+        self._small = _Kept(small_budget)
 
     @property
     def kept_bytes(self) -> int:
         """Bytes of pixels of the textures kept for reuse."""
-        return self._bytes
+        return self._large.bytes + self._small.bytes
 
     @property
     def kept(self) -> int:
-        return len(self._kept)
+        return len(self._large.textures) + len(self._small.textures)
 
     def texture(self, path: str | Path, box: tuple[float, float] | None = None) -> Any:
         """The texture of the picture at `path` drawn in `box`; None if it cannot be read
         (the page is drawn without it and the reason logged)."""
         key = (str(path), round(box[0]) if box else 0, round(box[1]) if box else 0)
-        texture = self._kept.get(key)
+        texture = self._small.get(key) or self._large.get(key)
         if texture is not None:
-            self._kept.move_to_end(key)
             return texture
         try:
             pixels = decode(path, box)
@@ -115,19 +144,12 @@ class PictureBook:
             log.error("cannot show picture %s: %s", path, exc)
             return None
         texture = upload(pixels)
-        self._kept[key] = texture
-        self._bytes += pixels.width * pixels.height * 4
-        while self._bytes > self.budget and len(self._kept) > 1:
-            _key, old = self._kept.popitem(last=False)
-            self._bytes -= _texture_bytes(old)
+        small = texture_bytes(texture) <= SMALL_PICTURE
+        (self._small if small else self._large).add(key, texture)
         return texture
 
-    def clear(self) -> None:
-        """Forget every kept texture (a new pack: the old one's pictures go)."""
-        self._kept.clear()
-        self._bytes = 0
 
-
-def _texture_bytes(texture: Any) -> int:
-    width, height = getattr(texture, "size", (0, 0))
+def texture_bytes(texture: Any) -> int:
+    """Bytes of pixels of a texture (RGBA)."""
+    width, height = texture.size
     return int(width) * int(height) * 4

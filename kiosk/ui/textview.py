@@ -40,7 +40,7 @@ from kivy.uix.widget import Widget
 from kiosk.protocol.pack import Token
 from kiosk.ui import theme
 from kiosk.ui.fonts import FontBook
-from kiosk.ui.layout import Line, break_lines
+from kiosk.ui.layout import Line, Measure, break_lines, widest_group
 
 log = logging.getLogger(__name__)
 
@@ -159,17 +159,33 @@ class TokenText(Widget):  # type: ignore[misc]
     def _fit(
         self, book: FontBook, tokens: tuple[Token, ...], size: float, width: float
     ) -> tuple[float, list[Line]]:
-        """Lines at `size`, or at a smaller size when a word would not fit on a line."""
-        smallest = size * MIN_SHRINK
-        while True:
+        """Lines at `size`, or at a smaller size when a word would not fit on a line.
 
-            def measure(text: str, script: str, bold: bool, size: float = size) -> float:
+        The sizes tried are `size` shrunk step by step; widths grow in proportion to
+        the size, so the steps at which the widest word cannot fit are skipped (each
+        size measured opens every font of the text at that size, which costs memory
+        for as long as Kivy keeps it open), one step short of the estimate."""
+
+        def at(size: float) -> Measure:
+            def measure(text: str, script: str, bold: bool) -> float:
                 return book.measure(text, script, bold, size)
 
-            lines = break_lines(tokens, width, measure)
-            if not any(line.split for line in lines) or size * SHRINK_STEP < smallest:
-                return size, lines
-            size = round(size * SHRINK_STEP)
+            return measure
+
+        lines = break_lines(tokens, width, at(size))
+        if not any(line.split for line in lines):
+            return size, lines
+        steps = [size]
+        while steps[-1] * SHRINK_STEP >= size * MIN_SHRINK:
+            steps.append(round(steps[-1] * SHRINK_STEP))
+        widest = widest_group(tokens, at(size))
+        fits = [i for i, s in enumerate(steps) if widest * s / size <= width]
+        first = max(1, (fits[0] if fits else len(steps)) - 1)
+        for step in steps[first:]:
+            lines = break_lines(tokens, width, at(step))
+            if not any(line.split for line in lines):
+                break
+        return step, lines
 
     def _draw_lines(
         self, book: FontBook, tokens: tuple[Token, ...], size: float, width: float
