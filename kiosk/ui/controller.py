@@ -30,7 +30,7 @@ from kiosk.ui import kvfiles
 from kiosk.ui.content import LoadedPack, load_pack, pack_identity, vietnam_day
 from kiosk.ui.env import collect_garbage, return_free_pages
 from kiosk.ui.errors import PackLoadError
-from kiosk.ui.fonts import FontBook, pack_fontbook
+from kiosk.ui.fonts import FontBook, pack_fontbook, system_fontbook
 from kiosk.ui.notice import NoticeOverlay
 from kiosk.ui.pictures import PictureBook
 from kiosk.ui.root import RootView, TimeSource
@@ -40,7 +40,6 @@ from kiosk.ui.screens.language import LanguageScreen
 from kiosk.ui.screens.page import PageScreen
 from kiosk.ui.screens.preparing import PreparingScreen
 from kiosk.ui.session import History, SessionTracker
-from kiosk.ui.system_fonts import find_system_fonts
 from kiosk.ui.textview import TokenText
 from kiosk.ui.theme import Theme
 
@@ -133,12 +132,7 @@ class KioskUi:
 
     def system_fontbook(self) -> FontBook:
         if self._system_book is None:
-            fonts = find_system_fonts(self.work_dir / "fonts")
-            if not fonts:  # no Noto fonts at all: Kivy's own Latin font
-                from kivy.core.text import DEFAULT_FONT, LabelBase
-
-                fonts = {("Latn", False): Path(LabelBase._fonts[DEFAULT_FONT][0])}
-            self._system_book = FontBook(fonts)
+            self._system_book = system_fontbook(self.work_dir / "fonts")
         return self._system_book
 
     def load_now(self) -> None:
@@ -170,16 +164,8 @@ class KioskUi:
         """Put `pack` on screen; on failure keep the old one, set `error`, return False."""
         old_pack, old_book, old_pictures = self.pack, self.fontbook, self.pictures
         try:
-            book = pack_fontbook(
-                {
-                    (script, bold): pack.font(script, bold)
-                    for script in SCRIPTS
-                    for bold in (False, True)
-                }
-            )
-            for script in book.scripts:  # opens every font: a broken one fails here
-                for bold in (False, True):
-                    book.metrics(script, bold, 20)
+            fonts = {(s, bold): pack.font(s, bold) for s in SCRIPTS for bold in (False, True)}
+            book = pack_fontbook(fonts, self.theme.body)  # a broken font fails here
             self.pack, self.fontbook, self.pictures = pack, book, PictureBook()
             self.lang = pack.language(self.lang) if self.lang else None
             self._redraw()
@@ -280,8 +266,13 @@ class KioskUi:
     def show_attract(self) -> None:
         """Back to the start: the session ends, language and text size reset."""
         finished = self.session.finish()
-        if finished is not None and self.on_session is not None:
-            self.on_session(finished)
+        if finished is not None:
+            if self.on_session is not None:
+                self.on_session(finished)
+            # what the traveller read goes: the next one may well read something else
+            if self.fontbook is not None:
+                self.fontbook.forget_textures()
+            self.pictures.clear()
         self.lang = None
         self.large_text = False
         self.history.clear()

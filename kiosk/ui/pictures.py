@@ -148,6 +148,12 @@ class PictureBook:
         (self._small if small else self._large).add(key, texture)
         return texture
 
+    def clear(self) -> None:
+        """Keep no texture for reuse (those on screen stay until their widgets go)."""
+        for kept in (self._large, self._small):
+            kept.textures.clear()
+            kept.bytes = 0
+
 
 def texture_bytes(texture: Any) -> int:
     """Bytes of pixels of a texture (RGBA)."""

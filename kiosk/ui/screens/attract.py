@@ -82,6 +82,11 @@ class AttractScreen(Screen):  # type: ignore[misc]
             return (1920.0, 1080.0 - BAND)
         return (float(theme.width), float(theme.height - theme.px(BAND)))
 
+    @property
+    def running(self) -> bool:
+        """The loop is on screen: its timers run."""
+        return self._running
+
     def textures(self) -> list[Any]:
         """The picture textures held now (one, two while fading)."""
         return [image.texture for image in self._images() if image.texture is not None]
@@ -158,13 +163,15 @@ class AttractScreen(Screen):  # type: ignore[misc]
         ]
 
     def on_leave(self, *_args: Any) -> None:
-        """A traveller started: the pictures go (pages need the memory), timers stop."""
+        """A traveller started: the pictures and lines go (pages need the memory), the
+        timers stop."""
         self._stop()
         self._running = False
         self._generation += 1
         for image in self._images():
             Animation.cancel_all(image)
             image.texture = None
+        self.title, self.touch_line = (), ()
 
     def _stop(self) -> None:
         for event in self._events:

@@ -71,8 +71,10 @@ class HomeScreen(Screen):  # type: ignore[misc]
         self.ids.scroll.scroll_y = 1
 
     def on_leave(self, *_args: Any) -> None:
-        """The tiles go with their icons (drawn afresh when home is shown again)."""
+        """The tiles go with their icons and texts (drawn afresh when home is shown again)."""
         self.ids.tiles.clear_widgets()
+        self.title = ()
+        self.ids.bar.labels = {}
 
 
 def _tile_height(theme: Any, count: int) -> float:

@@ -46,6 +46,11 @@ class LanguageScreen(Screen):  # type: ignore[misc]
             button.bind(on_release=lambda _b, lang=lang: self.dispatch("on_language", lang))
             box.add_widget(button)
 
+    def on_leave(self, *_args: Any) -> None:
+        """The buttons go with their textures (drawn afresh when shown again)."""
+        self.ids.choices.clear_widgets()
+        self.prompt = ()
+
 
 def _joined(parts: list[Tokens]) -> Tokens:
     """Several languages' texts on one line, spaced apart; a line breaks only between them."""

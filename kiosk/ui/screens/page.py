@@ -78,6 +78,8 @@ class PageScreen(Screen):  # type: ignore[misc]
         """The page's widgets go with their textures and pictures (drawn afresh when
         a page is shown again)."""
         self.ids.holder.clear_widgets()
+        self.title, self.kicker = (), ()
+        self.ids.bar.labels = {}
 
     def text_widgets(self) -> list[TokenText]:
         """Every TokenText on the screen (header, body, navigation bar)."""

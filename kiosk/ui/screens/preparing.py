@@ -39,3 +39,7 @@ class PreparingScreen(Screen):  # type: ignore[misc]
                     size_hint_y=None,
                 )
             )
+
+    def on_leave(self, *_args: Any) -> None:
+        """A pack arrived: the lines go with their textures."""
+        self.ids.lines.clear_widgets()
