@@ -166,8 +166,16 @@ class FontBook:
         return self._texture_bytes
 
     @property
+    def font_sizes(self) -> set[tuple[str, float]]:
+        """(font file, size) of every font size measured with (each one Kivy opens)."""
+        return set(self._labels)
+
+    @property
     def textures_kept(self) -> int:
         return len(self._textures)
+
+    def kept_textures(self) -> list[Texture]:
+        return list(self._textures.values())
 
     def forget_textures(self) -> None:
         """Keep no texture for reuse (those on screen stay until their widgets go)."""

@@ -148,6 +148,9 @@ class PictureBook:
         (self._small if small else self._large).add(key, texture)
         return texture
 
+    def kept_textures(self) -> list[Any]:
+        return [t for kept in (self._large, self._small) for t in kept.textures.values()]
+
     def clear(self) -> None:
         """Keep no texture for reuse (those on screen stay until their widgets go)."""
         for kept in (self._large, self._small):

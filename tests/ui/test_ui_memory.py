@@ -69,11 +69,7 @@ def drawn_textures(root: Any) -> set[int]:
 
 
 def kept_textures(ui: Any) -> set[int]:
-    book, pictures = ui.fontbook, ui.pictures
-    kept = {id(t) for t in book._textures.values()}
-    return kept | {
-        id(t) for pool in (pictures._large, pictures._small) for t in pool.textures.values()
-    }
+    return {id(t) for t in ui.fontbook.kept_textures() + ui.pictures.kept_textures()}
 
 
 def read_everything(k: Kiosk) -> None:
@@ -158,7 +154,7 @@ def test_the_end_of_a_session_lets_go_of_what_was_read(sample: Kiosk) -> None:
     assert ui.screen_name == "attract"
     assert ui.pictures.kept == 0
     # what is kept now is only what the loop itself draws
-    assert {id(t) for t in ui.fontbook._textures.values()} <= drawn_textures(ui.root)
+    assert {id(t) for t in ui.fontbook.kept_textures()} <= drawn_textures(ui.root)
     assert not ui.page.ids.holder.children
 
 
@@ -250,5 +246,5 @@ def test_shrinking_text_lands_where_trying_every_step_would_opening_fewer_sizes(
         )
         widget.relayout_now()
         assert widget.drawn_size == steps[-1] < size, text
-        opened = {size for _font, size in book._labels}
+        opened = {size for _font, size in book.font_sizes}
         assert opened <= {size, *steps[-2:]}, f"{text}: {sorted(opened)} of {steps}"
