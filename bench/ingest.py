@@ -226,6 +226,13 @@ def main() -> None:
     parser.add_argument("--postgres", default=os.environ.get("BGK_TEST_POSTGRES_URL"))
     parser.add_argument("--only", choices=("sqlite", "postgresql"))
     args = parser.parse_args()
+    if args.only == "postgresql" and not args.postgres:
+        parser.error(
+            "--only postgresql needs a server: pass --postgres URL or set BGK_TEST_POSTGRES_URL "
+            "(e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)"
+        )
+    if args.only is None and not args.postgres:
+        print("no PostgreSQL named (--postgres URL or BGK_TEST_POSTGRES_URL): measuring SQLite only")
     print(f"load average before: {load()} (2 cores)")
     rows: list[dict[str, Any]] = []
     if args.only in (None, "sqlite"):
