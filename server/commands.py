@@ -11,6 +11,7 @@ from server import demo, serve_commands
 from server.fleet import commands as fleet_commands
 from server.packs import commands as packs_commands
 from server.packs import publish_commands
+from server.web import account_commands
 
 
 def register(registry: Registry) -> None:
@@ -23,4 +24,5 @@ def register(registry: Registry) -> None:
     publish_commands.register(registry)
     serve_commands.register(registry)
     fleet_commands.register(registry)
+    account_commands.register(registry)
     demo.register(registry)

@@ -22,24 +22,34 @@ class Registry:
         self._groups: dict[str, argparse._SubParsersAction[argparse.ArgumentParser]] = {}
 
     def group(self, name: str, help: str) -> None:
-        """Declare a command group such as `pack` or `server` (idempotent)."""
+        """Declare a command group such as `pack`, or `server user` inside the
+        group `server` (idempotent)."""
         if name in self._groups:
             return
-        parser = self._top.add_parser(name, help=help, description=help)
+        words = name.split()
+        if len(words) == 1:
+            parser = self._top.add_parser(name, help=help, description=help)
+        else:
+            parent = " ".join(words[:-1])
+            if parent not in self._groups:
+                raise KeyError(f"declare group {parent!r} before {name!r}")
+            parser = self._groups[parent].add_parser(words[-1], help=help, description=help)
         self._groups[name] = parser.add_subparsers(
-            dest=f"{name}_command", metavar="COMMAND", required=True
+            dest=f"{name.replace(' ', '_')}_command", metavar="COMMAND", required=True
         )
 
     def add(self, path: str, help: str, handler: Handler) -> argparse.ArgumentParser:
-        """Add `bgk PATH` ("sim" or "pack lint"); returns its parser for arguments."""
+        """Add `bgk PATH` ("sim", "pack lint", "server user add"); returns its
+        parser for arguments."""
         words = path.split()
+        if not words:
+            raise ValueError("a command needs a name")
         if len(words) == 1:
             parser = self._top.add_parser(words[0], help=help, description=help)
-        elif len(words) == 2:
-            if words[0] not in self._groups:
-                raise KeyError(f"declare group {words[0]!r} before adding {path!r}")
-            parser = self._groups[words[0]].add_parser(words[1], help=help, description=help)
         else:
-            raise ValueError(f"commands have one or two words, not {path!r}")
+            group = " ".join(words[:-1])
+            if group not in self._groups:
+                raise KeyError(f"declare group {group!r} before adding {path!r}")
+            parser = self._groups[group].add_parser(words[-1], help=help, description=help)
         parser.set_defaults(handler=handler)
         return parser

@@ -190,3 +190,44 @@ screenshots = Table(
     Column("size", Integer, nullable=False),
     Index("ix_screenshots_kiosk_received", "kiosk_id", "received_at"),
 )
+
+# --- accounts of the dashboard and API (migration 0003) ------------------------
+
+#: people who use the dashboard or the API; disabled accounts stay (audit)
+users = Table(
+    "users",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    #: viewer | publisher | admin
+    Column("role", String(10), nullable=False),
+    #: scrypt$N$r$p$salt$hash (base64), never the password
+    Column("pw_hash", String(200), nullable=False),
+    Column("created_at", Double, nullable=False),
+    Column("disabled_at", Double, nullable=True),
+)
+
+#: bearer tokens for the JSON API; only their SHA-256 is kept
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    #: the first characters of the token, to tell tokens apart in lists
+    Column("prefix", String(12), nullable=False, unique=True),
+    Column("user_name", String(64), nullable=False, index=True),
+    Column("label", String(100), nullable=True),
+    Column("created_at", Double, nullable=False),
+    Column("last_used_at", Double, nullable=True),
+    Column("revoked_at", Double, nullable=True),
+)
+
+#: signed-in dashboard sessions; only the SHA-256 of the cookie is kept
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("session_hash", String(64), primary_key=True),
+    Column("user_name", String(64), nullable=False, index=True),
+    #: the form token that proves a POST came from our own page
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", Double, nullable=False),
+    Column("expires_at", Double, nullable=False, index=True),
+)

@@ -1,19 +1,26 @@
 """The server's FastAPI app. `create_app(config)` builds it; server/run.py serves it.
 
-Routers: pack delivery (server/web/files.py) and /healthz; the dashboard and
-JSON API add their routers here.
+Routers: pack delivery (server/web/files.py), /healthz, the JSON API
+(server/web/api.py) and the dashboard (server/web/dashboard.py). The app owns
+one store (the fleet database) for its lifetime; `clock` gives epoch seconds
+(tests pass their own).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI, Request
+from fastapi.exceptions import HTTPException
+from fastapi.responses import JSONResponse, Response
 
 from server.config import ServerConfig
+from server.store import Store, open_store
+from server.web.api import api_router, install_error_handlers
+from server.web.auth import LoginThrottle
 from server.web.files import files_router, not_found
 
 
@@ -21,13 +28,24 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def create_app(config: ServerConfig, *, now: Callable[[], datetime] = _utcnow) -> FastAPI:
+def create_app(
+    config: ServerConfig,
+    *,
+    now: Callable[[], datetime] = _utcnow,
+    store: Store | None = None,
+    clock: Callable[[], float] = time.time,
+) -> FastAPI:
     app = FastAPI(
         title="Border-gate kiosks server",
         description="Signed pack delivery (TUF metadata, blobs), fleet dashboard and API.",
     )
     app.state.config = config
+    app.state.store = store if store is not None else open_store(config.store_url)
+    app.state.clock = clock
+    app.state.login_throttle = LoginThrottle()
     app.include_router(files_router(config.tuf_dir, config.blob_dir))
+    app.include_router(api_router())
+    install_error_handlers(app)
 
     @app.get("/healthz", tags=["health"], summary="liveness and signed-metadata freshness")
     def healthz() -> JSONResponse:
@@ -36,12 +54,22 @@ def create_app(config: ServerConfig, *, now: Callable[[], datetime] = _utcnow) -
         return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
     @app.exception_handler(404)
-    async def _not_found(_request: Any, _exc: Any) -> JSONResponse:
-        response = not_found()
-        assert isinstance(response, JSONResponse)
-        return response
+    async def _not_found(_request: Any, exc: Any) -> Response:
+        if isinstance(exc, HTTPException) and exc.detail not in (None, "Not Found"):
+            return _error(exc)
+        return not_found()
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(_request: Request, exc: HTTPException) -> Response:
+        return _error(exc)
 
     return app
+
+
+def _error(exc: HTTPException) -> JSONResponse:
+    """Refusals as `{"error": sentence}`, never cached."""
+    headers = {**(exc.headers or {}), "Cache-Control": "no-store"}
+    return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=headers)
 
 
 def _tuf_health(config: ServerConfig, now: datetime) -> dict[str, Any]:

@@ -1,0 +1,287 @@
+"""What the dashboard and the JSON API do, in one place: read the fleet,
+a kiosk's details, alerts, published packs; send commands and notices;
+widen a published pack's audience.
+
+Functions take the store, the server config and the time; they raise
+`UsageError` (the request is wrong: say how to fix it) or
+`NotFound` (no such kiosk, pack, screenshot).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import or_, select
+
+from kiosk.protocol.errors import BgkError, UsageError
+from kiosk.protocol.languages import LANGUAGES
+from server.config import ServerConfig
+from server.fleet.pki import FleetKeys
+from server.fleet.remote import QueuedCommand, queue_command
+from server.fleet.view import KioskView, fleet_view, local_time
+from server.store import Store
+from server.store.schema import alerts, commands, kiosks, screenshots
+
+#: commands a person may send from the dashboard or the API
+OPS = ("reboot", "resync", "screenshot", "notice")
+NOTICE_MAX_MINUTES = 7 * 24 * 60
+
+
+class NotFound(BgkError):
+    """No such kiosk, pack version or screenshot."""
+
+
+@dataclass(frozen=True)
+class Screenshot:
+    kiosk_id: str
+    taken_at: float
+    width: int
+    height: int
+    screen: str | None
+    path: Path
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "taken_at": self.taken_at,
+            "taken_at_local": local_time(self.taken_at),
+            "width": self.width,
+            "height": self.height,
+            "screen": self.screen,
+            "url": f"/api/v1/kiosks/{self.kiosk_id}/screenshot",
+        }
+
+
+def kiosks_view(store: Store, config: ServerConfig, now: float) -> list[KioskView]:
+    return fleet_view(store, now, config.fleet)
+
+
+def kiosk_view(store: Store, config: ServerConfig, kiosk_id: str, now: float) -> KioskView:
+    for view in fleet_view(store, now, config.fleet):
+        if view.id == kiosk_id:
+            return view
+    raise NotFound(f"no enrolled kiosk {kiosk_id!r}")
+
+
+def latest_screenshot(store: Store, config: ServerConfig, kiosk_id: str) -> Screenshot | None:
+    with store.engine.connect() as conn:
+        row = conn.execute(
+            select(screenshots)
+            .where(screenshots.c.kiosk_id == kiosk_id)
+            .order_by(screenshots.c.received_at.desc())
+            .limit(1)
+        ).first()
+    if row is None:
+        return None
+    path = (config.data / row.path).resolve()
+    if not path.is_relative_to(config.data.resolve()) or not path.is_file():
+        return None
+    return Screenshot(kiosk_id, row.taken_at, row.width, row.height, row.screen, path)
+
+
+def recent_commands(store: Store, kiosk_id: str, limit: int = 10) -> list[dict[str, Any]]:
+    cols = [c for c in commands.c if c.name != "payload"]
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            select(*cols)
+            .where(commands.c.kiosk_id == kiosk_id)
+            .order_by(commands.c.created_at.desc())
+            .limit(limit)
+        ).all()
+    out = []
+    for row in rows:
+        item = dict(row._mapping)
+        item["created_at_local"] = local_time(row.created_at)
+        out.append(item)
+    return out
+
+
+def kiosk_detail(store: Store, config: ServerConfig, kiosk_id: str, now: float) -> dict[str, Any]:
+    view = kiosk_view(store, config, kiosk_id, now)
+    shot = latest_screenshot(store, config, kiosk_id)
+    return {
+        **view.as_json(),
+        "screenshot": shot.as_json() if shot else None,
+        "commands": recent_commands(store, kiosk_id),
+    }
+
+
+def list_alerts(store: Store, now: float, *, closed_days: float = 0) -> list[dict[str, Any]]:
+    """Open alerts, and those closed in the last `closed_days` days; newest first."""
+    query = select(alerts).order_by(alerts.c.opened_at.desc()).limit(1000)
+    if closed_days > 0:
+        query = query.where(
+            or_(alerts.c.closed_at.is_(None), alerts.c.closed_at > now - closed_days * 86400)
+        )
+    else:
+        query = query.where(alerts.c.closed_at.is_(None))
+    with store.engine.connect() as conn:
+        rows = conn.execute(query).all()
+    return [
+        {
+            "kiosk_id": r.kiosk_id,
+            "kind": r.kind,
+            "detail": r.detail,
+            "opened_at": r.opened_at,
+            "opened_at_local": local_time(r.opened_at),
+            "closed_at": r.closed_at,
+            "closed_at_local": local_time(r.closed_at),
+            "open": r.closed_at is None,
+        }
+        for r in rows
+    ]
+
+
+def list_packs(config: ServerConfig) -> list[dict[str, Any]]:
+    from server.packs.publish import published_packs
+    from server.packs.signing import open_repository
+
+    repo = open_repository(config)
+    return [
+        {
+            "pack": p.pack,
+            "version": p.version,
+            "to": list(p.to),
+            "published": p.published,
+            "sha256": p.sha256,
+        }
+        for p in reversed(published_packs(repo.targets()))
+    ]
+
+
+def _fleet_keys(config: ServerConfig) -> FleetKeys:
+    keys = FleetKeys(config.data / "mqtt")
+    if not keys.command_key.exists():
+        raise UsageError(
+            "this server has no command key yet: run `bgk server mosquitto-config` once"
+        )
+    return keys
+
+
+def send_command(
+    store: Store,
+    config: ServerConfig,
+    kiosk_id: str,
+    op: str,
+    args: dict[str, Any],
+    *,
+    by: str,
+    now: float,
+    ttl_s: float | None = None,
+) -> QueuedCommand:
+    if op not in OPS:
+        raise UsageError(f"unknown command {op!r}: use one of {', '.join(OPS)}")
+    with store.engine.connect() as conn:
+        known = conn.execute(
+            select(kiosks.c.id).where(kiosks.c.id == kiosk_id, kiosks.c.revoked_at.is_(None))
+        ).first()
+    if known is None:
+        raise NotFound(f"no enrolled kiosk {kiosk_id!r}")
+    return queue_command(
+        store,
+        _fleet_keys(config),
+        kiosk_id,
+        op,
+        args,
+        now=now,
+        ttl_s=ttl_s or config.fleet.command_ttl_s,
+        created_by=by,
+    )
+
+
+def notice_args(text: dict[str, str], minutes: float, now: float, level: str) -> dict[str, Any]:
+    cleaned = {lang: value.strip() for lang, value in text.items() if value and value.strip()}
+    unknown = sorted(set(cleaned) - set(LANGUAGES))
+    if unknown:
+        raise UsageError(f"unknown language {unknown[0]!r}: use {', '.join(LANGUAGES)}")
+    if not cleaned:
+        raise UsageError("write the notice in at least one language (Vietnamese first)")
+    if not 1 <= minutes <= NOTICE_MAX_MINUTES:
+        raise UsageError(f"a notice lasts between 1 and {NOTICE_MAX_MINUTES} minutes")
+    if level not in ("urgent", "info"):
+        raise UsageError("level: urgent or info")
+    return {
+        "id": f"n{int(now * 1000)}",
+        "text": cleaned,
+        "expires": now + minutes * 60,
+        "level": level,
+    }
+
+
+def notice_audience(store: Store, to: list[str]) -> list[str]:
+    """Active kiosks at the gates or in the groups named (or all)."""
+    if not to:
+        raise UsageError("say where the notice goes: a gate, a group, or all")
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            select(kiosks.c.id, kiosks.c.gate, kiosks.c.groups)
+            .where(kiosks.c.revoked_at.is_(None))
+            .order_by(kiosks.c.id)
+        ).all()
+    wanted = set(to)
+    return [
+        r.id for r in rows if "all" in wanted or r.gate in wanted or wanted & set(r.groups or [])
+    ]
+
+
+def send_notice(
+    store: Store,
+    config: ServerConfig,
+    text: dict[str, str],
+    to: list[str],
+    *,
+    minutes: float,
+    by: str,
+    now: float,
+    level: str = "urgent",
+) -> list[QueuedCommand]:
+    """One signed `notice` command per kiosk of the audience."""
+    args = notice_args(text, minutes, now, level)
+    targets = notice_audience(store, to)
+    if not targets:
+        raise UsageError(f"no enrolled kiosk is at gate or in group {', '.join(to)}")
+    keys = _fleet_keys(config)
+    # the command outlives its delivery attempts only as long as the notice itself
+    ttl = min(max(minutes * 60, 10.0), 7 * 86400)
+    return [
+        queue_command(store, keys, kiosk_id, "notice", args, now=now, ttl_s=ttl, created_by=by)
+        for kiosk_id in targets
+    ]
+
+
+def widen_pack(config: ServerConfig, pack_id: str, version: int, to: list[str]) -> dict[str, Any]:
+    """Publish an already published pack version to more gates or groups.
+
+    Needs the targets key: on a server whose targets key is offline (as it
+    should be in production) this says to publish with the CLI where the key is.
+    """
+    from server.packs.publish import check_audience, publish_pack, target_file_path
+    from server.packs.signing import open_repository, utcnow
+
+    audience = check_audience(to)
+    try:
+        repo = open_repository(config, ("targets",), now=utcnow)
+    except BgkError as exc:
+        raise UsageError(
+            f"the targets key is not on this server ({exc}); publish with "
+            "`bgk server publish PACK --data DIR --keys KEYS --to ...` where the key is"
+        ) from None
+    from server.packs.publish import published_packs
+
+    offer = next(
+        (p for p in published_packs(repo.targets()) if p.pack == pack_id and p.version == version),
+        None,
+    )
+    if offer is None:
+        raise NotFound(f"{pack_id} version {version} is not published")
+    manifest = target_file_path(repo.dir, offer.path, offer.sha256)
+    staging = Path(tempfile.mkdtemp(prefix="bgk-widen-"))
+    try:
+        shutil.copyfile(manifest, staging / "manifest.json")
+        result = publish_pack(repo, config.blob_dir, staging, audience, utcnow)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return result.as_dict()
