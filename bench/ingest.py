@@ -232,7 +232,9 @@ def main() -> None:
             "(e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)"
         )
     if args.only is None and not args.postgres:
-        print("no PostgreSQL named (--postgres URL or BGK_TEST_POSTGRES_URL): measuring SQLite only")
+        print(
+            "no PostgreSQL named (--postgres URL or BGK_TEST_POSTGRES_URL): measuring SQLite only"
+        )
     print(f"load average before: {load()} (2 cores)")
     rows: list[dict[str, Any]] = []
     if args.only in (None, "sqlite"):
