@@ -142,6 +142,19 @@ class Demo:
         self.bgk("keys", "init", str(state / "keys"))
         self.bgk("server", "init", "--data", str(data), "--keys", str(state / "keys"), "--url", url)
 
+        say("dashboard accounts: an admin and a border-guard viewer, with API tokens")
+        logins = {}
+        for name, role in (("admin", "admin"), ("guard", "viewer")):
+            made = json.loads(
+                self.bgk("server", "user", "add", name, "--role", role, "--generate", "--json",
+                         "--data", str(data))
+            )  # fmt: skip
+            token = json.loads(
+                self.bgk("server", "token", "create", "--user", name, "--label", "demo", "--json",
+                         "--data", str(data))
+            )  # fmt: skip
+            logins[role] = {"user": name, "password": made["password"], "token": token["token"]}
+
         say("Mosquitto broker (generated config, free ports)")
         store = open_store(f"sqlite:///{data / 'fleet.db'}")
         broker = LocalBroker.create(store, FleetKeys(data / "mqtt"), state / "broker")
@@ -187,6 +200,16 @@ class Demo:
         self.wait_for("the fleet view", lambda: _fleet_count(self, data) > 1, 60)
         info = {
             "dashboard_url": f"{url}/",
+            "admin_login": {
+                "user": logins["admin"]["user"],
+                "password": logins["admin"]["password"],
+            },
+            "admin_token": logins["admin"]["token"],
+            "viewer_login": {
+                "user": logins["viewer"]["user"],
+                "password": logins["viewer"]["password"],
+            },
+            "viewer_token": logins["viewer"]["token"],
             "api_docs_url": f"{url}/docs",
             "server_url": url,
             "mqtt_url": broker.url,
@@ -289,6 +312,7 @@ def run_demo(opts: DemoOptions, say: Callable[[str], None] = print) -> int:
 def summary(info: dict[str, Any], state: Path) -> str:
     config = info["kiosk_configs"][KIOSK_ID]
     data = info["data_dir"]
+    admin, viewer = info["admin_login"], info["viewer_login"]
     ui = (
         "a kiosk window shows the pack"
         if info["ui"]
@@ -297,6 +321,8 @@ def summary(info: dict[str, Any], state: Path) -> str:
     return f"""
 The border-gate kiosk demo is running ({ui}).
 
+  dashboard                 {info["dashboard_url"]}
+    sign in as              {admin["user"]} / {admin["password"]}   (border guard, read-only: {viewer["user"]} / {viewer["password"]})
   server (TUF, blobs, API)  {info["server_url"]}      API docs: {info["api_docs_url"]}
   MQTT broker               {info["mqtt_url"]} (server), {info["mqtt_kiosk_url"]} (kiosks, TLS)
   kiosks                    {KIOSK_ID} (real agent{"" if not info["ui"] else " + UI"}) and {info["simulated_kiosks"]} simulated
@@ -304,6 +330,7 @@ The border-gate kiosk demo is running ({ui}).
 
 Try, in another terminal (from the project folder):
   .venv/bin/bgk server fleet --data {data}             # every kiosk: state, pack, UI, alerts
+  curl -H "Authorization: Bearer {info["viewer_token"]}" {info["server_url"]}/api/v1/kiosks
   .venv/bin/bgk kiosk status --config {config}
   .venv/bin/bgk pack build content_packs/lao-bao -o {state}/packs/v2 --version 2
   .venv/bin/bgk server publish {state}/packs/v2 --data {data} --to lao-bao   # the kiosk installs it

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
+import requests
 
 from kiosk.config import load_config
 from kiosk.local import Channel
@@ -18,14 +22,38 @@ def test_demo_comes_up_headless_and_stops_cleanly(tmp_path: Path, font_cache: Pa
     state = tmp_path / "demo"
     env = {"XDG_CACHE_HOME": str(font_cache.parents[1]), "PYTHAINLP_READ_ONLY": "1",
            "PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "HOME": str(tmp_path)}  # fmt: skip
-    run = subprocess.run(
+    demo = subprocess.Popen(
         [sys.executable, "-m", "kiosk.cli", "demo", "--headless", "--kiosks", "5",
-         "--duration", "2", "--state-dir", str(state)],
-        capture_output=True, text=True, env=env, timeout=240,
+         "--duration", "180", "--state-dir", str(state)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
-    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
-    assert "The border-gate kiosk demo is running" in run.stdout
-    info = json.loads((state / "demo.json").read_text(encoding="utf-8"))
+    try:
+        deadline = time.monotonic() + 240
+        while not (state / "demo.json").exists():
+            assert demo.poll() is None, demo.communicate()[1][-2000:]
+            assert time.monotonic() < deadline, "the demo did not come up in 240 s"
+            time.sleep(0.5)
+        info = json.loads((state / "demo.json").read_text(encoding="utf-8"))
+        _check_running(info, env)
+    finally:
+        demo.send_signal(signal.SIGINT)
+        try:
+            out, err = demo.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            demo.kill()
+            out, err = demo.communicate()
+    assert demo.returncode == 0, out[-2000:] + err[-2000:]
+    assert "The border-gate kiosk demo is running" in out
+    admin = info["admin_login"]
+    assert f"{admin['user']} / {admin['password']}" in out  # the login is printed
+    assert info["dashboard_url"] in out
+
+    # Nothing it started is left running.
+    left = subprocess.run(["pgrep", "-f", str(state)], capture_output=True, text=True)
+    assert left.stdout.strip() == "", f"left running: {left.stdout}"
+
+
+def _check_running(info: dict[str, Any], env: dict[str, str]) -> None:
     assert info["kiosk_ids"] == ["lb-01"] and info["simulated_kiosks"] == 5
     assert info["server_url"].startswith("http://127.0.0.1:")
     assert info["mqtt_url"].startswith("mqtt://127.0.0.1:")
@@ -45,6 +73,26 @@ def test_demo_comes_up_headless_and_stops_cleanly(tmp_path: Path, font_cache: Pa
     ids = {k["id"] for k in json.loads(fleet.stdout)}
     assert "lb-01" in ids and len(ids) == 6
 
-    # Nothing it started is left running.
-    left = subprocess.run(["pgrep", "-f", str(state)], capture_output=True, text=True)
-    assert left.stdout.strip() == "", f"left running: {left.stdout}"
+    # The API answers the demo's tokens: the guard reads, only the admin sends.
+    api = info["server_url"] + "/api/v1"
+    viewer = {"Authorization": f"Bearer {info['viewer_token']}"}
+    admin = {"Authorization": f"Bearer {info['admin_token']}"}
+    kiosks = requests.get(f"{api}/kiosks", headers=viewer, timeout=10)
+    assert kiosks.status_code == 200 and len(kiosks.json()) == 6
+    assert requests.get(f"{api}/kiosks", timeout=10).status_code == 401
+    notice = {"text": {"vi": "Thử nghiệm"}, "to": ["lao-bao"], "minutes": 5}
+    assert (
+        requests.post(f"{api}/notices", json=notice, headers=viewer, timeout=10).status_code == 403
+    )
+    sent = requests.post(f"{api}/notices", json=notice, headers=admin, timeout=10)
+    assert sent.status_code == 202, sent.text
+    cmd_id = sent.json()["commands"][0]["cmd_id"]
+
+    def acked() -> bool:
+        done = requests.get(f"{api}/kiosks/lb-01/commands", headers=viewer, timeout=10).json()
+        return any(c["cmd_id"] == cmd_id and c["state"] == "done" for c in done)
+
+    deadline = time.monotonic() + 30
+    while not acked():
+        assert time.monotonic() < deadline, "the real kiosk did not acknowledge the notice"
+        time.sleep(0.5)
