@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -84,3 +85,16 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'fleet.db'}"
     url: str = request.getfixturevalue("postgres_url")
     return url
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Any]:
+    """An empty fleet store at the latest schema, in its own database."""
+    from fleetkit import own_database
+
+    from server.store import open_store
+
+    with own_database(store_url) as url:
+        s = open_store(url)
+        yield s
+        s.dispose()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import json
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -95,11 +97,16 @@ def _read_password(args: argparse.Namespace) -> tuple[str, bool]:
     return first, False
 
 
-def _open(args: argparse.Namespace) -> Any:
+@contextlib.contextmanager
+def _store(args: argparse.Namespace) -> Iterator[Any]:
     from server.config import load_server_config
     from server.store import open_store
 
-    return open_store(load_server_config(args.data).store_url)
+    store = open_store(load_server_config(args.data).store_url)
+    try:
+        yield store
+    finally:
+        store.dispose()
 
 
 def _out(args: argparse.Namespace, body: Any, text: str) -> None:
@@ -112,11 +119,8 @@ def _user_add(args: argparse.Namespace) -> int:
     check_user_name(args.name)
     check_role(args.role)
     password, generated = _read_password(args)
-    store = _open(args)
-    try:
+    with _store(args) as store:
         add_user(store, args.name, args.role, password, now=time.time())
-    finally:
-        store.dispose()
     body: dict[str, Any] = {"name": args.name, "role": args.role}
     text = f"user {args.name} ({args.role}) added"
     if generated:
@@ -130,11 +134,8 @@ def _user_list(args: argparse.Namespace) -> int:
     from server.fleet.view import local_time
     from server.web.accounts import list_users
 
-    store = _open(args)
-    try:
+    with _store(args) as store:
         rows = list_users(store)
-    finally:
-        store.dispose()
     body = [
         {
             "name": u.name,
@@ -157,11 +158,8 @@ def _passwd(args: argparse.Namespace) -> int:
     from server.web.accounts import set_password
 
     password, generated = _read_password(args)
-    store = _open(args)
-    try:
+    with _store(args) as store:
         set_password(store, args.name, password)
-    finally:
-        store.dispose()
     body: dict[str, Any] = {"name": args.name}
     text = f"new password for {args.name}; their open sessions ended"
     if generated:
@@ -174,11 +172,8 @@ def _passwd(args: argparse.Namespace) -> int:
 def _role(args: argparse.Namespace) -> int:
     from server.web.accounts import set_role
 
-    store = _open(args)
-    try:
+    with _store(args) as store:
         set_role(store, args.name, args.role)
-    finally:
-        store.dispose()
     _out(args, {"name": args.name, "role": args.role}, f"{args.name} is now {args.role}")
     return 0
 
@@ -186,11 +181,8 @@ def _role(args: argparse.Namespace) -> int:
 def _disable(args: argparse.Namespace) -> int:
     from server.web.accounts import disable_user
 
-    store = _open(args)
-    try:
+    with _store(args) as store:
         disable_user(store, args.name, now=time.time())
-    finally:
-        store.dispose()
     _out(
         args,
         {"name": args.name, "disabled": True},
@@ -202,11 +194,8 @@ def _disable(args: argparse.Namespace) -> int:
 def _enable(args: argparse.Namespace) -> int:
     from server.web.accounts import enable_user
 
-    store = _open(args)
-    try:
+    with _store(args) as store:
         enable_user(store, args.name)
-    finally:
-        store.dispose()
     _out(args, {"name": args.name, "disabled": False}, f"{args.name} can sign in again")
     return 0
 
@@ -214,11 +203,8 @@ def _enable(args: argparse.Namespace) -> int:
 def _token_create(args: argparse.Namespace) -> int:
     from server.web.accounts import create_token
 
-    store = _open(args)
-    try:
+    with _store(args) as store:
         token = create_token(store, args.user, now=time.time(), label=args.label)
-    finally:
-        store.dispose()
     _out(
         args,
         {"user": args.user, "token": token},
@@ -231,11 +217,8 @@ def _token_list(args: argparse.Namespace) -> int:
     from server.fleet.view import local_time
     from server.web.accounts import list_tokens
 
-    store = _open(args)
-    try:
+    with _store(args) as store:
         rows = list_tokens(store, args.user)
-    finally:
-        store.dispose()
     body = [
         {
             "prefix": t.prefix,
@@ -260,10 +243,7 @@ def _token_list(args: argparse.Namespace) -> int:
 def _token_revoke(args: argparse.Namespace) -> int:
     from server.web.accounts import revoke_token
 
-    store = _open(args)
-    try:
+    with _store(args) as store:
         revoke_token(store, args.prefix.rstrip("…"), now=time.time())
-    finally:
-        store.dispose()
     _out(args, {"prefix": args.prefix, "revoked": True}, f"token {args.prefix}… revoked")
     return 0

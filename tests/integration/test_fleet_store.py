@@ -4,12 +4,9 @@ state, presence, alerts raised and cleared, command acks, retention, the view.""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-from fleetkit import own_database
 from sqlalchemy import func, insert, select
 
 from kiosk.protocol.payloads import CommandAck, Event, Heartbeat, PackRef, Status, UiState
@@ -18,7 +15,7 @@ from server.fleet.registry import KioskRegistry
 from server.fleet.settings import FleetSettings
 from server.fleet.sweeper import Sweeper
 from server.fleet.view import fleet_view, render_table
-from server.store import Store, open_store
+from server.store import Store
 from server.store.schema import alerts, commands, heartbeats, kiosk_events, presence
 
 T0 = 1_780_000_000.0  # 28/05/2026 20:26:40 UTC
@@ -29,14 +26,6 @@ CFG = FleetSettings(
     hb_retention_days=30,
     event_retention_days=400,
 )
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[Store]:
-    with own_database(store_url) as url:
-        s = open_store(url)
-        yield s
-        s.dispose()
 
 
 def hb(

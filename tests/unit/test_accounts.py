@@ -3,28 +3,17 @@ what disabling a user or changing a password takes away."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from fleetkit import own_database
 from sqlalchemy import select
 
 from kiosk.protocol.errors import UsageError
-from server.store import Store, open_store
+from server.store import Store
 from server.store.schema import api_tokens, users, web_sessions
 from server.web import accounts as acc
 from server.web.auth import MAX_FAILURES, LoginRefused, LoginThrottle
 
 T0 = 1_780_000_000.0
 PW = "mật khẩu đủ dài 123"
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[Store]:
-    with own_database(store_url) as url:
-        s = open_store(url)
-        yield s
-        s.dispose()
 
 
 def test_passwords_are_kept_as_salted_hashes_and_checked(store: Store) -> None:
