@@ -89,8 +89,11 @@ def local_time(ts: float | None) -> str | None:
     return dt.datetime.fromtimestamp(ts, VIETNAM).strftime("%d/%m/%Y %H:%M")
 
 
-def fleet_view(store: Store, now: float, cfg: FleetSettings) -> list[KioskView]:
-    """Every active kiosk of the registry with its derived state and open alerts."""
+def fleet_view(
+    store: Store, now: float, cfg: FleetSettings, *, only: str | None = None
+) -> list[KioskView]:
+    """Every active kiosk of the registry (or the one named `only`) with its
+    derived state and open alerts."""
     cols = [kiosk_state.c[c] for c in FACT_COLUMNS if c != "kiosk_id"]
     extra = [kiosk_state.c[c] for c in ("pack_id", "pack_version", "ui_screen")]
     query = (
@@ -99,14 +102,18 @@ def fleet_view(store: Store, now: float, cfg: FleetSettings) -> list[KioskView]:
         .where(kiosks.c.revoked_at.is_(None))
         .order_by(kiosks.c.gate, kiosks.c.id)
     )
+    alert_query = (
+        select(alerts.c.kiosk_id, alerts.c.kind, alerts.c.opened_at, alerts.c.detail)
+        .where(alerts.c.closed_at.is_(None))
+        .order_by(alerts.c.opened_at)
+    )
+    if only is not None:
+        query = query.where(kiosks.c.id == only)
+        alert_query = alert_query.where(alerts.c.kiosk_id == only)
     open_alerts: dict[str, list[AlertView]] = {}
     with store.engine.connect() as conn:
         rows = conn.execute(query).all()
-        for a in conn.execute(
-            select(alerts.c.kiosk_id, alerts.c.kind, alerts.c.opened_at, alerts.c.detail)
-            .where(alerts.c.closed_at.is_(None))
-            .order_by(alerts.c.opened_at)
-        ):
+        for a in conn.execute(alert_query):
             open_alerts.setdefault(a.kiosk_id, []).append(AlertView(a.kind, a.opened_at, a.detail))
     out = []
     n = len(FACT_COLUMNS) - 1

@@ -60,9 +60,8 @@ def kiosks_view(store: Store, config: ServerConfig, now: float) -> list[KioskVie
 
 
 def kiosk_view(store: Store, config: ServerConfig, kiosk_id: str, now: float) -> KioskView:
-    for view in fleet_view(store, now, config.fleet):
-        if view.id == kiosk_id:
-            return view
+    for view in fleet_view(store, now, config.fleet, only=kiosk_id):
+        return view
     raise NotFound(f"no enrolled kiosk {kiosk_id!r}")
 
 
