@@ -21,6 +21,7 @@ from server.config import ServerConfig
 from server.store import Store, open_store
 from server.web.api import api_router, install_error_handlers
 from server.web.auth import LoginThrottle
+from server.web.dashboard import install_dashboard
 from server.web.files import files_router, not_found
 
 
@@ -45,6 +46,7 @@ def create_app(
     app.state.login_throttle = LoginThrottle()
     app.include_router(files_router(config.tuf_dir, config.blob_dir))
     app.include_router(api_router())
+    install_dashboard(app)
     install_error_handlers(app)
 
     @app.get("/healthz", tags=["health"], summary="liveness and signed-metadata freshness")

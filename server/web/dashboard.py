@@ -1,0 +1,232 @@
+"""The dashboard (server-rendered HTML, Vietnamese first): the fleet overview,
+one kiosk with its screenshot and commands, alerts, published packs.
+
+Sign-in is in dashboard_login.py, notices in dashboard_notices.py, what the
+pages share (language, user, rendering, error pages) in dashboard_pages.py;
+the facts come from fleetops, shared with the JSON API.
+`install_dashboard(app)` adds all of it to the app.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Form, Request
+from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
+
+from kiosk.protocol.errors import BgkError
+from server.fleet.view import VIETNAM, KioskView
+from server.web import fleetops
+from server.web.auth import Principal, now_of, store_of
+from server.web.dashboard_login import login_router
+from server.web.dashboard_notices import notices_router
+from server.web.dashboard_pages import (
+    STATIC,
+    PageError,
+    config_of,
+    install_page_handlers,
+    need_csrf,
+    need_role,
+    page_user,
+    redirect,
+    render,
+    words_of,
+)
+
+log = logging.getLogger(__name__)
+
+STATES = ("online", "stale", "offline")
+#: commands the kiosk page offers (notices have their own page)
+PAGE_OPS = ("screenshot", "resync", "reboot")
+_STATE_RANK = {"offline": 0, "stale": 1, "online": 2}
+
+
+@dataclass(frozen=True)
+class Row:
+    """A kiosk as the overview shows it."""
+
+    view: KioskView
+    #: the newest published version of its pack, when it plays an older one
+    newer: int | None
+
+    @property
+    def trouble(self) -> bool:
+        return bool(
+            self.view.state != "online"
+            or self.view.alerts
+            or self.view.ui_alive is False
+            or self.newer is not None
+        )
+
+
+def newest_versions(request: Request) -> dict[str, int]:
+    """pack id -> newest published version ({} when the repository cannot be read)."""
+    try:
+        packs = fleetops.list_packs(config_of(request))
+    except (BgkError, OSError, ValueError) as exc:
+        log.warning("cannot read the published packs: %s", exc)
+        return {}
+    newest: dict[str, int] = {}
+    for p in packs:
+        newest[p["pack"]] = max(newest.get(p["pack"], 0), int(p["version"]))
+    return newest
+
+
+def fleet_rows(views: list[KioskView], newest: dict[str, int], gate: str, state: str) -> list[Row]:
+    """Kiosks of `gate` in `state` ("" = any), problems first: offline, stale,
+    then online kiosks with an alert, a dead UI or old content; then by gate, id."""
+    rows = []
+    for v in views:
+        if (gate and v.gate != gate) or (state and v.state != state):
+            continue
+        top = newest.get(v.pack_id or "")
+        old = (
+            top if top is not None and v.pack_version is not None and v.pack_version < top else None
+        )
+        rows.append(Row(v, old))
+    rows.sort(
+        key=lambda r: (_STATE_RANK.get(r.view.state, 0), not r.trouble, r.view.gate, r.view.id)
+    )
+    return rows
+
+
+def published_date(iso: str | None) -> str:
+    if not iso:
+        return ""
+    try:
+        when = dt.datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return when.astimezone(VIETNAM).strftime("%d/%m/%Y")
+
+
+def _clock_text(now: float) -> str:
+    return dt.datetime.fromtimestamp(now, VIETNAM).strftime("%H:%M:%S")
+
+
+def dashboard_router() -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+    signed_in = Depends(page_user)
+
+    @router.get("/")
+    def overview(
+        request: Request, gate: str = "", state: str = "", p: Principal = signed_in
+    ) -> Response:
+        now = now_of(request)
+        views = fleetops.kiosks_view(store_of(request), config_of(request), now)
+        state = state if state in STATES else ""
+        gates = sorted({v.gate for v in views})
+        gate = gate if gate in gates else ""
+        counts = {s: sum(1 for v in views if v.state == s) for s in STATES}
+        context = {
+            "rows": fleet_rows(views, newest_versions(request), gate, state),
+            "total": len(views),
+            "counts": counts,
+            "open_alerts": sum(len(v.alerts) for v in views),
+            "gates": gates,
+            "states": STATES,
+            "gate": gate,
+            "state": state,
+            "updated": _clock_text(now),
+        }
+        return render(request, "overview.html", context, principal=p)
+
+    @router.get("/kiosks/{kiosk_id}")
+    def kiosk(
+        request: Request, kiosk_id: str, sent: str = "", p: Principal = signed_in
+    ) -> Response:
+        return _kiosk_page(request, p, kiosk_id, sent=sent if sent in PAGE_OPS else "")
+
+    @router.post("/kiosks/{kiosk_id}/commands")
+    def command(
+        request: Request,
+        kiosk_id: str,
+        op: Annotated[str, Form(max_length=20)] = "",
+        csrf: Annotated[str, Form(max_length=200)] = "",
+        confirmed: Annotated[str, Form(max_length=10)] = "",
+        p: Principal = signed_in,
+    ) -> Response:
+        t = words_of(request)
+        need_role(p, "publisher", t)
+        need_csrf(p, csrf)
+        if op not in PAGE_OPS:
+            raise PageError(400, "error.op")
+        store, config, now = store_of(request), config_of(request), now_of(request)
+        try:
+            fleetops.kiosk_view(store, config, kiosk_id, now)
+        except fleetops.NotFound:
+            raise PageError(404, "error.404", id=kiosk_id) from None
+        if op == "reboot" and confirmed != "yes":
+            return render(request, "confirm_reboot.html", {"kiosk_id": kiosk_id}, principal=p)
+        try:
+            fleetops.send_command(store, config, kiosk_id, op, {}, by=p.user.name, now=now)
+        except fleetops.NotFound:
+            raise PageError(404, "error.404", id=kiosk_id) from None
+        except BgkError as exc:
+            return _kiosk_page(request, p, kiosk_id, error=t("send_failed", detail=str(exc)))
+        return redirect(f"/kiosks/{kiosk_id}?sent={op}")
+
+    @router.get("/alerts")
+    def alerts(request: Request, p: Principal = signed_in) -> Response:
+        items = fleetops.list_alerts(store_of(request), now_of(request), closed_days=7)
+        context = {
+            "open": [a for a in items if a["open"]],
+            "closed": sorted(
+                (a for a in items if not a["open"]), key=lambda a: -float(a["closed_at"])
+            ),
+        }
+        return render(request, "alerts.html", context, principal=p)
+
+    @router.get("/packs")
+    def packs(request: Request, p: Principal = signed_in) -> Response:
+        t = words_of(request)
+        error = ""
+        items: list[dict[str, Any]] = []
+        try:
+            items = fleetops.list_packs(config_of(request))
+        except (BgkError, OSError, ValueError) as exc:
+            error = t("packs.error", detail=str(exc))
+        for item in items:
+            item["date"] = published_date(item.get("published"))
+        return render(request, "packs.html", {"packs": items, "error": error}, principal=p)
+
+    return router
+
+
+def _kiosk_page(
+    request: Request, p: Principal, kiosk_id: str, *, sent: str = "", error: str = ""
+) -> Response:
+    store, config, now = store_of(request), config_of(request), now_of(request)
+    try:
+        view = fleetops.kiosk_view(store, config, kiosk_id, now)
+    except fleetops.NotFound:
+        raise PageError(404, "error.404", id=kiosk_id) from None
+    newest = newest_versions(request).get(view.pack_id or "")
+    context = {
+        "k": view,
+        "newer": newest
+        if newest is not None and view.pack_version is not None and view.pack_version < newest
+        else None,
+        "shot": fleetops.latest_screenshot(store, config, kiosk_id),
+        "commands": fleetops.recent_commands(store, kiosk_id),
+        "can_send": p.user.can("publisher"),
+        "sent": sent,
+        "error": error,
+        "updated": _clock_text(now),
+    }
+    return render(request, "kiosk.html", context, principal=p, status=400 if error else 200)
+
+
+def install_dashboard(app: FastAPI) -> None:
+    """The dashboard's pages, its static files and its HTML error pages."""
+    install_page_handlers(app)
+    app.include_router(login_router())
+    app.include_router(dashboard_router())
+    app.include_router(notices_router())
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")

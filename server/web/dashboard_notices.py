@@ -1,0 +1,142 @@
+"""The urgent-notice form (publishers and admins): a text per kiosk language,
+the audience (all, a gate or a group of the enrolled kiosks), how long it
+shows and its level. Wrong input gives the form back with what was typed
+and a sentence per field; a sent notice says how many kiosks it was queued for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import Response
+
+from kiosk.protocol.errors import BgkError
+from kiosk.protocol.languages import ENDONYMS, LANGUAGES
+from server.web import fleetops
+from server.web.auth import Principal, now_of, store_of
+from server.web.dashboard_pages import (
+    config_of,
+    need_csrf,
+    need_role,
+    page_user,
+    redirect,
+    render,
+    words_of,
+)
+from server.web.i18n import Words
+
+MAX_TEXT = 1000
+LEVELS = ("urgent", "info")
+
+
+@dataclass
+class NoticeForm:
+    text: dict[str, str] = field(default_factory=lambda: dict.fromkeys(LANGUAGES, ""))
+    to: str = "all"
+    minutes: str = "60"
+    level: str = "urgent"
+    #: field name -> sentence
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Audience:
+    gates: list[str]
+    groups: list[str]
+
+    def __contains__(self, name: object) -> bool:
+        return name == "all" or name in self.gates or name in self.groups
+
+
+def audience_of(request: Request) -> Audience:
+    views = fleetops.kiosks_view(store_of(request), config_of(request), now_of(request))
+    return Audience(sorted({v.gate for v in views}), sorted({g for v in views for g in v.groups}))
+
+
+def check_form(form: NoticeForm, audience: Audience, t: Words) -> float | None:
+    """The minutes when the form is right; otherwise None with form.errors filled."""
+    if not any(v.strip() for v in form.text.values()):
+        form.errors["text"] = t("notices.err.text")
+    elif any(len(v) > MAX_TEXT for v in form.text.values()):
+        form.errors["text"] = t("notices.err.long", max=MAX_TEXT)
+    if form.to not in audience:
+        form.errors["to"] = t("notices.err.to")
+    if form.level not in LEVELS:
+        form.errors["level"] = t("notices.err.level")
+    minutes: float | None = None
+    try:
+        minutes = float(form.minutes.strip().replace(",", "."))
+    except ValueError:
+        minutes = None
+    if minutes is None or not 1 <= minutes <= fleetops.NOTICE_MAX_MINUTES:
+        form.errors["minutes"] = t("notices.err.minutes", max=fleetops.NOTICE_MAX_MINUTES)
+        minutes = None
+    return None if form.errors else minutes
+
+
+def notices_router() -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+    signed_in = Depends(page_user)
+
+    def page(
+        request: Request, p: Principal, form: NoticeForm, *, queued: int | None, status: int = 200
+    ) -> Response:
+        context = {
+            "form": form,
+            "audience": audience_of(request),
+            "languages": [(lang, ENDONYMS[lang]) for lang in LANGUAGES],
+            "levels": LEVELS,
+            "max_minutes": fleetops.NOTICE_MAX_MINUTES,
+            "max_text": MAX_TEXT,
+            "queued": queued,
+        }
+        return render(request, "notices.html", context, principal=p, status=status)
+
+    @router.get("/notices")
+    def notices_form(
+        request: Request, queued: int | None = None, p: Principal = signed_in
+    ) -> Response:
+        need_role(p, "publisher", words_of(request))
+        return page(request, p, NoticeForm(), queued=queued)
+
+    @router.post("/notices")
+    def send(
+        request: Request,
+        csrf: Annotated[str, Form(max_length=200)] = "",
+        text_vi: Annotated[str, Form(max_length=4 * MAX_TEXT)] = "",
+        text_en: Annotated[str, Form(max_length=4 * MAX_TEXT)] = "",
+        text_lo: Annotated[str, Form(max_length=4 * MAX_TEXT)] = "",
+        text_th: Annotated[str, Form(max_length=4 * MAX_TEXT)] = "",
+        text_zh: Annotated[str, Form(max_length=4 * MAX_TEXT)] = "",
+        to: Annotated[str, Form(max_length=100)] = "",
+        minutes: Annotated[str, Form(max_length=20)] = "",
+        level: Annotated[str, Form(max_length=20)] = "",
+        p: Principal = signed_in,
+    ) -> Response:
+        t = words_of(request)
+        need_role(p, "publisher", t)
+        need_csrf(p, csrf)
+        texts = {"vi": text_vi, "en": text_en, "lo": text_lo, "th": text_th, "zh": text_zh}
+        form = NoticeForm(text=texts, to=to, minutes=minutes, level=level)
+        duration = check_form(form, audience_of(request), t)
+        if duration is None:
+            return page(request, p, form, queued=None, status=400)
+        try:
+            queued = fleetops.send_notice(
+                store_of(request),
+                config_of(request),
+                {lang: value for lang, value in texts.items() if value.strip()},
+                [to],
+                minutes=duration,
+                by=p.user.name,
+                now=now_of(request),
+                level=level,
+            )
+        except BgkError as exc:
+            form.errors["send"] = t("notices.err.send", detail=str(exc))
+            return page(request, p, form, queued=None, status=400)
+        return redirect(f"/notices?queued={len(queued)}")
+
+    return router
