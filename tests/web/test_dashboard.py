@@ -132,7 +132,7 @@ def test_sign_out_needs_the_form_token_and_ends_the_session(sign_in: SignIn) -> 
 
 def test_overview_counts_and_lists_problems_first(sign_in: SignIn) -> None:
     html = sign_in("viewer").get("/").text
-    counts = re.findall(r'class="count count-(\w+)">(?:<a[^>]*>)?<span class="n">(\d+)', html)
+    counts = re.findall(r'class="count count-(\w+)[^"]*">(?:<a[^>]*>)?<span class="n">(\d+)', html)
     assert dict(counts) == {"online": "2", "stale": "1", "offline": "2", "alerts": "3"}
     order = re.findall(r'data-kiosk="([^"]+)" data-state="(\w+)"', html)
     assert order == [

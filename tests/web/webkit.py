@@ -109,10 +109,11 @@ def _hb(
     stale: bool = False,
     disk: int = 20 * 10**9,
     temp: float = 52.5,
+    period: float = 30,
 ) -> bytes:
     ref = PackRef(id=pack[0], version=pack[1], hash="c" * 64) if pack else None
     return Heartbeat(
-        boot_id="b1", seq=seq, ts=ts, period=30, uptime=3600.0 + seq, pack=ref,
+        boot_id="b1", seq=seq, ts=ts, period=period, uptime=3600.0 + seq, pack=ref,
         ui=UiState(alive=ui, screen=screen if ui else None), temp=temp, disk_free=disk,
         time_floor=ts - 100, stale=stale,
     ).to_bytes()  # fmt: skip
@@ -122,12 +123,15 @@ def _raw(kiosk: str, kind: str, payload: bytes) -> Raw:
     return Raw(f"bgk/v1/kiosk/{kiosk}/{kind}", payload, 1, 1, time.monotonic())
 
 
-def _status(online: bool, ts: float) -> bytes:
-    return Status(online=online, boot_id="b1", seq0=1, ts=ts, hb_s=30).to_bytes()
+def _status(online: bool, ts: float, period: float = 30) -> bytes:
+    return Status(online=online, boot_id="b1", seq0=1, ts=ts, hb_s=period).to_bytes()
 
 
-def seed_fleet(site: Site, now: float, *, packs: bool = True) -> None:
-    """The fleet described at the top of this module, as it is at `now`."""
+def seed_fleet(site: Site, now: float, *, packs: bool = True, period: float = 30) -> None:
+    """The fleet described at the top of this module, as it is at `now`.
+
+    `period` is the kiosks' heartbeat period: with a long one the states stay
+    as seeded for a while on a real clock (lb-01 turns stale 1.5 periods later)."""
     registry = KioskRegistry(site.store)
     for kiosk_id, (gate, groups) in KIOSKS.items():
         registry.add(kiosk_id, gate, groups, now - 86400)
@@ -170,9 +174,13 @@ def seed_fleet(site: Site, now: float, *, packs: bool = True) -> None:
     shot = ScreenshotHeader(cmd_id="seed-shot", ts=now - 120, width=480, height=270, screen="home")
     writer.write(
         [
-            _raw("lb-01", "hb", _hb(9, now - 5, ("lao-bao", 4))),
-            _raw("lb-02", "hb", _hb(9, now - 5, ("lao-bao", 3), stale=True, disk=200 * 2**20)),
-            _raw("cl-01", "hb", _hb(9, now - 5, ("cha-lo", 2), ui=False)),
+            _raw("lb-01", "hb", _hb(9, now - 5, ("lao-bao", 4), period=period)),
+            _raw(
+                "lb-02",
+                "hb",
+                _hb(9, now - 5, ("lao-bao", 3), stale=True, disk=200 * 2**20, period=period),
+            ),
+            _raw("cl-01", "hb", _hb(9, now - 5, ("cha-lo", 2), ui=False, period=period)),
             _raw("lb-01", "screenshot", encode_screenshot(shot, jpeg("Lao Bao - Xin chao"))),
         ],
         now - 2,
