@@ -50,7 +50,7 @@ class Row:
     """A kiosk as the overview shows it."""
 
     view: KioskView
-    #: the newest published version of its pack, when it plays an older one
+    #: the newest version of its pack published to it, when it plays an older one
     newer: int | None
 
     @property
@@ -63,31 +63,44 @@ class Row:
         )
 
 
-def newest_versions(request: Request) -> dict[str, int]:
-    """pack id -> newest published version ({} when the repository cannot be read)."""
+@dataclass(frozen=True)
+class Offer:
+    """A published pack version and the gates/groups it is published to."""
+
+    pack: str
+    version: int
+    to: frozenset[str]
+
+
+def published_offers(request: Request) -> list[Offer]:
+    """What the pack repository offers ([] when it cannot be read)."""
     try:
         packs = fleetops.list_packs(config_of(request))
     except (BgkError, OSError, ValueError) as exc:
         log.warning("cannot read the published packs: %s", exc)
-        return {}
-    newest: dict[str, int] = {}
-    for p in packs:
-        newest[p["pack"]] = max(newest.get(p["pack"], 0), int(p["version"]))
-    return newest
+        return []
+    return [Offer(p["pack"], int(p["version"]), frozenset(p["to"])) for p in packs]
 
 
-def fleet_rows(views: list[KioskView], newest: dict[str, int], gate: str, state: str) -> list[Row]:
+def newer_version(view: KioskView, offers: list[Offer]) -> int | None:
+    """The newest version of the kiosk's pack published to it (to all, its gate or
+    one of its groups) when the kiosk plays an older one; else None."""
+    if view.pack_id is None or view.pack_version is None:
+        return None
+    audience = {"all", view.gate, *view.groups}
+    versions = [o.version for o in offers if o.pack == view.pack_id and o.to & audience]
+    top = max(versions, default=None)
+    return top if top is not None and view.pack_version < top else None
+
+
+def fleet_rows(views: list[KioskView], offers: list[Offer], gate: str, state: str) -> list[Row]:
     """Kiosks of `gate` in `state` ("" = any), problems first: offline, stale,
     then online kiosks with an alert, a dead UI or old content; then by gate, id."""
-    rows = []
-    for v in views:
-        if (gate and v.gate != gate) or (state and v.state != state):
-            continue
-        top = newest.get(v.pack_id or "")
-        old = (
-            top if top is not None and v.pack_version is not None and v.pack_version < top else None
-        )
-        rows.append(Row(v, old))
+    rows = [
+        Row(v, newer_version(v, offers))
+        for v in views
+        if (not gate or v.gate == gate) and (not state or v.state == state)
+    ]
     rows.sort(
         key=lambda r: (_STATE_RANK.get(r.view.state, 0), not r.trouble, r.view.gate, r.view.id)
     )
@@ -125,7 +138,7 @@ def dashboard_router() -> APIRouter:
         gate = gate if gate in gates else ""
         counts = {s: sum(1 for v in views if v.state == s) for s in STATES}
         context = {
-            "rows": fleet_rows(views, newest_versions(request), gate, state),
+            "rows": fleet_rows(views, published_offers(request), gate, state),
             "total": len(views),
             "counts": counts,
             "open_alerts": sum(len(v.alerts) for v in views),
@@ -207,12 +220,9 @@ def _kiosk_page(
         view = fleetops.kiosk_view(store, config, kiosk_id, now)
     except fleetops.NotFound:
         raise PageError(404, "error.404", id=kiosk_id) from None
-    newest = newest_versions(request).get(view.pack_id or "")
     context = {
         "k": view,
-        "newer": newest
-        if newest is not None and view.pack_version is not None and view.pack_version < newest
-        else None,
+        "newer": newer_version(view, published_offers(request)),
         "shot": fleetops.latest_screenshot(store, config, kiosk_id),
         "commands": fleetops.recent_commands(store, kiosk_id),
         "can_send": p.user.can("publisher"),

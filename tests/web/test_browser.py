@@ -204,7 +204,7 @@ def test_a_guard_signs_in_checks_the_fleet_and_acts(server: Running, browser: An
     assert page.locator("#closed tr.alert-row").count() == 1
     w.shot("09-alerts")
     page.get_by_role("link", name="Gói nội dung").click()
-    assert page.locator("tr.pack-row").count() == 2
+    assert page.locator("tr.pack-row").count() == 3
     w.shot("10-packs")
 
     # English, remembered across pages

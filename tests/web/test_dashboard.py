@@ -143,8 +143,11 @@ def test_overview_counts_and_lists_problems_first(sign_in: SignIn) -> None:
         ("lb-01", "online"),
     ]
     words = text_of(html)
-    assert "lao-bao v3 ⚠ chưa phải bản mới nhất (v4)" in words
-    assert "lao-bao v4 ⚠" not in words
+    row = {k: text_of(r) for k, r in re.findall(r'data-kiosk="([^"]+)"(.*?)</tr>', html, re.S)}
+    # old content: behind the newest version published to the kiosk's gate, group or all
+    assert "lao-bao v3 ⚠ chưa phải bản mới nhất (v4)" in row["lb-02"]
+    assert "lao-bao v4 ⚠ chưa phải bản mới nhất (v5)" in row["lt-01"]
+    assert "⚠ chưa phải" not in row["lb-01"]  # v5 is not published to lao-bao
     assert "mất kết nối (chưa từng kết nối)" in words
     assert "chậm/cũ (nội dung hết hạn)" in words
     assert "⚠ KHÔNG chạy" in words and "⚠ giao diện không chạy" in words
@@ -336,6 +339,7 @@ def test_packs_page_lists_published_packs(sign_in: SignIn) -> None:
     words = text_of(html)
     assert re.search(r"lao-bao v4 tất cả kiosk \d\d/\d\d/\d{4}", words)
     assert re.search(r"cha-lo v2 cha-lo \d\d/\d\d/\d{4}", words)
+    assert re.search(r"lao-bao v5 la-lay \d\d/\d\d/\d{4}", words)
     assert "lao-bao v3" not in words  # replaced by v4 for the same audience
 
 

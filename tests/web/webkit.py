@@ -8,8 +8,11 @@ The fleet at `now` (see `seed_fleet`):
     lb-01  lao-bao  online, lao-bao v4 (newest), UI on "home", a screenshot
     lb-02  lao-bao  stale (content expired), lao-bao v3 (older), disk low
     cl-01  cha-lo   online, UI not running; a temperature alert closed an hour ago
-    lt-01  la-lay   offline (disconnected 20 minutes ago), offline alert
+    lt-01  la-lay   offline (disconnected 20 minutes ago), offline alert; lao-bao v4
+                    while v5 is published to la-lay only
     lt-02  la-lay   enrolled, never seen
+
+Published: lao-bao v4 to all (v3 before it), lao-bao v5 to la-lay, cha-lo v2 to cha-lo.
 """
 
 from __future__ import annotations
@@ -138,6 +141,7 @@ def seed_fleet(site: Site, now: float, *, packs: bool = True, period: float = 30
     if packs:
         publish(site, "lao-bao", 3, ("all",))
         publish(site, "lao-bao", 4, ("all",))
+        publish(site, "lao-bao", 5, ("la-lay",))
         publish(site, "cha-lo", 2, ("cha-lo",))
     cfg = site.cfg.fleet
     writer = IngestWriter(site.store, cfg, site.cfg.data)
