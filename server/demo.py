@@ -266,7 +266,7 @@ def _append_toml(path: Path, section: str, values: dict[str, str]) -> None:
 def exclusive(state: Path) -> Iterator[None]:
     """One demo per state folder: a second one would wipe the first one's files."""
     state.mkdir(parents=True, exist_ok=True)
-    with open(state.parent / f".{state.name}.lock", "w") as lock:
+    with open(state / ".lock", "w") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

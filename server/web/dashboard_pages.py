@@ -171,7 +171,9 @@ def install_page_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(LoginNeeded)
     async def _login(request: Request, exc: LoginNeeded) -> Response:
-        return redirect("/login?next=" + quote(exc.next_path, safe="/"))
+        response = redirect("/login?next=" + quote(exc.next_path, safe="/"))
+        remember_lang(request, response)  # a link with ?lang=en signs in in English
+        return response
 
     @app.exception_handler(PageError)
     async def _page_error(request: Request, exc: PageError) -> Response:

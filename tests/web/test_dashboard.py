@@ -357,6 +357,11 @@ def test_language_switch_is_remembered(sign_in: SignIn) -> None:
     assert "Tổng quan các kiosk" in client.get("/?lang=vi").text
     assert "Tổng quan các kiosk" in client.get("/?lang=xx").text
     assert "Sign in" in sign_in().get("/login?lang=en").text
+    # a link with ?lang=en followed by someone not signed in yet: the form is in English
+    stranger = sign_in()
+    to_form = stranger.get("/kiosks/lb-01?lang=en", follow_redirects=False)
+    assert "bgk_lang=en" in to_form.headers["set-cookie"]
+    assert "Sign in" in stranger.get(to_form.headers["location"]).text
 
 
 def test_pages_are_not_cached_nor_framed_and_static_files_are_served(sign_in: SignIn) -> None:
