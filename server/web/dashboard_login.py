@@ -24,7 +24,7 @@ from server.web.auth import (
     now_of,
     store_of,
 )
-from server.web.dashboard_pages import need_csrf, redirect, render, words_of
+from server.web.dashboard_pages import PageError, need_csrf, redirect, render, words_of
 
 MAX_FIELD = 200
 
@@ -39,6 +39,16 @@ def safe_next(target: str | None) -> str:
     if parts.scheme or parts.netloc:
         return "/"
     return target
+
+
+def same_origin(request: Request) -> bool:
+    """False for a sign-in posted by another site's page (its browser says so in
+    Origin): nobody is signed in as someone else without knowing it. Clients
+    that send no Origin (scripts, old browsers) pass."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    return urlsplit(origin).netloc == request.headers.get("host", "")
 
 
 def login_router() -> APIRouter:
@@ -60,6 +70,8 @@ def login_router() -> APIRouter:
     ) -> Response:
         t = words_of(request)
         target = safe_next(next)
+        if not same_origin(request):
+            raise PageError(403, "error.csrf")
         try:
             user = attempt_login(request, name, password)
         except LoginRefused as refused:

@@ -68,6 +68,15 @@ def test_sign_in_sets_a_strict_session_cookie(sign_in: SignIn) -> None:
     assert "Secure" in r.headers["set-cookie"]
 
 
+def test_a_sign_in_posted_from_another_site_is_refused(sign_in: SignIn) -> None:
+    client = sign_in()
+    form = {"name": "admin", "password": PASSWORD}
+    r = client.post("/login", data=form, headers={"Origin": "https://evil.example"})
+    assert r.status_code == 403 and "set-cookie" not in r.headers
+    r = client.post("/login", data=form, headers={"Origin": "http://testserver"})
+    assert r.status_code == 303 and "bgk_session=" in r.headers["set-cookie"]
+
+
 def test_a_wrong_password_says_so_in_the_chosen_language(sign_in: SignIn) -> None:
     client = sign_in()
     r = client.post("/login", data={"name": "admin", "password": "not-the-password"})
