@@ -113,6 +113,16 @@ def _out(args: argparse.Namespace, body: Any, text: str) -> None:
     print(json.dumps(body, ensure_ascii=False) if args.json else text)
 
 
+def _out_password(
+    args: argparse.Namespace, body: dict[str, Any], text: str, password: str, generated: bool
+) -> None:
+    """The result; a generated password is shown this once (it is kept only as a hash)."""
+    if generated:
+        body = {**body, "password": password}
+        text += f"; password (shown once): {password}"
+    _out(args, body, text)
+
+
 def _user_add(args: argparse.Namespace) -> int:
     from server.web.accounts import add_user, check_role, check_user_name
 
@@ -121,12 +131,8 @@ def _user_add(args: argparse.Namespace) -> int:
     password, generated = _read_password(args)
     with _store(args) as store:
         add_user(store, args.name, args.role, password, now=time.time())
-    body: dict[str, Any] = {"name": args.name, "role": args.role}
-    text = f"user {args.name} ({args.role}) added"
-    if generated:
-        body["password"] = password
-        text += f"; password (shown once): {password}"
-    _out(args, body, text)
+    body = {"name": args.name, "role": args.role}
+    _out_password(args, body, f"user {args.name} ({args.role}) added", password, generated)
     return 0
 
 
@@ -160,12 +166,8 @@ def _passwd(args: argparse.Namespace) -> int:
     password, generated = _read_password(args)
     with _store(args) as store:
         set_password(store, args.name, password)
-    body: dict[str, Any] = {"name": args.name}
     text = f"new password for {args.name}; their open sessions ended"
-    if generated:
-        body["password"] = password
-        text += f"; password (shown once): {password}"
-    _out(args, body, text)
+    _out_password(args, {"name": args.name}, text, password, generated)
     return 0
 
 
