@@ -153,6 +153,7 @@ def enroll_kiosk(
         finally:
             store.dispose()
         (tmp / KIOSK_TOML).write_text(toml_text(sections), encoding="utf-8")
+        os.chmod(tmp / KIOSK_TOML, 0o600)  # it holds the kiosk's MQTT password
         os.chmod(tmp, 0o700)
         if out.exists():
             shutil.rmtree(out)

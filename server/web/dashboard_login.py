@@ -44,11 +44,13 @@ def safe_next(target: str | None) -> str:
 def same_origin(request: Request) -> bool:
     """False for a sign-in posted by another site's page (its browser says so in
     Origin): nobody is signed in as someone else without knowing it. Clients
-    that send no Origin (scripts, old browsers) pass."""
+    that send no Origin (scripts, old browsers) pass. Host names are compared
+    without ports, since a proxy's `Host $host` drops a non-default one."""
     origin = request.headers.get("origin")
     if origin is None:
         return True
-    return urlsplit(origin).netloc == request.headers.get("host", "")
+    host = urlsplit("//" + request.headers.get("host", "")).hostname
+    return host is not None and urlsplit(origin).hostname == host
 
 
 def login_router() -> APIRouter:
