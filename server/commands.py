@@ -9,6 +9,7 @@ from __future__ import annotations
 from kiosk.protocol.commands import Registry
 from server import demo, serve_commands
 from server.fleet import commands as fleet_commands
+from server.fleet import reports_commands
 from server.packs import commands as packs_commands
 from server.packs import publish_commands
 from server.web import account_commands
@@ -24,5 +25,6 @@ def register(registry: Registry) -> None:
     publish_commands.register(registry)
     serve_commands.register(registry)
     fleet_commands.register(registry)
+    reports_commands.register(registry)
     account_commands.register(registry)
     demo.register(registry)

@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 DAY = 86400.0
 #: screenshots kept per kiosk (older files are deleted)
 KEEP_SCREENSHOTS = 20
+#: presence changes are kept at least this long, whatever event_retention_days says:
+#: an annual report (Article 26) needs a year of them plus the state before the year
+PRESENCE_MIN_DAYS = 400
 
 
 @dataclass
@@ -119,7 +122,7 @@ class Sweeper:
             out["events"] = conn.execute(
                 delete(kiosk_events).where(kiosk_events.c.received_at < ev_cut)
             ).rowcount
-            out["presence"] = conn.execute(delete(presence).where(presence.c.at < ev_cut)).rowcount
+            out["presence"] = self._old_presence(conn, now)
             out["alerts"] = conn.execute(
                 delete(alerts).where(
                     and_(alerts.c.closed_at.is_not(None), alerts.c.closed_at < ev_cut)
@@ -130,6 +133,18 @@ class Sweeper:
             ).rowcount
             out["screenshots"] = self._old_screenshots(conn)
         return out
+
+    def _old_presence(self, conn: Any, now: float) -> int:
+        """Delete presence changes past their retention, except each kiosk's latest one
+        before the cut: it gives the state at the start of any later report period
+        (a kiosk online for two years without a change is still online)."""
+        days = max(self.cfg.event_retention_days, PRESENCE_MIN_DAYS)
+        cut = now - days * DAY
+        latest = (
+            select(func.max(presence.c.id)).where(presence.c.at < cut).group_by(presence.c.kiosk_id)
+        )
+        old = delete(presence).where(presence.c.at < cut, presence.c.id.not_in(latest))
+        return int(conn.execute(old).rowcount)
 
     def _old_screenshots(self, conn: Any) -> int:
         crowded = conn.execute(

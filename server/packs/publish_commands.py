@@ -6,9 +6,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kiosk.protocol.commands import Registry
+
+if TYPE_CHECKING:
+    from server.packs.publish import PublishResult
 
 
 def register(registry: Registry) -> None:
@@ -111,7 +114,7 @@ def _publish(args: argparse.Namespace) -> int:
     repo = open_repository(config, ("targets",), keys=args.keys, now=utcnow)
     assert "targets" in OFFLINE_ROLES
     result = publish_pack(repo, config.blob_dir, args.pack, audience, utcnow)
-    warning = _audience_warning(config.store_url, result.pack.to)
+    warning = _after_publish(config.store_url, result)
     if warning:
         print(f"bgk: warning: {warning}", file=sys.stderr)
     p = result.pack
@@ -124,12 +127,21 @@ def _publish(args: argparse.Namespace) -> int:
     return 0
 
 
-def _audience_warning(store_url: str, to: tuple[str, ...]) -> str | None:
+def _after_publish(store_url: str, result: PublishResult) -> str | None:
+    """Log the publication (reports) and check its audience; a warning or None."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from server.fleet.registry import KioskRegistry
+    from server.packs.publications import cli_user, record_publication
     from server.store import open_store
 
+    to = result.pack.to
     store = open_store(store_url)
     try:
+        try:
+            record_publication(store, result, cli_user())
+        except SQLAlchemyError as exc:
+            return f"published, but the publication log (reports) was not written: {exc}"
         kiosks = KioskRegistry(store).list()
     finally:
         store.dispose()

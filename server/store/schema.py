@@ -231,3 +231,25 @@ web_sessions = Table(
     Column("created_at", Double, nullable=False),
     Column("expires_at", Double, nullable=False, index=True),
 )
+
+# --- reports (migration 0004) -------------------------------------------------
+
+#: every successful publication (TUF targets keep only the current versions):
+#: `bgk server publish` and the API's widen write a row (server.packs.publications)
+pack_publications = Table(
+    "pack_publications",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("pack", String(63), nullable=False),
+    Column("version", Integer, nullable=False),
+    #: gates and groups, or ["all"], after this publication
+    Column("audience", JSON, nullable=False),
+    Column("published_at", Double, nullable=False),
+    #: the account (API, dashboard) or the system user (CLI) who published
+    Column("published_by", String(100), nullable=True),
+    #: of the signed manifest (the TUF target)
+    Column("sha256", String(64), nullable=False),
+    #: the same version published to more gates or groups (not new content)
+    Column("widened", Boolean, nullable=False),
+    Index("ix_pack_publications_published_at", "published_at"),
+)

@@ -118,9 +118,11 @@ def api_router() -> APIRouter:
         summary="publish a published pack version to more gates or groups",
     )
     def publish(
-        request: Request, pack_id: str, body: PublishIn, _p: Principal = publisher
+        request: Request, pack_id: str, body: PublishIn, p: Principal = publisher
     ) -> dict[str, Any]:
-        return fleetops.widen_pack(_config(request), pack_id, body.version, body.to)
+        return fleetops.widen_pack(
+            _config(request), store_of(request), pack_id, body.version, body.to, by=p.user.name
+        )
 
     @router.post("/notices", status_code=202, summary="an urgent notice on the kiosks' screens")
     def notices(request: Request, body: NoticeIn, p: Principal = publisher) -> dict[str, Any]:

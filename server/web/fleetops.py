@@ -251,12 +251,16 @@ def send_notice(
     ]
 
 
-def widen_pack(config: ServerConfig, pack_id: str, version: int, to: list[str]) -> dict[str, Any]:
-    """Publish an already published pack version to more gates or groups.
+def widen_pack(
+    config: ServerConfig, store: Store, pack_id: str, version: int, to: list[str], *, by: str
+) -> dict[str, Any]:
+    """Publish an already published pack version to more gates or groups (and log
+    the publication for the reports, as `bgk server publish` does).
 
     Needs the targets key: on a server whose targets key is offline (as it
     should be in production) this says to publish with the CLI where the key is.
     """
+    from server.packs.publications import record_publication
     from server.packs.publish import check_audience, publish_pack, target_file_path
     from server.packs.signing import open_repository, utcnow
 
@@ -283,4 +287,5 @@ def widen_pack(config: ServerConfig, pack_id: str, version: int, to: list[str]) 
         result = publish_pack(repo, config.blob_dir, staging, audience, utcnow)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    record_publication(store, result, by)
     return result.as_dict()
