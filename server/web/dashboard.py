@@ -43,6 +43,9 @@ STATES = ("online", "stale", "offline")
 #: commands the kiosk page offers (notices have their own page)
 PAGE_OPS = ("screenshot", "resync", "reboot")
 _STATE_RANK = {"offline": 0, "stale": 1, "online": 2}
+#: rows of the overview table at most (problems first): a page a browser
+#: refreshes every 15 s stays small with a fleet of thousands
+MAX_ROWS = 300
 
 
 @dataclass(frozen=True)
@@ -93,13 +96,16 @@ def newer_version(view: KioskView, offers: list[Offer]) -> int | None:
     return top if top is not None and view.pack_version < top else None
 
 
-def fleet_rows(views: list[KioskView], offers: list[Offer], gate: str, state: str) -> list[Row]:
-    """Kiosks of `gate` in `state` ("" = any), problems first: offline, stale,
-    then online kiosks with an alert, a dead UI or old content; then by gate, id."""
+def fleet_rows(
+    views: list[KioskView], offers: list[Offer], gate: str, state: str, q: str = ""
+) -> list[Row]:
+    """Kiosks of `gate` in `state` whose id contains `q` ("" = any), problems
+    first: offline, stale, then online kiosks with an alert, a dead UI or old
+    content; then by gate, id."""
     rows = [
         Row(v, newer_version(v, offers))
         for v in views
-        if (not gate or v.gate == gate) and (not state or v.state == state)
+        if (not gate or v.gate == gate) and (not state or v.state == state) and q in v.id
     ]
     rows.sort(
         key=lambda r: (_STATE_RANK.get(r.view.state, 0), not r.trouble, r.view.gate, r.view.id)
@@ -129,7 +135,7 @@ def dashboard_router() -> APIRouter:
 
     @router.get("/")
     def overview(
-        request: Request, gate: str = "", state: str = "", p: Principal = signed_in
+        request: Request, gate: str = "", state: str = "", q: str = "", p: Principal = signed_in
     ) -> Response:
         now = now_of(request)
         views = fleetops.kiosks_view(store_of(request), config_of(request), now)
@@ -137,8 +143,12 @@ def dashboard_router() -> APIRouter:
         gates = sorted({v.gate for v in views})
         gate = gate if gate in gates else ""
         counts = {s: sum(1 for v in views if v.state == s) for s in STATES}
+        q = q.strip().lower()[:63]
+        rows = fleet_rows(views, published_offers(request), gate, state, q)
         context = {
-            "rows": fleet_rows(views, published_offers(request), gate, state),
+            "rows": rows[:MAX_ROWS],
+            "matching": len(rows),
+            "q": q,
             "total": len(views),
             "counts": counts,
             "open_alerts": sum(len(v.alerts) for v in views),

@@ -179,6 +179,23 @@ def test_overview_filters_by_gate_and_state(sign_in: SignIn) -> None:
     assert '<option value="cha-lo" selected>' in page
     assert '<option value="offline" selected>' in page
     assert len(kiosks("?gate=nowhere&state=bogus")) == 5
+    assert kiosks("?q=LB-") == ["lb-02", "lb-01"]  # part of the id, any case
+    assert kiosks("?q=lt&state=offline") == ["lt-01", "lt-02"]
+    assert 'name="q" type="search" value="lb"' in client.get("/?q=lb").text
+
+
+def test_a_large_fleet_shows_the_problems_first_and_says_what_is_left_out(
+    sign_in: SignIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from server.web import dashboard
+
+    monkeypatch.setattr(dashboard, "MAX_ROWS", 3)
+    page = sign_in("viewer").get("/").text
+    assert re.findall(r'data-kiosk="([^"]+)"', page) == ["lt-01", "lt-02", "lb-02"]
+    assert "Đang hiện 3 trong 5 kiosk khớp bộ lọc" in text_of(page)
+    assert '<span class="n">2</span>' in page  # the counts are still the whole fleet's
+    page = sign_in("viewer").get("/?gate=lao-bao").text
+    assert "Đang hiện" not in page and len(re.findall(r"data-kiosk=", page)) == 2
 
 
 # --- a kiosk ---------------------------------------------------------------------
