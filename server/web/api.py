@@ -146,6 +146,24 @@ def api_router() -> APIRouter:
     ) -> list[dict[str, Any]]:
         return fleetops.list_alerts(store_of(request), now_of(request), closed_days=closed_days)
 
+    @router.get(
+        "/reports",
+        summary="the Article 26 report of a month (?month=2026-11) or a year (?year=2026)",
+    )
+    def reports(
+        request: Request,
+        month: Annotated[str | None, Query(max_length=20)] = None,
+        year: Annotated[str | None, Query(max_length=20)] = None,
+        _p: Principal = viewer,
+    ) -> dict[str, Any]:
+        from server.fleet.reports import build_report
+        from server.fleet.reports_period import parse_period
+
+        period = parse_period(month, year, names=("month", "year"))
+        retention = _config(request).fleet.event_retention_days
+        report = build_report(store_of(request), period, now_of(request), retention_days=retention)
+        return report.as_json()
+
     @router.get("/me", summary="who this token or session belongs to")
     def me(p: Principal = viewer) -> dict[str, Any]:
         return {

@@ -36,6 +36,7 @@ from server.web.dashboard_pages import (
     render,
     words_of,
 )
+from server.web.dashboard_reports import reports_router
 
 log = logging.getLogger(__name__)
 
@@ -249,4 +250,5 @@ def install_dashboard(app: FastAPI) -> None:
     app.include_router(login_router())
     app.include_router(dashboard_router())
     app.include_router(notices_router())
+    app.include_router(reports_router())
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
