@@ -9,6 +9,7 @@ Functions take the store, the server config and the time; they raise
 
 from __future__ import annotations
 
+import logging
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import or_, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from kiosk.protocol.errors import BgkError, UsageError
 from kiosk.protocol.languages import LANGUAGES
@@ -25,6 +27,8 @@ from server.fleet.remote import QueuedCommand, queue_command
 from server.fleet.view import KioskView, fleet_view, local_time
 from server.store import Store
 from server.store.schema import alerts, commands, kiosks, screenshots
+
+log = logging.getLogger(__name__)
 
 #: commands a person may send from the dashboard or the API
 OPS = ("reboot", "resync", "screenshot", "notice")
@@ -287,5 +291,10 @@ def widen_pack(
         result = publish_pack(repo, config.blob_dir, staging, audience, utcnow)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    record_publication(store, result, by)
-    return result.as_dict()
+    body = result.as_dict()
+    try:
+        record_publication(store, result, by)
+    except SQLAlchemyError as exc:  # published and signed: say so, and what is missing
+        log.warning("published %s v%s, but the publication log failed: %s", pack_id, version, exc)
+        body["warning"] = f"published, but the publication log (reports) was not written: {exc}"
+    return body

@@ -214,9 +214,11 @@ def test_kiosk_page_shows_its_facts_and_latest_screenshot(sign_in: SignIn) -> No
     shot = client.get(src.group(1))
     assert shot.status_code == 200 and shot.content[:2] == b"\xff\xd8"
     assert "đồng bộ lại" in words and "đã xong" in words  # the seeded resync, done
+    assert "đã bắt đầu đồng bộ" in words  # the kiosk's answer, in the reader's language
     other = text_of(client.get("/kiosks/lb-02").text)
     assert "Chưa có ảnh màn hình nào của kiosk này" in other
     assert "0,2 GB" in other and "⚠ sắp hết dung lượng" in other
+    assert "sync started" in text_of(client.get("/kiosks/lb-01?lang=en").text)
 
 
 def test_an_unknown_kiosk_is_a_not_found_page_in_the_language(sign_in: SignIn) -> None:

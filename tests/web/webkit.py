@@ -193,4 +193,4 @@ def seed_fleet(site: Site, now: float, *, packs: bool = True, period: float = 30
 
 
 def _ack(cmd_id: str) -> bytes:
-    return CommandAck(cmd_id=cmd_id, state="done").to_bytes()
+    return CommandAck(cmd_id=cmd_id, state="done", reason="sync started").to_bytes()
