@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import fcntl
 import json
 import logging
@@ -31,6 +32,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
+from zoneinfo import ZoneInfo
 
 from kiosk.protocol.commands import Registry
 from kiosk.protocol.errors import BgkError, UsageError
@@ -313,6 +315,7 @@ def summary(info: dict[str, Any], state: Path) -> str:
     config = info["kiosk_configs"][KIOSK_ID]
     data = info["data_dir"]
     admin, viewer = info["admin_login"], info["viewer_login"]
+    month = dt.datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).strftime("%Y-%m")
     ui = (
         "a kiosk window shows the pack"
         if info["ui"]
@@ -330,6 +333,7 @@ The border-gate kiosk demo is running ({ui}).
 
 Try, in another terminal (from the project folder):
   .venv/bin/bgk server fleet --data {data}             # every kiosk: state, pack, UI, alerts
+  .venv/bin/bgk server report --data {data} --month {month}   # Article 26: uptime, packs, language use
   curl -H "Authorization: Bearer {info["viewer_token"]}" {info["server_url"]}/api/v1/kiosks
   .venv/bin/bgk kiosk status --config {config}
   .venv/bin/bgk pack build content_packs/lao-bao -o {state}/packs/v2 --version 2
