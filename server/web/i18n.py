@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from server.fleet.reports_render import WORDS as REPORT_TEXT
 from server.fleet.view import TEXT as FLEET_TEXT
 
 LANGS: Final = ("vi", "en")
@@ -164,12 +165,9 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         # reports (Article 26)
         "nav.reports": "Báo cáo",
         "reports.title": "Báo cáo định kỳ",
-        "reports.publisher": "SỞ THÔNG TIN VÀ TRUYỀN THÔNG TỈNH QUẢNG TRỊ",
         "reports.heading": "Báo cáo hoạt động kiosk thông tin đối ngoại tại các cửa khẩu",
-        "reports.basis": "Theo Điều 26 Quy chế quản lý hoạt động thông tin đối ngoại trên địa bàn tỉnh Quảng Trị (Quyết định số 25/2019/QĐ-UBND)",
         "reports.period_line": "Kỳ báo cáo: {period} (từ ngày {start} đến ngày {end})",
         "reports.printed": "Ngày lập: {time}",
-        "reports.in_progress": "Kỳ báo cáo chưa kết thúc: số liệu tính đến {until}.",
         "reports.pick": "Chọn kỳ báo cáo",
         "reports.month": "Theo tháng",
         "reports.year": "Theo năm",
@@ -179,60 +177,21 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         "reports.print_hint": "Lưu PDF: chọn In (Ctrl+P), rồi “Lưu dưới dạng PDF”, khổ A4.",
         "reports.bad_period": "Kỳ báo cáo “{asked}” không hợp lệ. Chọn tháng dạng NĂM-THÁNG (ví dụ 2026-11) hoặc một năm (ví dụ 2026).",
         "reports.future": "Kỳ báo cáo {period} chưa bắt đầu (hôm nay là {today}). Chọn tháng hoặc năm hiện tại hay đã qua.",
-        "reports.s.gates": "1. Hoạt động theo cửa khẩu",
-        "reports.s.kiosks": "2. Hoạt động theo kiosk",
-        "reports.s.packs": "3. Gói nội dung đã phát hành",
-        "reports.s.usage": "4. Khách sử dụng kiosk",
         "reports.s.langs": "Lượt chọn ngôn ngữ",
-        "reports.s.pages": "Trang được xem nhiều nhất",
-        "reports.s.alerts": "5. Cảnh báo",
-        "reports.s.notes": "Ghi chú",
-        "reports.col.gate": "Cửa khẩu",
-        "reports.col.kiosks": "Số kiosk",
         "reports.col.up": "Hoạt động (%)",
         "reports.col.showing": "Hiển thị (%)",
         "reports.col.online": "Trực tuyến (%)",
-        "reports.col.offline_h": "Giờ mất kết nối",
-        "reports.col.outages": "Số lần mất kết nối",
         "reports.col.longest": "Lâu nhất (giờ)",
-        "reports.col.kiosk": "Kiosk",
-        "reports.col.from": "Tính từ",
-        "reports.col.to": "Đến",
-        "reports.col.remark": "Ghi chú",
-        "reports.col.date": "Ngày",
-        "reports.col.pack": "Gói",
-        "reports.col.version": "Phiên bản",
-        "reports.col.audience": "Phát hành cho",
-        "reports.col.by": "Người phát hành",
-        "reports.col.sessions": "Lượt sử dụng",
         "reports.col.hours": "Tổng thời gian (giờ)",
         "reports.col.mean": "Trung bình mỗi lượt (phút:giây)",
         "reports.col.language": "Ngôn ngữ",
         "reports.col.choices": "Lượt chọn",
-        "reports.col.page": "Trang",
-        "reports.col.views": "Lượt xem",
-        "reports.col.kind": "Loại cảnh báo",
-        "reports.col.opened": "Mở trong kỳ",
-        "reports.col.closed": "Đóng trong kỳ",
-        "reports.col.open_end": "Còn mở cuối kỳ",
-        "reports.all_gates": "Toàn bộ",
-        "reports.never_seen": "chưa từng kết nối",
-        "reports.revoked": "thu hồi ngày {date}",
-        "reports.widened": "mở rộng phạm vi",
-        "reports.all": "tất cả kiosk",
         "reports.no_kiosks": "Không có kiosk nào được tính trong kỳ này.",
-        "reports.no_packs": "Không có gói nội dung nào được phát hành trong kỳ.",
-        "reports.no_usage": "Chưa có lượt sử dụng nào trong kỳ.",
         "reports.lang.vi": "Tiếng Việt",
         "reports.lang.en": "Tiếng Anh",
         "reports.lang.lo": "Tiếng Lào",
         "reports.lang.th": "Tiếng Thái",
         "reports.lang.zh": "Tiếng Trung",
-        "reports.n.up": "“Hoạt động”: kiosk trực tuyến hoặc chậm/cũ (máy chủ nhận được tín hiệu trong vòng 3 chu kỳ; kiosk vẫn chạy và hiển thị gói nội dung đã cài). “Hiển thị”: thời gian hoạt động trừ thời gian có cảnh báo giao diện không chạy. “Trực tuyến”: tín hiệu đúng hạn và nội dung còn hiệu lực.",
-        "reports.n.count": "Mỗi kiosk được tính từ ngày đăng ký đến ngày thu hồi (nếu có); kiosk chưa từng kết nối được tính là mất kết nối suốt thời gian đó. Trong lúc máy chủ ngừng chạy, trạng thái của kiosk giữ nguyên như trước đó.",
-        "reports.n.usage": "Lượt sử dụng và thời gian là tổng chính xác do kiosk gửi mười phút một lần; không tính được trung vị. Một lượt có đổi ngôn ngữ được tính cho mỗi ngôn ngữ đã chọn.",
-        "reports.n.never_seen": "Có kiosk chưa từng kết nối trong kỳ: được tính là mất kết nối.",
-        "reports.n.retention": "Kỳ báo cáo bắt đầu trước thời hạn lưu dữ liệu sự kiện của máy chủ: số liệu sử dụng đầu kỳ có thể thiếu.",
         # errors
         "error.title": "Không thực hiện được",
         "error.404": "Không tìm thấy kiosk “{id}”. Có thể mã kiosk sai hoặc kiosk đã bị thu hồi.",
@@ -381,12 +340,9 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         # reports (Article 26)
         "nav.reports": "Reports",
         "reports.title": "Periodic reports",
-        "reports.publisher": "QUẢNG TRỊ PROVINCE DEPARTMENT OF INFORMATION AND COMMUNICATIONS",
         "reports.heading": "Border-gate information kiosks: activity report",
-        "reports.basis": "Under Article 26 of the Regulation on foreign information activities in Quảng Trị province (Decision 25/2019/QĐ-UBND)",
         "reports.period_line": "Period: {period} ({start} to {end})",
         "reports.printed": "Made on {time}",
-        "reports.in_progress": "The period has not ended: figures up to {until}.",
         "reports.pick": "Choose the period",
         "reports.month": "A month",
         "reports.year": "A year",
@@ -396,60 +352,21 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         "reports.print_hint": "Save a PDF: Print (Ctrl+P), then “Save as PDF”, A4 paper.",
         "reports.bad_period": "The period “{asked}” is not valid. Choose a month as YEAR-MONTH (e.g. 2026-11) or a year (e.g. 2026).",
         "reports.future": "The period {period} has not begun (today is {today}). Choose the current or a past month or year.",
-        "reports.s.gates": "1. Kiosk availability per gate",
-        "reports.s.kiosks": "2. Kiosk availability per kiosk",
-        "reports.s.packs": "3. Content packs published",
-        "reports.s.usage": "4. Travellers using the kiosks",
         "reports.s.langs": "Language choices",
-        "reports.s.pages": "Most viewed pages",
-        "reports.s.alerts": "5. Alerts",
-        "reports.s.notes": "Notes",
-        "reports.col.gate": "Gate",
-        "reports.col.kiosks": "Kiosks",
         "reports.col.up": "Up (%)",
         "reports.col.showing": "Showing (%)",
         "reports.col.online": "Online (%)",
-        "reports.col.offline_h": "Hours offline",
-        "reports.col.outages": "Outages",
         "reports.col.longest": "Longest (hours)",
-        "reports.col.kiosk": "Kiosk",
-        "reports.col.from": "Counted from",
-        "reports.col.to": "To",
-        "reports.col.remark": "Remark",
-        "reports.col.date": "Date",
-        "reports.col.pack": "Pack",
-        "reports.col.version": "Version",
-        "reports.col.audience": "Published to",
-        "reports.col.by": "Published by",
-        "reports.col.sessions": "Sessions",
         "reports.col.hours": "Total time (hours)",
         "reports.col.mean": "Mean per session (min:s)",
         "reports.col.language": "Language",
         "reports.col.choices": "Choices",
-        "reports.col.page": "Page",
-        "reports.col.views": "Views",
-        "reports.col.kind": "Alert",
-        "reports.col.opened": "Opened",
-        "reports.col.closed": "Closed",
-        "reports.col.open_end": "Open at the end",
-        "reports.all_gates": "All gates",
-        "reports.never_seen": "never connected",
-        "reports.revoked": "revoked on {date}",
-        "reports.widened": "audience widened",
-        "reports.all": "all kiosks",
         "reports.no_kiosks": "No kiosk counts in this period.",
-        "reports.no_packs": "No content pack was published in the period.",
-        "reports.no_usage": "No traveller used a kiosk in the period.",
         "reports.lang.vi": "Vietnamese",
         "reports.lang.en": "English",
         "reports.lang.lo": "Lao",
         "reports.lang.th": "Thai",
         "reports.lang.zh": "Chinese",
-        "reports.n.up": "“Up”: online or stale (the server heard from the kiosk within 3 heartbeat periods; it was running and playing its installed pack). “Showing”: up time minus the time an alert said its screen program was not running. “Online”: heartbeats on time and content current.",
-        "reports.n.count": "Each kiosk counts from its enrolment until its revocation (if any); a kiosk never connected counts as offline all that time. While no server process runs, a kiosk keeps the state it had.",
-        "reports.n.usage": "Sessions and times are exact sums the kiosks send every ten minutes; a median cannot be computed. A session that switches language counts once for each language chosen.",
-        "reports.n.never_seen": "Some kiosks never connected in the period: they count as offline.",
-        "reports.n.retention": "The period starts before the server's event retention: usage early in the period may be missing.",
         "error.title": "This could not be done",
         "error.404": "There is no kiosk “{id}”. The id may be wrong, or the kiosk was revoked.",
         "error.404_page": "This page does not exist.",
@@ -468,15 +385,25 @@ class Words:
         self.lang = lang if lang in LANGS else DEFAULT_LANG
         self._own = WORDS[self.lang]
         self._fleet = FLEET_TEXT[self.lang]
+        self._report = REPORT_TEXT[self.lang]
+
+    def _lookup(self, key: str) -> str | None:
+        """Our own words, else the fleet view's (states, alerts), else for
+        `reports.[col.]KEY` the printed report's (one wording for page, text
+        and CSV)."""
+        text = self._own.get(key) or self._fleet.get(key)
+        if text is None and key.startswith("reports."):
+            text = self._report.get(key.removeprefix("reports.").removeprefix("col."))
+        return text
 
     def __call__(self, key: str, **values: object) -> str:
-        text = self._own.get(key)
+        text = self._lookup(key)
         if text is None:
-            text = self._fleet.get(key, key)
+            return key
         return text.format(**values) if values else text
 
     def has(self, key: str) -> bool:
-        return key in self._own or key in self._fleet
+        return self._lookup(key) is not None
 
     def number(self, value: float, digits: int = 1) -> str:
         """12.5 as "12,5" in Vietnamese, "12.5" in English."""
