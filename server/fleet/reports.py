@@ -22,6 +22,7 @@ Counting rules:
 
 from __future__ import annotations
 
+import logging
 import math
 from collections import Counter
 from dataclasses import dataclass, field
@@ -29,11 +30,16 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 
+from kiosk.protocol.errors import BgkError
+from server.config import ServerConfig
 from server.fleet.reports_period import Period, check_started, local_date, local_datetime
 from server.fleet.reports_uptime import Interval, Uptime, kiosk_uptime
+from server.packs.publish import published_page_titles
+from server.packs.signing import open_repository
 from server.store import Store
 from server.store.schema import alerts, kiosk_events, kiosks, pack_publications, presence
 
+log = logging.getLogger(__name__)
 DAY = 86400.0
 #: most viewed pages listed per gate and for the whole fleet
 TOP_PAGES = 10
@@ -144,6 +150,13 @@ class Report:
     alerts: list[AlertCount]
     #: facts a reader must know (in English keys, worded by the renderers)
     notes: list[str]
+    #: page id -> title per language, from the published packs (labels only)
+    page_titles: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def page_title(self, page: str, lang: str) -> str:
+        """The page's title in `lang` (else Vietnamese, else its id)."""
+        titles = self.page_titles.get(page, {})
+        return titles.get(lang) or titles.get("vi") or page
 
     @property
     def in_progress(self) -> bool:
@@ -207,6 +220,7 @@ class Report:
                 }
                 for a in self.alerts
             ],
+            "page_titles": self.page_titles,
             "notes": list(self.notes),
         }
 
@@ -231,8 +245,30 @@ def _gate_json(g: GateLine) -> dict[str, Any]:
     return {"gate": g.gate, "kiosks": g.kiosks, **_uptime_json(g.uptime), **g.usage.as_json()}
 
 
+def server_report(config: ServerConfig, store: Store, period: Period, now: float) -> Report:
+    """The report as the server's callers (CLI, API, dashboard) make it: with the
+    server's event retention and the titles of the published packs' pages."""
+    try:
+        titles = published_page_titles(open_repository(config))
+    except (BgkError, OSError, ValueError) as exc:  # labels only: ids will do
+        log.warning("page titles of the published packs unreadable: %s", exc)
+        titles = {}
+    return build_report(
+        store,
+        period,
+        now,
+        retention_days=config.fleet.event_retention_days,
+        page_titles=titles,
+    )
+
+
 def build_report(
-    store: Store, period: Period, now: float, *, retention_days: int | None = None
+    store: Store,
+    period: Period,
+    now: float,
+    *,
+    retention_days: int | None = None,
+    page_titles: dict[str, dict[str, str]] | None = None,
 ) -> Report:
     """The report of `period` as the store knows it at `now`; `retention_days`
     (the server's [fleet] event_retention_days) adds a note when the period
@@ -291,7 +327,10 @@ def build_report(
         notes.append("never_seen")
     if retention_days is not None and period.start < now - retention_days * DAY:
         notes.append("retention")
-    return Report(period, now, until, lines, gates, total, publications, alert_counts, notes)
+    return Report(
+        period, now, until, lines, gates, total, publications, alert_counts, notes,
+        page_titles or {},
+    )  # fmt: skip
 
 
 def _sum(items: Any) -> Uptime:

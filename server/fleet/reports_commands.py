@@ -38,16 +38,14 @@ def register(registry: Registry) -> None:
 def _report(args: argparse.Namespace) -> int:
     from server.fleet.commands import open_server
     from server.fleet.files import atomic_write
-    from server.fleet.reports import build_report
+    from server.fleet.reports import server_report
     from server.fleet.reports_period import parse_period
     from server.fleet.reports_render import render_csv, render_text
 
     period = parse_period(args.month, args.year)
     cfg, store = open_server(args.data)
     try:
-        report = build_report(
-            store, period, time.time(), retention_days=cfg.fleet.event_retention_days
-        )
+        report = server_report(cfg, store, period, time.time())
     finally:
         store.dispose()
     if args.csv is not None:

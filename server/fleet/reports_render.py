@@ -228,7 +228,7 @@ def render_text(report: Report, lang: str) -> str:
         out += _table(rows, set(range(1, 4 + len(langs))))
         out += ["", w["s.pages"]]
         rows = [[w["page"], w["views"]]]
-        rows += [[page, str(n)] for page, n in total.top_pages()]
+        rows += [[report.page_title(page, lang), str(n)] for page, n in total.top_pages()]
         out += _table(rows, {1})
     else:
         out.append(w["no_usage"])

@@ -209,3 +209,19 @@ def _union(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[str, ...]:
 
 def _covers(new: tuple[str, ...], old: tuple[str, ...]) -> bool:
     return AUDIENCE_ALL in new or set(old) <= set(new)
+
+
+def published_page_titles(repo: TufRepository) -> dict[str, dict[str, str]]:
+    """Page id -> title per language, from the manifests of the published packs
+    (the newest publication wins where two packs share a page id): the labels
+    of the reports' "most viewed pages"."""
+    titles: dict[str, dict[str, str]] = {}
+    for offer in reversed(published_packs(repo.targets())):
+        try:
+            data = target_file_path(repo.dir, offer.path, offer.sha256).read_bytes()
+            manifest = parse_manifest(data)
+        except (OSError, ProtocolError):
+            continue
+        for page in manifest.pages:
+            titles.setdefault(page.id, dict(page.title))
+    return titles

@@ -156,12 +156,11 @@ def api_router() -> APIRouter:
         year: Annotated[str | None, Query(max_length=20)] = None,
         _p: Principal = viewer,
     ) -> dict[str, Any]:
-        from server.fleet.reports import build_report
+        from server.fleet.reports import server_report
         from server.fleet.reports_period import parse_period
 
         period = parse_period(month, year, names=("month", "year"))
-        retention = _config(request).fleet.event_retention_days
-        report = build_report(store_of(request), period, now_of(request), retention_days=retention)
+        report = server_report(_config(request), store_of(request), period, now_of(request))
         return report.as_json()
 
     @router.get("/me", summary="who this token or session belongs to")

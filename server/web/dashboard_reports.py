@@ -17,7 +17,7 @@ from fastapi.responses import Response
 
 from kiosk.protocol.errors import UsageError
 from kiosk.protocol.languages import LANGUAGES
-from server.fleet.reports import Report, build_report
+from server.fleet.reports import Report, server_report
 from server.fleet.reports_period import Period, local_date, local_datetime, month_period
 from server.fleet.reports_period import parse_period as parse
 from server.fleet.reports_render import last_day, render_csv, usage_languages
@@ -47,8 +47,7 @@ def _period(request: Request, now: float) -> Period:
 
 
 def _build(request: Request, period: Period) -> Report:
-    retention = config_of(request).fleet.event_retention_days
-    return build_report(store_of(request), period, now_of(request), retention_days=retention)
+    return server_report(config_of(request), store_of(request), period, now_of(request))
 
 
 def _asked(request: Request) -> str:

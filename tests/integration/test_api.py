@@ -258,3 +258,19 @@ def test_revoked_tokens_and_disabled_users_lose_access(site: Site) -> None:
     [viewer_token] = acc.list_tokens(site.store, "viewer")
     acc.revoke_token(site.store, viewer_token.prefix, now=site.clock[0])
     assert site.client("viewer").get("/api/v1/kiosks").status_code == 401
+
+
+def test_the_report_names_pages_by_the_published_packs_titles(site: Site) -> None:
+    from server.fleet.reports import server_report
+    from server.fleet.reports_period import parse_period
+
+    r = site.client("viewer").get("/api/v1/reports", params={"month": time.strftime("%Y-%m")})
+    assert r.status_code == 200, r.text
+    titles = r.json()["page_titles"]
+    assert set(titles) == {"welcome", "help"}  # the pages of the published pack "mini"
+    assert all(set(t) == {"vi", "en", "lo", "th", "zh"} for t in titles.values())
+    report = server_report(
+        site.cfg, site.store, parse_period(time.strftime("%Y-%m"), None), site.clock[0]
+    )
+    assert report.page_title("welcome", "lo") == titles["welcome"]["lo"]
+    assert report.page_title("unknown-page", "vi") == "unknown-page"  # no title: its id
