@@ -52,6 +52,7 @@ def run_server(config: ServerConfig, listen: str, services: Sequence[Service]) -
 
     host, port = parse_listen(listen)
     app = create_app(config)
+    app.state.services = list(services)
     started: list[Service] = []
     try:
         for service in services:

@@ -310,6 +310,17 @@ class FleetService:
             tmp.write_text(json.dumps(self.stats.as_dict()))
             tmp.replace(self.stats_path)
 
+    def health(self) -> dict[str, Any]:
+        """For /healthz: the MQTT links up and the ingest thread running."""
+        running = self._thread is not None and self._thread.is_alive()
+        return {
+            "ok": running and self.connected,
+            "mqtt": "connected" if self.connected else "disconnected",
+            "running": running,
+            "received": self.stats.received,
+            "db_errors": self.stats.db_errors,
+        }
+
     # --- lifecycle ------------------------------------------------------------------
     def start(self) -> None:
         self._thread = threading.Thread(target=self._guarded_run, name="fleet-ingest", daemon=True)

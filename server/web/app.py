@@ -49,10 +49,24 @@ def create_app(
     install_dashboard(app)
     install_error_handlers(app)
 
-    @app.get("/healthz", tags=["health"], summary="liveness and signed-metadata freshness")
+    #: background services of `bgk server run` (run.py sets them) with a `health()`
+    app.state.services = []
+
+    @app.get(
+        "/healthz",
+        tags=["health"],
+        summary="liveness, signed-metadata freshness and the fleet link",
+        description="`ok` is false when a part is not: expired TUF metadata (is the "
+        "refresher running?), the MQTT broker unreachable, the ingest stopped. Always "
+        "200 while the process answers: monitoring reads `ok`.",
+    )
     def healthz() -> JSONResponse:
-        body: dict[str, Any] = {"ok": True}
-        body["tuf"] = _tuf_health(config, now())
+        parts: dict[str, Any] = {"tuf": _tuf_health(config, now())}
+        for service in app.state.services:
+            health = getattr(service, "health", None)
+            if callable(health):
+                parts[service.name.replace(" ", "_")] = health()
+        body = {"ok": all(part.get("ok", False) for part in parts.values()), **parts}
         return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
     @app.exception_handler(404)

@@ -274,3 +274,29 @@ def test_the_report_names_pages_by_the_published_packs_titles(site: Site) -> Non
     )
     assert report.page_title("welcome", "lo") == titles["welcome"]["lo"]
     assert report.page_title("unknown-page", "vi") == "unknown-page"  # no title: its id
+
+
+def test_healthz_is_not_ok_when_a_part_is_not(site: Site) -> None:
+    import datetime as dt
+
+    class Ingest:
+        name = "fleet ingest"
+
+        def __init__(self, ok: bool) -> None:
+            self.ok = ok
+
+        def health(self) -> dict[str, object]:
+            return {"ok": self.ok, "mqtt": "connected" if self.ok else "disconnected"}
+
+    client = site.client()
+    client.app.state.services = [Ingest(True)]  # type: ignore[attr-defined]
+    body = client.get("/healthz").json()
+    assert body["ok"] is True and body["fleet_ingest"]["mqtt"] == "connected"
+    client.app.state.services = [Ingest(False)]  # type: ignore[attr-defined]
+    body = client.get("/healthz").json()
+    assert body["ok"] is False and body["tuf"]["ok"] is True
+    later = create_app(
+        site.cfg, store=site.store, now=lambda: dt.datetime(2099, 1, 1, tzinfo=dt.UTC)
+    )
+    body = TestClient(later).get("/healthz").json()
+    assert body["ok"] is False and "refresher" in body["tuf"]["error"]

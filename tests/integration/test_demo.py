@@ -73,6 +73,10 @@ def _check_running(info: dict[str, Any], env: dict[str, str]) -> None:
     ids = {k["id"] for k in json.loads(fleet.stdout)}
     assert "lb-01" in ids and len(ids) == 6
 
+    # The server says it is whole: signed metadata fresh, MQTT link up, ingest running.
+    health = requests.get(info["server_url"] + "/healthz", timeout=10).json()
+    assert health["ok"] is True and health["fleet_ingest"]["mqtt"] == "connected", health
+
     # The API answers the demo's tokens: the guard reads, only the admin sends.
     api = info["server_url"] + "/api/v1"
     viewer = {"Authorization": f"Bearer {info['viewer_token']}"}
