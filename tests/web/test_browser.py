@@ -245,3 +245,71 @@ def test_a_viewer_on_a_phone(server: Running, browser: Any) -> None:
         assert width <= 360, f"{path} is {width} px wide at 360 px"
     w.shot("22-phone-360-offline-kiosk")
     w.close()
+
+
+# A stand-in for the browser's Notification: records what the page shows and
+# answers the permission request as a guard who clicks "Allow" would.
+NOTIFICATION_STUB = """
+window.__shown = [];
+window.Notification = function (title, options) {
+  window.__shown.push({title: title, body: options && options.body});
+};
+window.Notification.permission = "default";
+window.Notification.requestPermission = function () {
+  window.Notification.permission = "granted";
+  return Promise.resolve("granted");
+};
+"""
+
+
+def title_becomes(page: Any, prefix: str, timeout: float = 10.0) -> None:
+    """Wait for the page's own refresh to change its title (the dashboard's CSP
+    forbids Playwright's evaluated wait functions)."""
+    deadline = time.monotonic() + timeout
+    while not page.title().startswith(prefix):
+        assert time.monotonic() < deadline, f"title {page.title()!r}, not {prefix!r}…"
+        page.wait_for_timeout(100)
+
+
+def test_a_new_alert_shows_in_the_tab_title_and_as_a_desktop_notification(
+    server: Running, browser: Any
+) -> None:
+    from sqlalchemy import insert, update
+
+    from server.store.schema import alerts
+
+    base = server.url
+    w = Watched(browser, viewport={"width": 1280, "height": 900})
+    page = w.page
+    page.add_init_script(NOTIFICATION_STUB)
+    sign_in(w, base, "viewer")
+    assert page.title().startswith("(3) ")
+    page.get_by_role("button", name="Báo trên máy tính khi có cảnh báo mới").click()
+    page.get_by_role("status").filter(has_text="Đã bật").wait_for()
+    store = server.site.store
+    with store.engine.begin() as conn:
+        conn.execute(
+            insert(alerts).values(
+                kiosk_id="lb-01", kind="temp_high", opened_at=time.time(), detail="86.0"
+            )
+        )
+    try:
+        title_becomes(page, "(4) ")
+        shown = page.evaluate("window.__shown")
+        assert shown == [
+            {
+                "title": "Kiosk cửa khẩu: 4 cảnh báo đang mở",
+                "body": "Có cảnh báo mới. Mở bảng điều khiển để xem kiosk nào.",
+            }
+        ]
+        w.shot("13-new-alert-title")
+    finally:
+        with store.engine.begin() as conn:
+            conn.execute(
+                update(alerts)
+                .where(alerts.c.kiosk_id == "lb-01", alerts.c.kind == "temp_high")
+                .values(closed_at=time.time())
+            )
+    title_becomes(page, "(3) ")
+    assert len(page.evaluate("window.__shown")) == 1  # fewer alerts: no notification
+    w.close()

@@ -20,6 +20,49 @@
     });
   }
 
+  // Open alerts in the tab's title ("(3) …"), and a desktop notification when
+  // they grow, for a guard whose dashboard sits in a background tab. The
+  // counts section carries the words (data-notify-*); only pages with counts
+  // (the overview) notify.
+  var baseTitle = document.title;
+  var lastAlerts = null;
+
+  function openAlerts() {
+    var n = document.querySelector("#counts .count-alerts .n");
+    return n ? Number(n.textContent) : null;
+  }
+
+  function watchAlerts() {
+    var n = openAlerts();
+    if (n === null) {
+      return;
+    }
+    document.title = n > 0 ? "(" + n + ") " + baseTitle : baseTitle;
+    var counts = document.getElementById("counts");
+    if (lastAlerts !== null && n > lastAlerts && window.Notification &&
+        Notification.permission === "granted") {
+      new Notification(counts.getAttribute("data-notify-title").replace("{n}", String(n)), {
+        body: counts.getAttribute("data-notify-body"),
+        tag: "bgk-alerts",
+      });
+    }
+    lastAlerts = n;
+  }
+
+  var ask = document.getElementById("notify");
+  if (ask && window.Notification && Notification.permission === "default") {
+    ask.hidden = false;
+    ask.addEventListener("click", function () {
+      Notification.requestPermission().then(function (answer) {
+        ask.hidden = true;
+        if (answer === "granted") {
+          document.getElementById("notify-on").hidden = false;
+        }
+      });
+    });
+  }
+  watchAlerts();
+
   function refresh() {
     fetch(window.location.href, { credentials: "same-origin", cache: "no-store" })
       .then(function (response) {
@@ -32,6 +75,7 @@
       .then(function (html) {
         if (html) {
           swap(html);
+          watchAlerts();
         }
       })
       .catch(function () { /* offline for a moment: try again next time */ })
