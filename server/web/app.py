@@ -22,6 +22,7 @@ from server.store import Store, open_store
 from server.web.api import api_router, install_error_handlers
 from server.web.auth import LoginThrottle
 from server.web.dashboard import install_dashboard
+from server.web.dashboard_pages import PageError, error_page, wants_page
 from server.web.files import files_router, not_found
 
 
@@ -70,9 +71,11 @@ def create_app(
         return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
     @app.exception_handler(404)
-    async def _not_found(_request: Any, exc: Any) -> Response:
+    async def _not_found(request: Request, exc: Any) -> Response:
         if isinstance(exc, HTTPException) and exc.detail not in (None, "Not Found"):
             return _error(exc)
+        if wants_page(request):  # a mistyped dashboard address: a page, in words
+            return error_page(request, PageError(404, "error.404_page"))
         return not_found()
 
     @app.exception_handler(HTTPException)

@@ -177,8 +177,21 @@ def install_page_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(PageError)
     async def _page_error(request: Request, exc: PageError) -> Response:
-        principal = authenticate(request)
-        message = words_of(request)(exc.key, **exc.values)
-        return render(
-            request, "error.html", {"message": message}, principal=principal, status=exc.status
-        )
+        return error_page(request, exc)
+
+
+def error_page(request: Request, exc: PageError) -> Response:
+    """An error as a dashboard page in the reader's language."""
+    principal = authenticate(request)
+    message = words_of(request)(exc.key, **exc.values)
+    return render(
+        request, "error.html", {"message": message}, principal=principal, status=exc.status
+    )
+
+
+def wants_page(request: Request) -> bool:
+    """A person's browser asking for a page (not the API, not a kiosk's file)."""
+    path = request.url.path
+    if path.startswith(("/api/", "/tuf/", "/blobs/", "/static/")):
+        return False
+    return "text/html" in request.headers.get("accept", "")

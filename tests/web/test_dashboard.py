@@ -392,6 +392,19 @@ def test_language_switch_is_remembered(sign_in: SignIn) -> None:
     assert "Sign in" in stranger.get(to_form.headers["location"]).text
 
 
+def test_a_mistyped_address_is_a_page_for_people_and_json_for_programs(
+    sign_in: SignIn,
+) -> None:
+    client = sign_in("viewer")
+    page = client.get("/kiosk/lb-01", headers={"Accept": "text/html,*/*"})
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert "Không tìm thấy trang này." in page.text and "Tổng quan" in page.text
+    for path in ("/api/v1/nothing", "/tuf/nothing.json", "/blobs/sha256/00"):
+        r = client.get(path, headers={"Accept": "text/html,*/*"})
+        assert r.status_code == 404 and r.headers["content-type"] == "application/json", path
+    assert client.get("/kiosk/lb-01").headers["content-type"] == "application/json"
+
+
 def test_pages_are_not_cached_nor_framed_and_static_files_are_served(sign_in: SignIn) -> None:
     client = sign_in("viewer")
     r = client.get("/")
