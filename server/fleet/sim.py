@@ -1,6 +1,6 @@
 """A fleet of simulated kiosks with real MQTT connections, from one process.
 
-One thread drives every connection through epoll (server.fleet.mqtt.Hub).
+One thread drives every connection through epoll (server.fleet.mqtt_hub.Hub).
 Each simulated kiosk logs in with its own credentials, publishes a retained
 birth status with a delayed LWT, subscribes to its command topic, and sends
 heartbeats of the real schema on its own schedule. Some kiosks lose power
@@ -38,7 +38,8 @@ from kiosk.protocol.payloads import (
 )
 from kiosk.protocol.topics import ANNOUNCE, Kind, kiosk_topic
 from server.fleet.identity import Identity
-from server.fleet.mqtt import BrokerUrl, Hub, LinkError, Will, drop_connection, expiry_properties
+from server.fleet.mqtt import BrokerUrl, LinkError, Will, expiry_properties
+from server.fleet.mqtt_hub import Hub, drop_connection
 
 log = logging.getLogger(__name__)
 PACK_HASH = "5" * 64
