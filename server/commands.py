@@ -17,7 +17,7 @@ from server.web import account_commands
 
 def register(registry: Registry) -> None:
     registry.group("pack", "content packs: lint, build, preview")
-    registry.group("server", "the DoIC server: init, publish, run, users")
+    registry.group("server", "the DoIC server: init, publish, run, fleet, commands, users, reports")
     registry.group(
         "kiosk", "kiosks: enrol (server side); sync, agent, ui, status, import (kiosk side)"
     )
