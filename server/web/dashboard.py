@@ -114,6 +114,16 @@ def fleet_rows(
     return rows
 
 
+def rollout(views: list[KioskView], pack: dict[str, Any]) -> tuple[int, int]:
+    """(kiosks the version is published to, those of them playing it now)."""
+    to = set(pack["to"])
+    audience = [v for v in views if "all" in to or v.gate in to or to & set(v.groups)]
+    playing = [
+        v for v in audience if v.pack_id == pack["pack"] and v.pack_version == pack["version"]
+    ]
+    return len(audience), len(playing)
+
+
 def published_date(iso: str | None) -> str:
     if not iso:
         return ""
@@ -216,8 +226,10 @@ def dashboard_router() -> APIRouter:
             items = fleetops.list_packs(config_of(request))
         except (BgkError, OSError, ValueError) as exc:
             error = t("packs.error", detail=str(exc))
+        views = fleetops.kiosks_view(store_of(request), config_of(request), now_of(request))
         for item in items:
             item["date"] = published_date(item.get("published"))
+            item["audience_n"], item["playing_n"] = rollout(views, item)
         return render(request, "packs.html", {"packs": items, "error": error}, principal=p)
 
     return router

@@ -165,6 +165,8 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         "packs.to": "Phát hành cho",
         "packs.date": "Ngày phát hành",
         "packs.all": "tất cả kiosk",
+        "packs.playing": "Đang chạy bản này",
+        "packs.playing_n": "{n} / {m} kiosk được phát hành",
         "packs.error": "Không đọc được kho gói nội dung: {detail}",
         # reports (Article 26)
         "nav.reports": "Báo cáo",
@@ -344,6 +346,8 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         "packs.to": "Published to",
         "packs.date": "Published on",
         "packs.all": "all kiosks",
+        "packs.playing": "Playing this version",
+        "packs.playing_n": "{n} of the {m} kiosks it is for",
         "packs.error": "Cannot read the pack repository: {detail}",
         # reports (Article 26)
         "nav.reports": "Reports",

@@ -369,6 +369,10 @@ def test_packs_page_lists_published_packs(sign_in: SignIn) -> None:
     assert re.search(r"cha-lo v2 cha-lo \d\d/\d\d/\d{4}", words)
     assert re.search(r"lao-bao v5 la-lay \d\d/\d\d/\d{4}", words)
     assert "lao-bao v3" not in words  # replaced by v4 for the same audience
+    # how far each version has reached: lt-01 and lb-01 play v4, cl-01 plays cha-lo v2
+    assert re.search(r"lao-bao v4 tất cả kiosk \d\d/\d\d/\d{4} 2 / 5 kiosk được phát hành", words)
+    assert re.search(r"cha-lo v2 cha-lo \d\d/\d\d/\d{4} 1 / 1 kiosk được phát hành", words)
+    assert re.search(r"lao-bao v5 la-lay \d\d/\d\d/\d{4} 0 / 2 kiosk được phát hành", words)
 
 
 def test_language_switch_is_remembered(sign_in: SignIn) -> None:
