@@ -88,6 +88,10 @@ def verify(cmd: Command, key: Ed25519PublicKey | None, kiosk_id: str, now: float
         raise CommandRefused("expired before it arrived")
 
 
+#: the id of a withdrawal (notice with no text) that clears whatever notice is shown
+CLEAR_ANY = "all"
+
+
 @dataclass
 class Actions:
     """What commands do to the machine; injected (tests, the simulator of reboots)."""
@@ -177,7 +181,10 @@ class CommandRunner:
             return "sync started"
         if cmd.op == "notice":
             assert isinstance(args, NoticeArgs)
-            if not args.text:
+            if not args.text:  # a withdrawal: of this notice only, or of any ("all")
+                shown = self.channel.read_notice()
+                if shown is None or (args.id != CLEAR_ANY and shown.id != args.id):
+                    return "notice not shown"  # ended, or replaced by a newer one
                 self.channel.write_notice(None)
                 return "notice cleared"
             self.channel.write_notice(

@@ -187,7 +187,8 @@ class Command(_Model):
 
 
 class NoticeArgs(_Model):
-    """args of `notice`: text per language; empty text clears the notice."""
+    """args of `notice`: text per language. Empty text withdraws the notice with
+    this id (a newer notice stays), or with id "all" whatever notice is shown."""
 
     id: TOKEN
     text: dict[Literal["vi", "en", "lo", "th", "zh"], Annotated[str, Field(max_length=1000)]]

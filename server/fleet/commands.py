@@ -233,7 +233,9 @@ def _command(args: argparse.Namespace) -> int:
                     f"--text {item!r}: write it as LANG=TEXT, e.g. vi=Cửa khẩu đóng lúc 17:00"
                 )
             text[lang] = value
-        cmd_args = {"id": f"n{int(now)}", "text": text, "expires": now + args.notice_minutes * 60}
+        # no --text: withdraw whatever notice the kiosk shows (id "all")
+        notice_id = f"n{int(now)}" if text else "all"
+        cmd_args = {"id": notice_id, "text": text, "expires": now + args.notice_minutes * 60}
     keys = FleetKeys(cfg.data / "mqtt")
     if not keys.command_key.exists():
         raise UsageError(

@@ -138,6 +138,22 @@ def api_router() -> APIRouter:
         )
         return {"commands": [_queued(q) for q in queued]}
 
+    @router.get("/notices", summary="notices of the last 7 days and how far they reached")
+    def notices_sent(request: Request, _p: Principal = viewer) -> list[dict[str, Any]]:
+        now = now_of(request)
+        return [n.as_json(now) for n in fleetops.recent_notices(store_of(request), now)]
+
+    @router.post(
+        "/notices/{notice_id}/withdraw",
+        status_code=202,
+        summary="take a notice off the screens it was sent to",
+    )
+    def withdraw(request: Request, notice_id: str, p: Principal = publisher) -> dict[str, Any]:
+        queued = fleetops.withdraw_notice(
+            store_of(request), _config(request), notice_id, by=p.user.name, now=now_of(request)
+        )
+        return {"commands": [_queued(q) for q in queued]}
+
     @router.get("/alerts", summary="open alerts (and recently closed ones with closed_days)")
     def alerts_(
         request: Request,

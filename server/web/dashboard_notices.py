@@ -17,6 +17,7 @@ from kiosk.protocol.languages import ENDONYMS, LANGUAGES
 from server.web import fleetops
 from server.web.auth import Principal, now_of, store_of
 from server.web.dashboard_pages import (
+    PageError,
     config_of,
     need_csrf,
     need_role,
@@ -91,6 +92,9 @@ def notices_router() -> APIRouter:
             "max_minutes": fleetops.NOTICE_MAX_MINUTES,
             "max_text": MAX_TEXT,
             "queued": queued,
+            "sent": fleetops.recent_notices(store_of(request), now_of(request)),
+            "now": now_of(request),
+            "withdrawn": request.query_params.get("withdrawn"),
         }
         return render(request, "notices.html", context, principal=p, status=status)
 
@@ -138,5 +142,33 @@ def notices_router() -> APIRouter:
             form.errors["send"] = t("notices.err.send", detail=str(exc))
             return page(request, p, form, queued=None, status=400)
         return redirect(f"/notices?queued={len(queued)}")
+
+    @router.post("/notices/{notice_id}/withdraw")
+    def withdraw(
+        request: Request,
+        notice_id: str,
+        csrf: Annotated[str, Form(max_length=200)] = "",
+        p: Principal = signed_in,
+    ) -> Response:
+        t = words_of(request)
+        need_role(p, "publisher", t)
+        need_csrf(p, csrf)
+        store, now = store_of(request), now_of(request)
+        notice = next((n for n in fleetops.recent_notices(store, now) if n.id == notice_id), None)
+        if notice is None:
+            raise PageError(404, "notices.err.unknown", id=notice_id)
+        form = NoticeForm()
+        if not notice.active(now):  # withdrawn by someone else meanwhile, or ended
+            ended = "notices.err.already" if notice.withdrawn_at else "notices.err.ended"
+            form.errors["withdraw"] = t(ended)
+            return page(request, p, form, queued=None, status=400)
+        try:
+            queued = fleetops.withdraw_notice(
+                store, config_of(request), notice_id, by=p.user.name, now=now
+            )
+        except BgkError as exc:
+            form.errors["withdraw"] = t("notices.err.withdraw", detail=str(exc))
+            return page(request, p, form, queued=None, status=400)
+        return redirect(f"/notices?withdrawn={len(queued)}")
 
     return router

@@ -255,6 +255,125 @@ def send_notice(
     ]
 
 
+@dataclass(frozen=True)
+class SentNotice:
+    """A notice as sent: one signed command per kiosk, and how they answered."""
+
+    id: str
+    text: dict[str, str]
+    level: str
+    created_at: float
+    by: str | None
+    expires: float
+    kiosks: list[str]
+    #: kiosks that answered "done" (shown), still waiting, failed or expired unsent
+    shown: int
+    waiting: int
+    failed: int
+    withdrawn_at: float | None = None
+    withdrawn_by: str | None = None
+
+    def active(self, now: float) -> bool:
+        return self.withdrawn_at is None and self.expires > now
+
+    def as_json(self, now: float) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "text": self.text,
+            "level": self.level,
+            "created_at": self.created_at,
+            "created_at_local": local_time(self.created_at),
+            "by": self.by,
+            "expires": self.expires,
+            "expires_local": local_time(self.expires),
+            "kiosks": len(self.kiosks),
+            "shown": self.shown,
+            "waiting": self.waiting,
+            "failed": self.failed,
+            "active": self.active(now),
+            "withdrawn_at": self.withdrawn_at,
+            "withdrawn_by": self.withdrawn_by,
+        }
+
+
+def recent_notices(store: Store, now: float, *, days: float = 7) -> list[SentNotice]:
+    """Notices sent in the last `days`, newest first, with their withdrawals."""
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                commands.c.kiosk_id,
+                commands.c.args,
+                commands.c.created_at,
+                commands.c.created_by,
+                commands.c.state,
+            )
+            .where(commands.c.op == "notice", commands.c.created_at > now - days * 86400)
+            .order_by(commands.c.created_at)
+        ).all()
+    sent: dict[str, list[Any]] = {}
+    withdrawn: dict[str, tuple[float, str | None]] = {}
+    for row in rows:
+        args = row.args or {}
+        notice_id = str(args.get("id", ""))
+        if args.get("text"):
+            sent.setdefault(notice_id, []).append(row)
+        else:
+            withdrawn.setdefault(notice_id, (row.created_at, row.created_by))
+    out = []
+    for notice_id, group in sent.items():
+        first = group[0].args
+        states = [r.state for r in group]
+        when, who = withdrawn.get(notice_id, (None, None))
+        out.append(
+            SentNotice(
+                id=notice_id,
+                text=dict(first["text"]),
+                level=str(first.get("level", "urgent")),
+                created_at=group[0].created_at,
+                by=group[0].created_by,
+                expires=float(first["expires"]),
+                kiosks=sorted({r.kiosk_id for r in group}),
+                shown=states.count("done"),
+                waiting=sum(states.count(s) for s in ("queued", "sent", "accepted")),
+                failed=sum(states.count(s) for s in ("failed", "expired")),
+                withdrawn_at=when,
+                withdrawn_by=who,
+            )
+        )
+    return sorted(out, key=lambda n: -n.created_at)
+
+
+def withdraw_notice(
+    store: Store, config: ServerConfig, notice_id: str, *, by: str, now: float
+) -> list[QueuedCommand]:
+    """Take a notice off the screens it was sent to (a newer notice stays)."""
+    notice = next((n for n in recent_notices(store, now) if n.id == notice_id), None)
+    if notice is None:
+        raise NotFound(f"no notice {notice_id!r} was sent in the last 7 days")
+    if notice.withdrawn_at is not None:
+        raise UsageError(f"notice {notice_id} was already withdrawn")
+    if notice.expires <= now:
+        raise UsageError(f"notice {notice_id} has already ended on its own")
+    keys = _fleet_keys(config)
+    args = {"id": notice_id, "text": {}, "expires": notice.expires}
+    ttl = min(max(notice.expires - now, 10.0), 7 * 86400)
+    with store.engine.connect() as conn:
+        active = set(
+            conn.execute(
+                select(kiosks.c.id).where(
+                    kiosks.c.id.in_(notice.kiosks), kiosks.c.revoked_at.is_(None)
+                )
+            ).scalars()
+        )
+    targets = [k for k in notice.kiosks if k in active]
+    if not targets:
+        raise UsageError(f"none of the kiosks notice {notice_id} went to is enrolled any more")
+    return [
+        queue_command(store, keys, k, "notice", args, now=now, ttl_s=ttl, created_by=by)
+        for k in targets
+    ]
+
+
 def widen_pack(
     config: ServerConfig, store: Store, pack_id: str, version: int, to: list[str], *, by: str
 ) -> dict[str, Any]:

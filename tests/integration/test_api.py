@@ -300,3 +300,31 @@ def test_healthz_is_not_ok_when_a_part_is_not(site: Site) -> None:
     )
     body = TestClient(later).get("/healthz").json()
     assert body["ok"] is False and "refresher" in body["tuf"]["error"]
+
+
+def test_a_notice_is_followed_and_withdrawn_from_the_screens_it_reached(site: Site) -> None:
+    publisher = site.client("publisher")
+    body = {
+        "text": {"vi": "Cửa khẩu tạm đóng", "en": "Gate closed"},
+        "to": ["north"],
+        "minutes": 30,
+    }
+    assert publisher.post("/api/v1/notices", json=body).status_code == 202
+    [sent] = site.client("viewer").get("/api/v1/notices").json()
+    assert (sent["kiosks"], sent["shown"], sent["waiting"], sent["active"]) == (2, 0, 2, True)
+    assert sent["text"]["vi"] == "Cửa khẩu tạm đóng" and sent["by"] == "publisher"
+    path = f"/api/v1/notices/{sent['id']}/withdraw"
+    assert site.client("viewer").post(path).status_code == 403
+    r = publisher.post(path)
+    assert r.status_code == 202, r.text
+    assert sorted(c["kiosk_id"] for c in r.json()["commands"]) == ["cc-01", "lb-02"]
+    with site.store.engine.connect() as conn:
+        rows = conn.execute(select(commands).where(commands.c.created_by == "publisher")).all()
+    withdrawals = [Command.model_validate_json(row.payload).args for row in rows]
+    withdrawals = [a for a in withdrawals if not a["text"]]
+    assert len(withdrawals) == 2 and all(a["id"] == sent["id"] for a in withdrawals)
+    [after] = site.client("viewer").get("/api/v1/notices").json()
+    assert after["active"] is False and after["withdrawn_at"] and after["kiosks"] == 2
+    again = publisher.post(path)
+    assert again.status_code == 400 and "already withdrawn" in again.json()["error"]
+    assert publisher.post("/api/v1/notices/n404/withdraw").status_code == 404

@@ -100,3 +100,17 @@ def _check_running(info: dict[str, Any], env: dict[str, str]) -> None:
     while not acked():
         assert time.monotonic() < deadline, "the real kiosk did not acknowledge the notice"
         time.sleep(0.5)
+    config = load_config(Path(info["kiosk_configs"]["lb-01"]))
+    shown = Channel(config.kiosk.state_dir).read_notice()
+    assert shown is not None and shown.text["vi"] == "Thử nghiệm"
+
+    # ... and withdrawn: the kiosk takes it off its screen
+    [sent] = requests.get(f"{api}/notices", headers=viewer, timeout=10).json()
+    gone = requests.post(f"{api}/notices/{sent['id']}/withdraw", headers=admin, timeout=10)
+    assert gone.status_code == 202, gone.text
+    cmd_id = gone.json()["commands"][0]["cmd_id"]
+    deadline = time.monotonic() + 30
+    while not acked():
+        assert time.monotonic() < deadline, "the real kiosk did not acknowledge the withdrawal"
+        time.sleep(0.5)
+    assert Channel(config.kiosk.state_dir).read_notice() is None

@@ -177,6 +177,8 @@ def test_runner_runs_once_writes_notices_and_acknowledges(
     assert runner.handle(notice.to_bytes()) == "done"
     shown = channel.read_notice()
     assert shown is not None and shown.text["vi"] == "Tạm dừng" and shown.expires == NOW + 60
+    other = signed(key, cmd_id="c5", op="notice", args={"id": "n0", "text": {}, "expires": NOW})
+    assert runner.handle(other.to_bytes()) == "done" and channel.read_notice() is not None
     clear = signed(key, cmd_id="c3", op="notice", args={"id": "n1", "text": {}, "expires": NOW})
     assert runner.handle(clear.to_bytes()) == "done" and channel.read_notice() is None
     old = signed(key, cmd_id="c4", iat=NOW - 1200, exp=NOW - 600)
@@ -185,9 +187,23 @@ def test_runner_runs_once_writes_notices_and_acknowledges(
     acks = [CommandAck.model_validate_json(r.body) for r in box.pending(0, 100)]
     assert [(a.cmd_id, a.state) for a in acks] == [
         ("c1", "accepted"), ("c1", "done"), ("c2", "accepted"), ("c2", "done"),
-        ("c3", "accepted"), ("c3", "done"), ("c4", "failed"),
+        ("c5", "accepted"), ("c5", "done"), ("c3", "accepted"), ("c3", "done"),
+        ("c4", "failed"),
     ]  # fmt: skip
     assert "expired" in (acks[-1].reason or "")
+    # withdrawing n0 left n1 on the screen; "all" clears whatever is shown
+    assert [a.reason for a in acks if a.cmd_id in ("c5", "c3") and a.state == "done"] == [
+        "notice not shown",
+        "notice cleared",
+    ]
+    runner.handle(notice.model_copy(update={"cmd_id": "c6"}).to_bytes())
+    assert channel.read_notice() is None  # c6 is not signed: refused
+    again = signed(
+        key, cmd_id="c7", op="notice", args={"id": "n2", "text": {"vi": "x"}, "expires": NOW + 60}
+    )
+    assert runner.handle(again.to_bytes()) == "done" and channel.read_notice() is not None
+    wipe = signed(key, cmd_id="c8", op="notice", args={"id": "all", "text": {}, "expires": NOW})
+    assert runner.handle(wipe.to_bytes()) == "done" and channel.read_notice() is None
     box.close()
 
 

@@ -340,6 +340,34 @@ def test_a_notice_is_queued_for_its_audience_and_says_for_how_many(
     assert r.headers["location"] == "/notices?queued=3"
 
 
+def test_sent_notices_show_how_far_they_reached_and_can_be_withdrawn(
+    sign_in: SignIn, site: Site
+) -> None:
+    client = sign_in("publisher")
+    assert "Chưa gửi thông báo nào trong 7 ngày qua." in client.get("/notices").text
+    form = notice_form(client, text_vi="Đường 9 tạm đóng", to="lao-bao", minutes="30")
+    client.post("/notices", data=form)
+    page = client.get("/notices").text
+    row = text_of(re.search(r'<tr class="notice-row".*?</tr>', page, re.S).group(0))  # type: ignore[union-attr]
+    assert "Đường 9 tạm đóng" in row and "publisher" in row
+    assert "0 / 2 kiosk" in row and "2 kiosk chưa nhận" in row and "còn hiệu lực đến" in row
+    notice_id = re.search(r'data-notice="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    action = f"/notices/{notice_id}/withdraw"
+    assert f'action="{action}"' in page
+    assert client.post(action, data={"csrf": "forged"}).status_code == 403
+    r = client.post(action, data={"csrf": csrf_of(page)})
+    assert r.status_code == 303 and r.headers["location"] == "/notices?withdrawn=2"
+    page = client.get(r.headers["location"]).text
+    assert "Đã gửi lệnh gỡ thông báo tới 2 kiosk." in page
+    assert "đã gỡ lúc" in text_of(page) and f'action="{action}"' not in page
+    withdrawals = [c for c in queued(site) if c[1] == "notice"]
+    assert len(withdrawals) == 4  # two notices, two withdrawals
+    again = client.post(action, data={"csrf": csrf_of(page)})
+    assert again.status_code == 400 and "Thông báo này đã được gỡ rồi." in again.text
+    viewer = sign_in("viewer")
+    assert viewer.post(action, data={"csrf": csrf_of(viewer.get("/").text)}).status_code == 403
+
+
 def test_a_viewer_cannot_send_notices(sign_in: SignIn, site: Site) -> None:
     client = sign_in("viewer")
     assert client.get("/notices").status_code == 403
