@@ -96,7 +96,7 @@ def register(registry: Registry) -> None:
         action="append",
         default=[],
         metavar="LANG=TEXT",
-        help="notice text (repeat per language)",
+        help="notice text (repeat per language); without it, the notice shown is withdrawn",
     )
     p.add_argument(
         "--notice-minutes", type=float, default=60.0, help="how long the notice stays on screen"
