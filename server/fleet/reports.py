@@ -344,6 +344,21 @@ def _chunks(ids: list[str], n: int = 500) -> list[list[str]]:
     return [ids[i : i + n] for i in range(0, len(ids), n)]
 
 
+def kiosk_uptime_between(store: Store, kiosk_id: str, start: float, until: float) -> Uptime:
+    """One kiosk's uptime from `start` (or its enrolment) to `until`, as the
+    reports count it: the kiosk page's "last 7 days"."""
+    with store.engine.connect() as conn:
+        enrolled = conn.execute(
+            select(kiosks.c.enrolled_at).where(kiosks.c.id == kiosk_id)
+        ).scalar_one_or_none()
+        if enrolled is None:
+            return Uptime()
+        lo = max(start, float(enrolled))
+        changes = _presence(conn, [kiosk_id], lo, until).get(kiosk_id, [])
+        ui_down = _ui_down(conn, [kiosk_id], lo, until).get(kiosk_id, [])
+    return kiosk_uptime(changes, lo, until, ui_down) if until > lo else Uptime()
+
+
 def _presence(conn: Any, ids: list[str], start: float, until: float) -> dict[str, list[Any]]:
     """Per kiosk: its last change at or before `start` and every change until `until`."""
     out: dict[str, list[tuple[float, str]]] = {}

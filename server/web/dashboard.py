@@ -248,6 +248,8 @@ def _kiosk_page(
         "newer": newer_version(view, published_offers(request)),
         "shot": fleetops.latest_screenshot(store, config, kiosk_id),
         "commands": fleetops.recent_commands(store, kiosk_id),
+        "events": fleetops.recent_events(store, kiosk_id),
+        "week": fleetops.kiosk_week(store, kiosk_id, now),
         "can_send": p.user.can("publisher"),
         "sent": sent,
         "error": error,

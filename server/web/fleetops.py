@@ -24,9 +24,11 @@ from kiosk.protocol.languages import LANGUAGES
 from server.config import ServerConfig
 from server.fleet.pki import FleetKeys
 from server.fleet.remote import QueuedCommand, queue_command
+from server.fleet.reports import kiosk_uptime_between
+from server.fleet.reports_uptime import Uptime
 from server.fleet.view import KioskView, fleet_view, local_time
 from server.store import Store
-from server.store.schema import alerts, commands, kiosks, screenshots
+from server.store.schema import alerts, commands, kiosk_events, kiosks, screenshots
 
 log = logging.getLogger(__name__)
 
@@ -102,13 +104,53 @@ def recent_commands(store: Store, kiosk_id: str, limit: int = 10) -> list[dict[s
     return out
 
 
+#: events a technician reads on a kiosk's page (interaction sums go to the reports)
+EVENT_KINDS = ("install", "commit", "rollback", "rejected", "error")
+
+
+def recent_events(store: Store, kiosk_id: str, limit: int = 15) -> list[dict[str, Any]]:
+    """What happened to the kiosk lately: installs, commits, rollbacks, refusals,
+    errors (newest first), as its agent reported them."""
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            select(kiosk_events.c.ts, kiosk_events.c.kind, kiosk_events.c.data)
+            .where(kiosk_events.c.kiosk_id == kiosk_id, kiosk_events.c.kind.in_(EVENT_KINDS))
+            .order_by(kiosk_events.c.ts.desc())
+            .limit(limit)
+        ).all()
+    return [
+        {
+            "ts": r.ts,
+            "ts_local": local_time(r.ts),
+            "kind": r.kind,
+            "pack": (r.data or {}).get("pack"),
+            "version": (r.data or {}).get("version"),
+            "message": str((r.data or {}).get("message", "")),
+        }
+        for r in rows
+    ]
+
+
+def kiosk_week(store: Store, kiosk_id: str, now: float) -> Uptime:
+    """The kiosk's last 7 days, counted as the reports count."""
+    return kiosk_uptime_between(store, kiosk_id, now - 7 * 86400, now)
+
+
 def kiosk_detail(store: Store, config: ServerConfig, kiosk_id: str, now: float) -> dict[str, Any]:
     view = kiosk_view(store, config, kiosk_id, now)
     shot = latest_screenshot(store, config, kiosk_id)
+    week = kiosk_week(store, kiosk_id, now)
     return {
         **view.as_json(),
         "screenshot": shot.as_json() if shot else None,
         "commands": recent_commands(store, kiosk_id),
+        "events": recent_events(store, kiosk_id),
+        "last_7_days": {
+            "up_pct": week.up_pct,
+            "online_pct": week.online_pct,
+            "outages": week.outages,
+            "longest_outage_s": week.longest_outage_s,
+        },
     }
 
 

@@ -114,6 +114,10 @@ def test_a_kiosk_its_alerts_and_unknown_ones(site: Site) -> None:
     viewer = site.client("viewer")
     one = viewer.get("/api/v1/kiosks/lb-01").json()
     assert one["gate"] == "lao-bao" and one["screenshot"] is None and one["commands"] == []
+    assert one["events"] == [] and one["last_7_days"]["up_pct"] is None  # enrolled just now
+    site.clock[0] += 600  # ten minutes later, online all along
+    week = viewer.get("/api/v1/kiosks/lb-01").json()["last_7_days"]
+    assert week["up_pct"] == pytest.approx(100.0) and week["outages"] == 0
     r = viewer.get("/api/v1/kiosks/nope")
     assert r.status_code == 404 and "nope" in r.json()["error"]
     r = viewer.get("/api/v1/kiosks/lb-01/screenshot")

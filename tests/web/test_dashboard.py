@@ -221,6 +221,39 @@ def test_kiosk_page_shows_its_facts_and_latest_screenshot(sign_in: SignIn) -> No
     assert "sync started" in text_of(client.get("/kiosks/lb-01?lang=en").text)
 
 
+def test_kiosk_page_tells_its_last_week_and_what_happened_to_it(
+    sign_in: SignIn, site: Site
+) -> None:
+    import time
+
+    from kiosk.protocol.payloads import Event
+    from server.fleet.ingest import IngestWriter, Raw
+
+    events = [
+        ("install", {"pack": "lao-bao", "version": 4, "message": "installed lao-bao 4"}),
+        ("commit", {"pack": "lao-bao", "version": 4, "message": "committed lao-bao 4"}),
+        ("rejected", {"code": "bad-signature", "message": "targets metadata signed by an unknown key"}),
+        ("interaction", {"sessions": 3, "seconds": 120.0, "languages": {"vi": 3}, "pages": {}}),
+    ]  # fmt: skip
+    writer = IngestWriter(site.store, site.cfg.fleet, site.cfg.data)
+    now = time.time()
+    raws = [
+        Raw("bgk/v1/kiosk/lb-01/events",
+            Event(outbox_id="ob", seq=i + 1, ts=now - 60 + i, kind=kind, data=data).to_bytes(),
+            1, i + 1, time.monotonic())
+        for i, (kind, data) in enumerate(events)
+    ]  # fmt: skip
+    writer.write(raws, now)
+    page = text_of(sign_in("viewer").get("/kiosks/lb-01").text)
+    assert "Sự kiện gần đây" in page
+    assert "Đã cài gói lao-bao v4, đang chờ màn hình xác nhận" in page
+    assert "Gói lao-bao v4 chạy tốt, đã giữ lại" in page
+    assert "Từ chối một gói mới: targets metadata signed by an unknown key" in page
+    assert page.index("Từ chối") < page.index("chạy tốt") < page.index("Đã cài")  # newest first
+    assert "7 ngày qua hoạt động" in page and "% thời gian" in page
+    assert "Kiosk chưa báo sự kiện nào" in text_of(sign_in("viewer").get("/kiosks/lb-02").text)
+
+
 def test_an_unknown_kiosk_is_a_not_found_page_in_the_language(sign_in: SignIn) -> None:
     client = sign_in("admin")
     r = client.get("/kiosks/nope")
