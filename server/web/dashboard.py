@@ -29,9 +29,8 @@ from server.web.dashboard_pages import (
     PageError,
     config_of,
     install_page_handlers,
-    need_csrf,
-    need_role,
     page_user,
+    publisher_form,
     redirect,
     render,
     words_of,
@@ -186,9 +185,7 @@ def dashboard_router() -> APIRouter:
         confirmed: Annotated[str, Form(max_length=10)] = "",
         p: Principal = signed_in,
     ) -> Response:
-        t = words_of(request)
-        need_role(p, "publisher", t)
-        need_csrf(p, csrf)
+        t = publisher_form(request, p, csrf)
         if op not in PAGE_OPS:
             raise PageError(400, "error.op")
         store, config, now = store_of(request), config_of(request), now_of(request)

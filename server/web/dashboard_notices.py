@@ -19,9 +19,9 @@ from server.web.auth import Principal, now_of, store_of
 from server.web.dashboard_pages import (
     PageError,
     config_of,
-    need_csrf,
     need_role,
     page_user,
+    publisher_form,
     redirect,
     render,
     words_of,
@@ -119,9 +119,7 @@ def notices_router() -> APIRouter:
         level: Annotated[str, Form(max_length=20)] = "",
         p: Principal = signed_in,
     ) -> Response:
-        t = words_of(request)
-        need_role(p, "publisher", t)
-        need_csrf(p, csrf)
+        t = publisher_form(request, p, csrf)
         texts = {"vi": text_vi, "en": text_en, "lo": text_lo, "th": text_th, "zh": text_zh}
         form = NoticeForm(text=texts, to=to, minutes=minutes, level=level)
         duration = check_form(form, audience_of(request), t)
@@ -150,9 +148,7 @@ def notices_router() -> APIRouter:
         csrf: Annotated[str, Form(max_length=200)] = "",
         p: Principal = signed_in,
     ) -> Response:
-        t = words_of(request)
-        need_role(p, "publisher", t)
-        need_csrf(p, csrf)
+        t = publisher_form(request, p, csrf)
         store, now = store_of(request), now_of(request)
         notice = next((n for n in fleetops.recent_notices(store, now) if n.id == notice_id), None)
         if notice is None:

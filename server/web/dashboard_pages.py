@@ -114,6 +114,15 @@ def need_role(principal: Principal, role: Role, t: Words) -> None:
         )
 
 
+def publisher_form(request: Request, principal: Principal, csrf: str) -> Words:
+    """What every form that changes something checks first: the publisher role
+    and the session's form token. Returns the reader's words."""
+    t = words_of(request)
+    need_role(principal, "publisher", t)
+    need_csrf(principal, csrf)
+    return t
+
+
 def need_csrf(principal: Principal, token: str | None) -> None:
     """auth.check_csrf, refusing with an HTML page."""
     try:
