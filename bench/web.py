@@ -14,6 +14,7 @@ on a free loopback port and times, over `--rounds` requests each:
   GET /                        the overview page (session cookie)
   GET /api/v1/kiosks/{id}      one kiosk
   GET /kiosks/{id}             one kiosk's page
+  GET /api/v1/reports, /reports  this month's Article 26 report (JSON, page)
 It prints the median and p95 of each, the response size, and the ratio of
 each median to the baseline.
 """
@@ -155,6 +156,7 @@ def run(store_url: str, label: str, args: argparse.Namespace) -> None:
 
             return fetch
 
+        month = time.strftime("%Y-%m", time.gmtime(time.time() + 7 * 3600))  # Vietnam time
         print(f"  load average {load()} (2 cores)")
         print(row("baseline: the fleet query", base_times, None, base))
         print(row("fleet_view()", view_times, None, base))
@@ -163,6 +165,8 @@ def run(store_url: str, label: str, args: argparse.Namespace) -> None:
             ("GET / (overview page)", get("/")),
             ("GET /api/v1/kiosks/k-00042", get("/api/v1/kiosks/k-00042", api)),
             ("GET /kiosks/k-00042 (page)", get("/kiosks/k-00042")),
+            ("GET /api/v1/reports (month)", get(f"/api/v1/reports?month={month}", api)),
+            ("GET /reports (page)", get(f"/reports?month={month}")),
         ):
             times, size = timed(fetch, args.rounds)
             print(row(name, times, size, base))
