@@ -22,6 +22,7 @@ from kiosk.protocol.errors import BgkError
 from server.fleet.view import VIETNAM, KioskView
 from server.web import fleetops
 from server.web.auth import Principal, now_of, store_of
+from server.web.dashboard_admin import admin_router
 from server.web.dashboard_login import login_router
 from server.web.dashboard_notices import notices_router
 from server.web.dashboard_pages import (
@@ -261,5 +262,6 @@ def install_dashboard(app: FastAPI) -> None:
     app.include_router(login_router())
     app.include_router(dashboard_router())
     app.include_router(notices_router())
+    app.include_router(admin_router())
     app.include_router(reports_router())
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -114,11 +114,13 @@ def need_role(principal: Principal, role: Role, t: Words) -> None:
         )
 
 
-def publisher_form(request: Request, principal: Principal, csrf: str) -> Words:
-    """What every form that changes something checks first: the publisher role
-    and the session's form token. Returns the reader's words."""
+def publisher_form(
+    request: Request, principal: Principal, csrf: str, role: Role = "publisher"
+) -> Words:
+    """What every form that changes something checks first: the role (publisher
+    unless said) and the session's form token. Returns the reader's words."""
     t = words_of(request)
-    need_role(principal, "publisher", t)
+    need_role(principal, role, t)
     need_csrf(principal, csrf)
     return t
 

@@ -207,6 +207,15 @@ def test_a_guard_signs_in_checks_the_fleet_and_acts(server: Running, browser: An
     assert page.locator("tr.pack-row").count() == 3
     w.shot("10-packs")
 
+    # accounts (an admin): a new user gets a password shown once
+    page.get_by_role("link", name="Tài khoản").click()
+    page.get_by_label("Tên đăng nhập").fill("guard7")
+    page.get_by_role("button", name="Thêm tài khoản").click()
+    assert "Đã tạo tài khoản guard7" in page.get_by_role("status").first.inner_text()
+    assert len(page.locator(".password code").inner_text()) >= 20
+    w.shot("14-accounts")
+    page.get_by_role("link", name="Gói nội dung").click()
+
     # English, remembered across pages
     page.get_by_role("link", name="English").click()
     page.wait_for_url(re.compile(r"lang=en"))

@@ -1,0 +1,134 @@
+"""Accounts on the dashboard (admins only): the users and their roles; a new
+user or a new password, made up by the server and shown once (never put in a
+URL); a role changed; a user disabled (their sessions end, their API tokens
+are revoked) or enabled again. An admin cannot disable or demote themself
+(nobody would be left to undo it). API tokens stay with the command line
+(`bgk server token ...`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import Response
+
+from kiosk.protocol.errors import UsageError
+from server.web import accounts
+from server.web.auth import Principal, now_of, store_of
+from server.web.dashboard_pages import (
+    PageError,
+    need_role,
+    page_user,
+    publisher_form,
+    redirect,
+    render,
+    words_of,
+)
+
+Field = Annotated[str, Form(max_length=200)]
+
+
+def admin_router() -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+    signed_in = Depends(page_user)
+
+    def page(
+        request: Request,
+        p: Principal,
+        *,
+        shown: dict[str, str] | None = None,
+        error: str = "",
+        typed: dict[str, str] | None = None,
+        status: int = 200,
+    ) -> Response:
+        context: dict[str, Any] = {
+            "users": accounts.list_users(store_of(request)),
+            "roles": accounts.ROLES,
+            "shown": shown,
+            "error": error,
+            "typed": typed or {"name": "", "role": "viewer"},
+            "done": request.query_params.get("done", ""),
+            "me": p.user.name,
+        }
+        return render(request, "users.html", context, principal=p, status=status)
+
+    def known(request: Request, name: str) -> accounts.UserRecord:
+        for user in accounts.list_users(store_of(request)):
+            if user.name == name:
+                return user
+        raise PageError(404, "users.err.unknown", name=name)
+
+    def not_me(p: Principal, name: str) -> None:
+        if p.user.name == name:
+            raise PageError(400, "users.err.self")
+
+    @router.get("/admin/users")
+    def users(request: Request, p: Principal = signed_in) -> Response:
+        need_role(p, "admin", words_of(request))
+        return page(request, p)
+
+    @router.post("/admin/users")
+    def add(
+        request: Request,
+        csrf: Field = "",
+        name: Field = "",
+        role: Field = "",
+        p: Principal = signed_in,
+    ) -> Response:
+        t = publisher_form(request, p, csrf, "admin")
+        name = name.strip().lower()
+        typed = {"name": name, "role": role}
+        try:
+            accounts.check_user_name(name)
+        except UsageError:
+            return page(request, p, error=t("users.err.name"), typed=typed, status=400)
+        if role not in accounts.ROLES:
+            return page(request, p, error=t("users.err.role"), typed=typed, status=400)
+        if any(u.name == name for u in accounts.list_users(store_of(request))):
+            error = t("users.err.exists", name=name)
+            return page(request, p, error=error, typed=typed, status=400)
+        password = accounts.generate_password()
+        accounts.add_user(store_of(request), name, role, password, now=now_of(request))
+        return page(request, p, shown={"name": name, "password": password, "why": "new"})
+
+    @router.post("/admin/users/{name}/password")
+    def new_password(
+        request: Request, name: str, csrf: Field = "", p: Principal = signed_in
+    ) -> Response:
+        publisher_form(request, p, csrf, "admin")
+        known(request, name)
+        password = accounts.generate_password()
+        accounts.set_password(store_of(request), name, password)
+        return page(request, p, shown={"name": name, "password": password, "why": "reset"})
+
+    @router.post("/admin/users/{name}/role")
+    def role(
+        request: Request, name: str, csrf: Field = "", role: Field = "", p: Principal = signed_in
+    ) -> Response:
+        publisher_form(request, p, csrf, "admin")
+        known(request, name)
+        not_me(p, name)
+        if role not in accounts.ROLES:
+            raise PageError(400, "users.err.role")
+        accounts.set_role(store_of(request), name, role)
+        return redirect("/admin/users?done=role")
+
+    @router.post("/admin/users/{name}/disable")
+    def disable(
+        request: Request, name: str, csrf: Field = "", p: Principal = signed_in
+    ) -> Response:
+        publisher_form(request, p, csrf, "admin")
+        known(request, name)
+        not_me(p, name)
+        accounts.disable_user(store_of(request), name, now=now_of(request))
+        return redirect("/admin/users?done=disabled")
+
+    @router.post("/admin/users/{name}/enable")
+    def enable(request: Request, name: str, csrf: Field = "", p: Principal = signed_in) -> Response:
+        publisher_form(request, p, csrf, "admin")
+        known(request, name)
+        accounts.enable_user(store_of(request), name)
+        return redirect("/admin/users?done=enabled")
+
+    return router

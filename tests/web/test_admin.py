@@ -1,0 +1,103 @@
+"""Accounts on the dashboard: only admins see and use them; new passwords are
+made by the server and shown once; disabling ends access; an admin cannot
+lock themself out."""
+
+from __future__ import annotations
+
+import re
+
+from conftest import SignIn
+from webkit import PASSWORD
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found
+    return found.group(1)
+
+
+def shown_password(html: str) -> str:
+    found = re.search(r'<p class="password"><code>([^<]+)</code>', html)
+    assert found, "no password shown"
+    return found.group(1)
+
+
+def test_only_admins_see_and_use_the_accounts_page(sign_in: SignIn) -> None:
+    for role in ("viewer", "publisher"):
+        client = sign_in(role)
+        assert client.get("/admin/users").status_code == 403
+        assert 'href="/admin/users"' not in client.get("/").text
+        r = client.post("/admin/users", data={"csrf": csrf_of(client.get("/").text),
+                                              "name": "mallory", "role": "admin"})  # fmt: skip
+        assert r.status_code == 403
+    admin = sign_in("admin")
+    page = admin.get("/admin/users").text
+    assert 'href="/admin/users"' in page
+    assert re.findall(r'data-user="([^"]+)"', page) == ["admin", "publisher", "viewer"]
+    assert "Tài khoản người dùng" in page
+
+
+def test_an_admin_adds_a_user_who_signs_in_with_the_password_shown_once(
+    sign_in: SignIn,
+) -> None:
+    admin = sign_in("admin")
+    token = csrf_of(admin.get("/admin/users").text)
+    r = admin.post("/admin/users", data={"csrf": token, "name": " Guard2 ", "role": "viewer"})
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
+    password = shown_password(r.text)
+    assert "Đã tạo tài khoản guard2" in r.text and "chỉ hiện một lần" in r.text
+    assert password not in admin.get("/admin/users").text  # shown once
+    guard = sign_in()
+    ok = guard.post("/login", data={"name": "guard2", "password": password, "next": "/"})
+    assert ok.status_code == 303
+    assert guard.get("/admin/users").status_code == 403  # a viewer
+    again = admin.post("/admin/users", data={"csrf": token, "name": "guard2", "role": "admin"})
+    assert again.status_code == 400 and "Đã có tài khoản guard2" in again.text
+    bad = admin.post("/admin/users", data={"csrf": token, "name": "Nguyễn Văn A", "role": "viewer"})
+    assert bad.status_code == 400 and "chữ thường không dấu" in bad.text
+    assert 'value="nguyễn văn a"' in bad.text  # what was typed stays
+    assert (
+        admin.post(
+            "/admin/users", data={"csrf": "forged", "name": "x", "role": "viewer"}
+        ).status_code
+        == 403
+    )
+
+
+def test_roles_passwords_and_disabling(sign_in: SignIn) -> None:
+    admin = sign_in("admin")
+    token = csrf_of(admin.get("/admin/users").text)
+    r = admin.post("/admin/users/viewer/role", data={"csrf": token, "role": "publisher"})
+    assert r.status_code == 303 and r.headers["location"] == "/admin/users?done=role"
+    assert "Đã đổi quyền." in admin.get(r.headers["location"]).text
+    promoted = sign_in("viewer")
+    assert promoted.get("/notices").status_code == 200  # now a publisher
+    r = admin.post("/admin/users/viewer/password", data={"csrf": token})
+    fresh = shown_password(r.text)
+    assert "Mật khẩu mới của viewer" in r.text
+    assert promoted.get("/").status_code == 303  # the old session ended
+    stranger = sign_in()
+    old = stranger.post("/login", data={"name": "viewer", "password": PASSWORD, "next": "/"})
+    assert old.status_code == 401
+    new = stranger.post("/login", data={"name": "viewer", "password": fresh, "next": "/"})
+    assert new.status_code == 303
+    r = admin.post("/admin/users/viewer/disable", data={"csrf": token})
+    assert r.status_code == 303 and stranger.get("/").status_code == 303  # signed out
+    assert "đã khóa lúc" in admin.get("/admin/users").text
+    late = sign_in()
+    assert late.post("/login", data={"name": "viewer", "password": fresh}).status_code == 401
+    admin.post("/admin/users/viewer/enable", data={"csrf": token})
+    assert late.post("/login", data={"name": "viewer", "password": fresh}).status_code == 303
+
+
+def test_an_admin_cannot_lock_themself_out(sign_in: SignIn) -> None:
+    admin = sign_in("admin")
+    page = admin.get("/admin/users").text
+    token = csrf_of(page)
+    assert 'action="/admin/users/admin/disable"' not in page
+    for path, data in (("disable", {}), ("role", {"role": "viewer"})):
+        r = admin.post(f"/admin/users/admin/{path}", data={"csrf": token, **data})
+        assert r.status_code == 400 and "chính mình" in r.text
+    assert admin.get("/admin/users").status_code == 200  # still an admin
+    r = admin.post("/admin/users/ghost/disable", data={"csrf": token})
+    assert r.status_code == 404 and "Không có tài khoản “ghost”" in r.text
