@@ -271,26 +271,18 @@ def _command(args: argparse.Namespace) -> int:
 
 
 def _revoke(args: argparse.Namespace) -> int:
-    from server.fleet.brokerconf import refresh_broker
-    from server.fleet.credentials import drop_kiosk_password
-    from server.fleet.pki import FleetKeys
-    from server.fleet.registry import KioskRegistry
+    from server.fleet.enroll import revoke_kiosk
 
     cfg, store = open_server(args.data)
-    KioskRegistry(store).revoke(args.id, time.time())
-    drop_kiosk_password(store, args.id)
+    try:
+        revoked = revoke_kiosk(cfg, store, args.id, time.time(), broker_dir=args.broker_dir)
+    finally:
+        store.dispose()
     print(f"kiosk {args.id} revoked")
-    broker_dir = args.broker_dir or cfg.mqtt.broker_dir
-    keys = FleetKeys(cfg.data / "mqtt")
-    reloaded = (
-        refresh_broker(store, keys, broker_dir, cfg.mqtt.server_clients)
-        if keys.server_secret.exists()
-        else None
-    )
-    store.dispose()
-    if reloaded:
+    if revoked.broker:
         print("broker reloaded: the kiosk is disconnected and cannot log in again")
-    elif reloaded is False:
+    elif revoked.broker is False:
+        broker_dir = args.broker_dir or cfg.mqtt.broker_dir
         print(f"broker files rewritten in {broker_dir}; reload Mosquitto (SIGHUP) to apply")
     else:
         print(

@@ -29,7 +29,7 @@ from kiosk.protocol.errors import UsageError
 from server.config import ServerConfig
 from server.fleet.bundle import mqtt_part
 from server.fleet.registry import KioskRecord, KioskRegistry, check_name
-from server.store import open_store
+from server.store import Store, open_store
 
 KIOSK_TOML = "kiosk.toml"
 TomlValue = str | int | float | bool | list[str]
@@ -175,3 +175,39 @@ def describe(result: EnrollResult) -> dict[str, Any]:
         "bundle": str(result.bundle),
         "files": list(result.files),
     }
+
+
+@dataclass(frozen=True)
+class Revoked:
+    kiosk: KioskRecord
+    #: True: the running broker reloaded (the kiosk is cut off now); False: its
+    #: files were rewritten but it needs a reload (SIGHUP); None: no broker files
+    #: here (run `bgk server mosquitto-config ... --reload` where they are)
+    broker: bool | None
+
+
+def revoke_kiosk(
+    config: ServerConfig,
+    store: Store,
+    kiosk_id: str,
+    now: float,
+    *,
+    broker_dir: Path | None = None,
+) -> Revoked:
+    """End a kiosk's access: out of the registry (history stays), its MQTT
+    password gone, the broker's files rewritten and the broker reloaded."""
+    from server.fleet.brokerconf import refresh_broker
+    from server.fleet.credentials import drop_kiosk_password
+    from server.fleet.pki import FleetKeys
+
+    record = KioskRegistry(store).revoke(kiosk_id, now)
+    drop_kiosk_password(store, kiosk_id)
+    keys = FleetKeys(config.data / "mqtt")
+    broker = (
+        refresh_broker(
+            store, keys, broker_dir or config.mqtt.broker_dir, config.mqtt.server_clients
+        )
+        if keys.server_secret.exists()
+        else None
+    )
+    return Revoked(record, broker)

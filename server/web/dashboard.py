@@ -136,6 +136,10 @@ def published_date(iso: str | None) -> str:
     return when.astimezone(VIETNAM).strftime("%d/%m/%Y")
 
 
+def _broker_word(how: str) -> str:
+    return how if how in ("now", "reload", "manual") else "manual"
+
+
 def _clock_text(now: float) -> str:
     return dt.datetime.fromtimestamp(now, VIETNAM).strftime("%H:%M:%S")
 
@@ -168,6 +172,8 @@ def dashboard_router() -> APIRouter:
             "gate": gate,
             "state": state,
             "updated": _clock_text(now),
+            "revoked": request.query_params.get("revoked", "")[:63],
+            "revoked_broker": _broker_word(request.query_params.get("broker", "")),
         }
         return render(request, "overview.html", context, principal=p)
 

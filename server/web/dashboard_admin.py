@@ -3,7 +3,8 @@ user or a new password, made up by the server and shown once (never put in a
 URL); a role changed; a user disabled (their sessions end, their API tokens
 are revoked) or enabled again. An admin cannot disable or demote themself
 (nobody would be left to undo it). API tokens stay with the command line
-(`bgk server token ...`).
+(`bgk server token ...`). Admins also revoke a kiosk (a stolen or retired
+one): its MQTT login ends and the broker drops it, after a confirmation.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
 from kiosk.protocol.errors import UsageError
-from server.web import accounts
+from server.fleet.enroll import revoke_kiosk
+from server.web import accounts, fleetops
 from server.web.auth import Principal, now_of, store_of
 from server.web.dashboard_pages import (
     PageError,
+    config_of,
     need_role,
     page_user,
     publisher_form,
@@ -130,5 +133,25 @@ def admin_router() -> APIRouter:
         known(request, name)
         accounts.enable_user(store_of(request), name)
         return redirect("/admin/users?done=enabled")
+
+    @router.post("/kiosks/{kiosk_id}/revoke")
+    def revoke(
+        request: Request,
+        kiosk_id: str,
+        csrf: Field = "",
+        confirmed: Field = "",
+        p: Principal = signed_in,
+    ) -> Response:
+        publisher_form(request, p, csrf, "admin")
+        store, config, now = store_of(request), config_of(request), now_of(request)
+        try:
+            fleetops.kiosk_view(store, config, kiosk_id, now)
+        except fleetops.NotFound:
+            raise PageError(404, "error.404", id=kiosk_id) from None
+        if confirmed != "yes":
+            return render(request, "confirm_revoke.html", {"kiosk_id": kiosk_id}, principal=p)
+        revoked = revoke_kiosk(config, store, kiosk_id, now)
+        how = {True: "now", False: "reload", None: "manual"}[revoked.broker]
+        return redirect(f"/?revoked={kiosk_id}&broker={how}")
 
     return router

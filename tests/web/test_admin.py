@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from conftest import SignIn
-from webkit import PASSWORD
+from webkit import PASSWORD, Site
 
 
 def csrf_of(html: str) -> str:
@@ -101,3 +101,33 @@ def test_an_admin_cannot_lock_themself_out(sign_in: SignIn) -> None:
     assert admin.get("/admin/users").status_code == 200  # still an admin
     r = admin.post("/admin/users/ghost/disable", data={"csrf": token})
     assert r.status_code == 404 and "Không có tài khoản “ghost”" in r.text
+
+
+def test_an_admin_revokes_a_kiosk_after_confirming(sign_in: SignIn, site: Site) -> None:
+    from sqlalchemy import select
+
+    from server.store.schema import kiosks
+
+    publisher = sign_in("publisher")
+    assert "Thu hồi kiosk…" not in publisher.get("/kiosks/lb-02").text
+    r = publisher.post("/kiosks/lb-02/revoke", data={"csrf": csrf_of(publisher.get("/").text)})
+    assert r.status_code == 403
+    admin = sign_in("admin")
+    page = admin.get("/kiosks/lb-02").text
+    assert "Thu hồi kiosk…" in page
+    token = csrf_of(page)
+    ask = admin.post("/kiosks/lb-02/revoke", data={"csrf": token})
+    assert ask.status_code == 200 and "Thu hồi kiosk lb-02?" in ask.text
+    assert 'name="confirmed" value="yes"' in ask.text
+    with site.store.engine.connect() as conn:
+        assert (
+            conn.execute(select(kiosks.c.revoked_at).where(kiosks.c.id == "lb-02")).scalar() is None
+        )
+    done = admin.post("/kiosks/lb-02/revoke", data={"csrf": token, "confirmed": "yes"})
+    assert done.status_code == 303 and done.headers["location"].startswith("/?revoked=lb-02")
+    overview = admin.get(done.headers["location"]).text
+    assert "Đã thu hồi kiosk lb-02." in overview
+    assert 'data-kiosk="lb-02"' not in overview  # gone from the fleet
+    with site.store.engine.connect() as conn:
+        assert conn.execute(select(kiosks.c.revoked_at).where(kiosks.c.id == "lb-02")).scalar()
+    assert admin.post("/kiosks/lb-02/revoke", data={"csrf": token}).status_code == 404
