@@ -3,19 +3,26 @@ user or a new password, made up by the server and shown once (never put in a
 URL); a role changed; a user disabled (their sessions end, their API tokens
 are revoked) or enabled again. An admin cannot disable or demote themself
 (nobody would be left to undo it). API tokens stay with the command line
-(`bgk server token ...`). Admins also revoke a kiosk (a stolen or retired
+(`bgk server token ...`). Admins also enrol a kiosk (its bundle comes as a
+zip download, as `bgk kiosk enroll` writes it) and revoke a kiosk (a stolen or retired
 one): its MQTT login ends and the broker drops it, after a confirmation.
 """
 
 from __future__ import annotations
 
+import io
+import tempfile
+import zipfile
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
-from kiosk.protocol.errors import UsageError
-from server.fleet.enroll import revoke_kiosk
+from kiosk.protocol.errors import BgkError, UsageError
+from server.config import ServerConfig
+from server.fleet.enroll import enroll_kiosk, revoke_kiosk
+from server.fleet.registry import KioskRegistry, check_name
 from server.web import accounts, fleetops
 from server.web.auth import Principal, now_of, store_of
 from server.web.dashboard_pages import (
@@ -30,6 +37,23 @@ from server.web.dashboard_pages import (
 )
 
 Field = Annotated[str, Form(max_length=200)]
+
+
+def bundle_zip(
+    config: ServerConfig, kiosk_id: str, gate: str, groups: tuple[str, ...], now: float
+) -> bytes:
+    """Enrol (or re-enrol) a kiosk and return its bundle as a zip, made in a
+    private temporary folder that is removed at once: the bundle holds the
+    kiosk's MQTT password and exists only in the download."""
+    with tempfile.TemporaryDirectory(prefix="bgk-enrol-") as tmp:
+        out = Path(tmp) / kiosk_id
+        enroll_kiosk(config, kiosk_id, gate, groups, out, now, replace=True)
+        data = io.BytesIO()
+        with zipfile.ZipFile(data, "w", zipfile.ZIP_DEFLATED) as bundle:
+            for path in sorted(out.rglob("*")):
+                if path.is_file():
+                    bundle.write(path, f"{kiosk_id}/{path.relative_to(out)}")
+        return data.getvalue()
 
 
 def admin_router() -> APIRouter:
@@ -133,6 +157,54 @@ def admin_router() -> APIRouter:
         known(request, name)
         accounts.enable_user(store_of(request), name)
         return redirect("/admin/users?done=enabled")
+
+    def enrol_page(
+        request: Request, p: Principal, typed: dict[str, str], error: str = "", status: int = 200
+    ) -> Response:
+        views = fleetops.kiosks_view(store_of(request), config_of(request), now_of(request))
+        context = {
+            "typed": typed,
+            "error": error,
+            "gates": sorted({v.gate for v in views}),
+            "groups": sorted({g for v in views for g in v.groups}),
+        }
+        return render(request, "enrol.html", context, principal=p, status=status)
+
+    @router.get("/admin/kiosks/new")
+    def enrol_form(request: Request, p: Principal = signed_in) -> Response:
+        need_role(p, "admin", words_of(request))
+        return enrol_page(request, p, {"id": "", "gate": "", "groups": "", "replace": ""})
+
+    @router.post("/admin/kiosks/new")
+    def enrol(
+        request: Request,
+        csrf: Field = "",
+        kiosk_id: Annotated[str, Form(alias="id", max_length=200)] = "",
+        gate: Field = "",
+        groups: Annotated[str, Form(max_length=1000)] = "",
+        replace: Field = "",
+        p: Principal = signed_in,
+    ) -> Response:
+        t = publisher_form(request, p, csrf, "admin")
+        kiosk_id, gate = kiosk_id.strip().lower(), gate.strip().lower()
+        group_list = tuple(g.strip().lower() for g in groups.split(",") if g.strip())
+        typed = {"id": kiosk_id, "gate": gate, "groups": groups, "replace": replace}
+        for kind, value in [("id", kiosk_id), ("gate", gate), *(("group", g) for g in group_list)]:
+            try:
+                check_name(kind, value)
+            except BgkError:
+                return enrol_page(request, p, typed, t(f"enrol.err.{kind}", value=value), 400)
+        existing = KioskRegistry(store_of(request)).get(kiosk_id)
+        if existing is not None and existing.active and replace != "yes":
+            return enrol_page(request, p, typed, t("enrol.err.exists", id=kiosk_id), 400)
+        return Response(
+            bundle_zip(config_of(request), kiosk_id, gate, group_list, now_of(request)),
+            media_type="application/zip",
+            headers={
+                "Content-Disposition": f'attachment; filename="bgk-bundle-{kiosk_id}.zip"',
+                "Cache-Control": "no-store",
+            },
+        )
 
     @router.post("/kiosks/{kiosk_id}/revoke")
     def revoke(

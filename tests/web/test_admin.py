@@ -131,3 +131,45 @@ def test_an_admin_revokes_a_kiosk_after_confirming(sign_in: SignIn, site: Site) 
     with site.store.engine.connect() as conn:
         assert conn.execute(select(kiosks.c.revoked_at).where(kiosks.c.id == "lb-02")).scalar()
     assert admin.post("/kiosks/lb-02/revoke", data={"csrf": token}).status_code == 404
+
+
+def test_an_admin_enrols_a_kiosk_and_downloads_its_bundle(sign_in: SignIn, site: Site) -> None:
+    import io
+    import tomllib
+    import zipfile
+
+    from server.fleet.registry import KioskRegistry
+
+    viewer = sign_in("viewer")
+    assert viewer.get("/admin/kiosks/new").status_code == 403
+    admin = sign_in("admin")
+    form = admin.get("/admin/kiosks/new").text
+    assert "Đăng ký kiosk mới" in form and '<option value="lao-bao">' in form
+    token = csrf_of(form)
+    data = {"csrf": token, "id": "LB-09", "gate": "lao-bao", "groups": "quang-tri, north"}
+    r = admin.post("/admin/kiosks/new", data=data)
+    assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
+    assert 'filename="bgk-bundle-lb-09.zip"' in r.headers["content-disposition"]
+    assert r.headers["cache-control"] == "no-store"
+    bundle = zipfile.ZipFile(io.BytesIO(r.content))
+    names = set(bundle.namelist())
+    assert {"lb-09/kiosk.toml", "lb-09/root.json", "lb-09/mqtt-ca.crt"} <= names
+    toml = tomllib.loads(bundle.read("lb-09/kiosk.toml").decode())
+    assert toml["kiosk"]["id"] == "lb-09" and sorted(toml["kiosk"]["groups"]) == [
+        "north",
+        "quang-tri",
+    ]
+    assert toml["mqtt"]["username"] == "lb-09" and len(toml["mqtt"]["password"]) >= 20
+    record = KioskRegistry(site.store).get("lb-09")
+    assert record is not None and record.active and record.gate == "lao-bao"
+    again = admin.post("/admin/kiosks/new", data=data)
+    assert again.status_code == 400 and "Kiosk lb-09 đã được đăng ký" in again.text
+    assert 'value="quang-tri, north"' in again.text  # what was typed stays
+    renewed = admin.post("/admin/kiosks/new", data={**data, "replace": "yes"})
+    password = tomllib.loads(
+        zipfile.ZipFile(io.BytesIO(renewed.content)).read("lb-09/kiosk.toml").decode()
+    )["mqtt"]["password"]
+    assert renewed.status_code == 200 and password != toml["mqtt"]["password"]
+    bad = admin.post("/admin/kiosks/new", data={**data, "id": "lb 10/.."})
+    assert bad.status_code == 400 and "Mã kiosk “lb 10/..” không hợp lệ" in bad.text
+    assert KioskRegistry(site.store).get("lb 10/..") is None

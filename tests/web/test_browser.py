@@ -214,6 +214,9 @@ def test_a_guard_signs_in_checks_the_fleet_and_acts(server: Running, browser: An
     assert "Đã tạo tài khoản guard7" in page.get_by_role("status").first.inner_text()
     assert len(page.locator(".password code").inner_text()) >= 20
     w.shot("14-accounts")
+    page.get_by_role("link", name="Đăng ký kiosk mới").click()
+    assert page.get_by_label("Mã kiosk").is_visible()
+    w.shot("15-enrol")
     page.get_by_role("link", name="Gói nội dung").click()
 
     # English, remembered across pages
