@@ -29,6 +29,7 @@ from server.web.dashboard_pages import (
     STATIC,
     PageError,
     config_of,
+    confirm_page,
     install_page_handlers,
     page_user,
     publisher_form,
@@ -201,7 +202,7 @@ def dashboard_router() -> APIRouter:
         except fleetops.NotFound:
             raise PageError(404, "error.404", id=kiosk_id) from None
         if op == "reboot" and confirmed != "yes":
-            return render(request, "confirm_reboot.html", {"kiosk_id": kiosk_id}, principal=p)
+            return confirm_page(request, p, "reboot", kiosk_id, "commands", {"op": "reboot"})
         try:
             fleetops.send_command(store, config, kiosk_id, op, {}, by=p.user.name, now=now)
         except fleetops.NotFound:

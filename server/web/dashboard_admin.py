@@ -28,6 +28,7 @@ from server.web.auth import Principal, now_of, store_of
 from server.web.dashboard_pages import (
     PageError,
     config_of,
+    confirm_page,
     need_role,
     page_user,
     publisher_form,
@@ -221,7 +222,7 @@ def admin_router() -> APIRouter:
         except fleetops.NotFound:
             raise PageError(404, "error.404", id=kiosk_id) from None
         if confirmed != "yes":
-            return render(request, "confirm_revoke.html", {"kiosk_id": kiosk_id}, principal=p)
+            return confirm_page(request, p, "revoke", kiosk_id, "revoke", {})
         revoked = revoke_kiosk(config, store, kiosk_id, now)
         how = {True: "now", False: "reload", None: "manual"}[revoked.broker]
         return redirect(f"/?revoked={kiosk_id}&broker={how}")

@@ -165,6 +165,25 @@ def render(
     return response
 
 
+def confirm_page(
+    request: Request,
+    principal: Principal,
+    what: str,
+    kiosk_id: str,
+    route: str,
+    fields: dict[str, str],
+) -> HTMLResponse:
+    """Ask before a dangerous action on a kiosk (reboot, revoke): the form posts
+    `fields` again to /kiosks/{id}/{route} with confirmed=yes."""
+    context = {
+        "what": what,
+        "kiosk_id": kiosk_id,
+        "action": f"/kiosks/{quote(kiosk_id, safe='')}/{route}",
+        "fields": fields,
+    }
+    return render(request, "confirm.html", context, principal=principal)
+
+
 def remember_lang(request: Request, response: Response) -> None:
     asked = request.query_params.get("lang")
     if asked in LANGS and request.cookies.get(LANG_COOKIE) != asked:
