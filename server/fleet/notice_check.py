@@ -18,12 +18,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
+from kiosk.protocol.delivery import target_path
 from kiosk.protocol.errors import ProtocolError, UsageError
 from kiosk.protocol.glyphs import (
     FALLBACK_FONT_DIR,
@@ -163,7 +164,7 @@ def check_notice(
             result.unchecked.extend(ids)
             continue
         for lang in written:
-            lost = missing_chars(text[lang], lambda ch, lang=lang: fonts.draws(ch, lang))
+            lost = missing_chars(text[lang], partial(_draws, fonts, lang))
             if lost:
                 check = result.languages[lang]
                 check.missing.extend(ch for ch in lost if ch not in check.missing)
@@ -171,6 +172,10 @@ def check_notice(
                 check.packs.append(fonts.label)
     result.unchecked.sort()
     return result
+
+
+def _draws(fonts: PackFonts, lang: str, ch: str) -> bool:
+    return fonts.draws(ch, lang)
 
 
 def packs_of_kiosks(
@@ -214,6 +219,13 @@ def packs_of_kiosks(
         path = None
         if offer is not None and repo_dir is not None:
             path = target_file_path(repo_dir, offer.path, offer.sha256)
+        elif repo_dir is not None and row.pack_id and row.pack_hash:
+            # a version published here before a newer one replaced it: its manifest
+            # stays in the repository, under the hash the kiosk reports
+            old = target_file_path(
+                repo_dir, target_path(row.pack_id, row.pack_version), row.pack_hash
+            )
+            path = old if old.is_file() else None
         out.setdefault(path, []).append(row.id)
     return out
 
