@@ -104,7 +104,8 @@
     var data = new FormData(form);
     data.set("action", "check");
     var mine = ++asked;
-    fetch(form.action, { method: "POST", body: data, credentials: "same-origin" })
+    // (form.action would be the buttons named "action": read the attribute)
+    fetch(form.getAttribute("action"), { method: "POST", body: data, credentials: "same-origin" })
       .then(function (response) { return response.ok ? response.text() : null; })
       .then(function (html) {
         if (!html || mine !== asked) {
