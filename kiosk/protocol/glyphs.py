@@ -23,6 +23,7 @@ that predates the fallback chain plays a new pack as before.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable, Iterable
 
@@ -46,17 +47,23 @@ _IGNORED_RANGES = (
 )
 
 
+def _ignored_class() -> re.Pattern[str]:
+    ranges = [(0x00, 0x08), (0x0B, 0x0C), (0x0E, 0x1F), (0x7F, 0x9F), *_IGNORED_RANGES]
+    return re.compile("[" + "".join(f"{chr(a)}-{chr(b)}" for a, b in ranges) + "]")
+
+
+#: control characters (but whitespace) and the ranges above
+_IGNORED = _ignored_class()
+
+
 def ignored(ch: str) -> bool:
     """True for a character that is never drawn (see the module's doc)."""
-    cp = ord(ch)
-    if unicodedata.category(ch) == "Cc" and not ch.isspace():
-        return True
-    return any(low <= cp <= high for low, high in _IGNORED_RANGES)
+    return _IGNORED.match(ch) is not None
 
 
 def drawable(text: str) -> str:
     """`text` as the kiosk draws it: the characters that are never drawn left out."""
-    return "".join(ch for ch in text if not ignored(ch))
+    return _IGNORED.sub("", text)
 
 
 def chain_scripts(ch: str, lang: str) -> tuple[str, ...]:

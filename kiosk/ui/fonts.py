@@ -61,6 +61,7 @@ _MEASURE_ENTRIES = 20_000
 SPLIT_BY_SHAPER = {"\u0e33": "\u0e4d\u0e32", "\u0eb3": "\u0ecd\u0eb2"}
 
 FontKey = tuple[str, bool]
+_SPLIT = str.maketrans(SPLIT_BY_SHAPER)
 
 
 #: HarfBuzz script tag of the symbol fallback fonts (symbols are script Common)
@@ -124,7 +125,7 @@ class FontBook:
         chars = self._cmap(font)
         if chars is None:  # unknown: a script's own font draws and hopes, a fallback does not
             return font not in self._fallbacks
-        return all(ord(c) in chars for ch in text for c in SPLIT_BY_SHAPER.get(ch, ch))
+        return chars.issuperset(map(ord, text.translate(_SPLIT)))
 
     def segments(self, text: str, script: str, bold: bool) -> tuple[Segment, ...]:
         """`text` of a `script` run as drawn: characters never drawn left out
@@ -135,9 +136,9 @@ class FontBook:
         if found is not None:
             return found
         primary = self.font_file(script, bold)
-        shown = drawable(text)
+        shown = text
         out: list[Segment] = []
-        if self._has(primary, shown):
+        if self._has(primary, text) or self._has(primary, shown := drawable(text)):
             out = [(shown, primary)] if shown else []
         else:
             chain = self.chain(script, bold)
