@@ -66,7 +66,11 @@ def pack_sizes(tmp: Path) -> dict[str, Any]:
     }
     # the alternative: Symbola with the whole emoji blocks, not the common list
     blocks = {cp for low, high in SYMBOL_BLOCKS for cp in range(low, high + 1)}
-    emoji_blocks = {cp for low, high in ((0x1F300, 0x1F64F), (0x1F680, 0x1F6FF), (0x1F900, 0x1F9FF)) for cp in range(low, high + 1)}
+    emoji_blocks = {
+        cp
+        for low, high in ((0x1F300, 0x1F64F), (0x1F680, 0x1F6FF), (0x1F900, 0x1F9FF))
+        for cp in range(low, high + 1)
+    }
     earlier = set().union(*(fonts.coverage_of(src) for src in FALLBACK_SOURCES[:-1]))
     symbola = FALLBACK_SOURCES[-1]
     whole = (blocks | emoji_blocks) - earlier - fonts.coverage("Latn")

@@ -4,17 +4,14 @@ and names the characters the kiosks cannot draw; sending needs "Send anyway"."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from noticekit import notice_site
 from test_browser import ARTIFACTS, CHROMIUM, Watched, sign_in
+from webkit import serve
 
 from server.web.app import create_app
 
@@ -26,21 +23,10 @@ def base(tmp_path_factory: pytest.TempPathFactory, font_cache: Path) -> Iterator
     site = notice_site(tmp_path_factory.mktemp("notice-form"), font_cache)
     site.user("duty", "publisher")
     app = create_app(site.cfg, store=site.store)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    uv = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uv.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
     try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+        with serve(app) as url:
+            yield url
     finally:
-        uv.should_exit = True
-        thread.join(10)
-        sock.close()
         site.close()
 
 
