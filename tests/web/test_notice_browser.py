@@ -10,12 +10,13 @@ from typing import Any
 
 import pytest
 from noticekit import notice_site
-from test_browser import ARTIFACTS, CHROMIUM, Watched, sign_in
+from test_browser import Watched, browser, sign_in
 from webkit import serve
 
 from server.web.app import create_app
 
 pytestmark = pytest.mark.slow
+__all__ = ["browser"]  # the fixture of test_browser.py, shared
 
 
 @pytest.fixture(scope="module")
@@ -28,17 +29,6 @@ def base(tmp_path_factory: pytest.TempPathFactory, font_cache: Path) -> Iterator
             yield url
     finally:
         site.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield chromium
-        chromium.close()
 
 
 def test_the_form_warns_about_a_missing_lao_text_and_a_box(base: str, browser: Any) -> None:
