@@ -62,8 +62,10 @@ def queue_command(
     now: float,
     ttl_s: float,
     created_by: str | None = None,
+    sent_anyway: dict[str, str] | None = None,
 ) -> QueuedCommand:
-    """Validate, sign and store a command for the running server to send."""
+    """Validate, sign and store a command for the running server to send
+    (`sent_anyway`: a notice's characters the kiosk lacks that the sender accepted)."""
     if op not in OPS:
         raise UsageError(f"unknown command {op!r}: use one of {', '.join(OPS)}")
     if not 10 <= ttl_s <= 7 * 86400:
@@ -98,6 +100,7 @@ def queue_command(
                 exp=signed.exp,
                 payload=signed.to_bytes(),
                 state="queued",
+                sent_anyway=sent_anyway or None,
             )
         )
     return QueuedCommand(signed.cmd_id, kiosk_id, op, signed.exp)
