@@ -43,7 +43,9 @@ def test_preview_draws_every_page_and_language_in_portrait(tmp_path: Path) -> No
     result = json.loads(proc.stdout)
     names = sorted(Path(f["path"]).name for f in result["files"])
     assert names == sorted(
-        f"{p}-{lang}.png" for p in ("welcome", "help") for lang in ("vi", "en", "lo", "th", "zh")
+        f"{p}-{lang}.png"
+        for p in ("home", "welcome", "help")
+        for lang in ("vi", "en", "lo", "th", "zh")
     )
     for name in names:
         with Image.open(out / name) as img:
@@ -75,6 +77,35 @@ def test_preview_is_exactly_what_the_kiosk_draws(
         assert a.size == b.size == (1920, 1080)
         diff = ImageChops.difference(a.convert("RGB"), b.convert("RGB"))
         assert diff.getbbox() is None, f"preview and kiosk differ in {diff.getbbox()}"
+
+
+def test_preview_draws_the_home_screen_as_the_kiosk_does(
+    window: Any, built_mini: Path, tmp_path: Path
+) -> None:
+    """`--page home`: the tiles a traveller sees after choosing a language, so an
+    editor can check a new tile before publishing."""
+    png = tmp_path / "home-th.png"
+    proc = subprocess.run(
+        [*BGK, "pack", "preview", str(MINI), "--lang", "th", "--page", "home", "-o", str(png)],
+        capture_output=True,
+        text=True,
+        env=no_display_env(),
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    install(tmp_path / "state", built_mini, "mini-1")
+    k = Kiosk(window, tmp_path / "state", tmp_path / "work")
+    try:
+        k.ui.choose_language("th")
+        assert k.ui.screen == "home"
+        kiosk_png = k.screenshot("kiosk-home-th")
+    finally:
+        k.close()
+    with Image.open(png) as a, Image.open(kiosk_png) as b:
+        diff = ImageChops.difference(a.convert("RGB"), b.convert("RGB"))
+        assert diff.getbbox() is None, f"preview and kiosk differ in {diff.getbbox()}"
+    (ARTIFACTS / "preview-home-th.png").write_bytes(png.read_bytes())
 
 
 def test_preview_says_what_is_wrong(tmp_path: Path) -> None:
