@@ -65,9 +65,11 @@ def register(registry: Registry) -> None:
 
 def _init(args: argparse.Namespace) -> int:
     from server.datadir import init_data_dir
+    from server.ops.datamodes import secure_data_dir
     from server.packs.signing import utcnow
 
     config = init_data_dir(args.data, args.keys, args.url, utcnow, listen=args.http)
+    secure_data_dir(config.data)
     if args.json:
         print(
             json.dumps(
@@ -89,9 +91,11 @@ def _init(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from server.config import load_server_config
+    from server.ops.datamodes import secure_data_dir
     from server.run import default_services, run_server
 
     config = load_server_config(args.data)
+    secure_data_dir(config.data)  # nginx reads tuf/ and blobs/ only
     if args.mqtt:
         from dataclasses import replace
 

@@ -81,7 +81,11 @@ def _deps(config: KioskConfig, source: Any, base_url: str) -> Deps:
 def _http(config: KioskConfig) -> Any:
     from kiosk.agent.fetch import HttpSource, bandwidth_limiter
 
-    return HttpSource(config.sync.timeout_s, limiter=bandwidth_limiter(config.sync.bandwidth_kbps))
+    return HttpSource(
+        config.sync.timeout_s,
+        limiter=bandwidth_limiter(config.sync.bandwidth_kbps),
+        ca=config.server.ca,
+    )
 
 
 def _once(syncer: Syncer, only_pack: str | None) -> tuple[CycleResult, str | None]:

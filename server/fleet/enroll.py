@@ -5,7 +5,8 @@ A bundle is the folder copied onto a kiosk (to /etc/bgk/): `kiosk.toml`
 each part returns TOML sections and files:
 
     identity_part   [kiosk] id, gate, groups, state_dir
-    tuf_part        [server] url, trusted_root = "root.json" + root.json (the TUF trust anchor)
+    tuf_part        [server] url, trusted_root = "root.json" + root.json (the TUF trust anchor),
+                    ca = "server-ca.crt" when server.toml names a private HTTPS CA
     mqtt_part       [mqtt] broker URL, CA, credentials, command key (server/fleet/bundle.py)
 
 Another area adds its part (e.g. MQTT credentials) to BUNDLE_PARTS here.
@@ -105,10 +106,17 @@ def tuf_part(ctx: BundleContext) -> BundlePiece:
     from server.packs.signing import utcnow
 
     repo = TufRepository(ctx.config.tuf_dir, ctx.config.tuf, {}, utcnow)
-    return BundlePiece(
-        sections={"server": {"url": ctx.config.url, "trusted_root": "root.json"}},
-        files=[BundleFile("root.json", repo.root_bytes())],
-    )
+    server: dict[str, TomlValue] = {"url": ctx.config.url, "trusted_root": "root.json"}
+    files = [BundleFile("root.json", repo.root_bytes())]
+    if ctx.config.ca is not None:
+        try:
+            files.append(BundleFile("server-ca.crt", ctx.config.ca.read_bytes()))
+        except OSError as exc:
+            raise UsageError(
+                f"[server] ca of server.toml: cannot read {ctx.config.ca}: {exc}"
+            ) from None
+        server["ca"] = "server-ca.crt"
+    return BundlePiece(sections={"server": server}, files=files)
 
 
 #: the parts of every bundle, in order
