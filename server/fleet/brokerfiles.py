@@ -128,9 +128,17 @@ def group_id(name: str | None) -> int | None:
         return None
 
 
-def put(path: Path, data: bytes, mode: int, owner: tuple[int, int] | None, hint: str) -> bool:
+def put(
+    path: Path,
+    data: bytes,
+    mode: int,
+    owner: tuple[int, int] | None,
+    hint: str,
+    *,
+    dry_run: bool = False,
+) -> bool:
     """Write `path` unless it already holds `data` with `mode` (and `owner`); True
-    when something changed. A missing permission is a BrokerFilesError."""
+    when something changed (or would). A missing permission is a BrokerFilesError."""
     try:
         st = path.stat()
         if (
@@ -143,6 +151,8 @@ def put(path: Path, data: bytes, mode: int, owner: tuple[int, int] | None, hint:
         pass
     except PermissionError:
         raise cannot_write(path, hint) from None
+    if dry_run:
+        return True
     try:
         atomic_write(path, data, mode=mode, owner=owner)
     except PermissionError:
@@ -171,23 +181,30 @@ def _ensure_fleet_dir(fleet: Path, owner: tuple[int, int] | None, shared: bool) 
 
 
 def write_broker_files(
-    store: Store, keys: FleetKeys, layout: BrokerLayout, server_clients: int
+    store: Store,
+    keys: FleetKeys,
+    layout: BrokerLayout,
+    server_clients: int,
+    *,
+    dry_run: bool = False,
 ) -> BrokerWrite:
     """Every file of `layout.out` from the registry: the configuration, the TLS
-    files and the kiosk list (fleet/). Files already right are left alone."""
+    files and the kiosk list (fleet/). Files already right are left alone;
+    `dry_run` only says which would change."""
     out = layout.out
     root = os.geteuid() == 0
     broker_gid = group_id(layout.run_as)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except PermissionError:
-        raise cannot_write(out, AS_ROOT) from None
     fleet = out / FLEET_DIR
     fleet_owner: tuple[int, int] | None = None
     if root:
         data = keys.dir.parent.stat()  # the server's user owns its data folder
         fleet_owner = (data.st_uid, broker_gid if broker_gid is not None else data.st_gid)
-    _ensure_fleet_dir(fleet, fleet_owner, shared=root and broker_gid is not None)
+    if not dry_run:
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except PermissionError:
+            raise cannot_write(out / LAYOUT_FILE, AS_ROOT) from None
+        _ensure_fleet_dir(fleet, fleet_owner, shared=root and broker_gid is not None)
     key_owner = (0, broker_gid) if root and broker_gid is not None else None
     conf_owner = (0, 0) if root else None
     files: list[tuple[Path, bytes, int, tuple[int, int] | None]] = [
@@ -202,8 +219,14 @@ def write_broker_files(
         (out / "mosquitto.conf", render_conf(layout).encode(), 0o644, conf_owner),
         (out / LAYOUT_FILE, layout_json(layout), 0o644, conf_owner),
     ]
-    changed = [path for path, data, mode, owner in files if put(path, data, mode, owner, AS_ROOT)]
-    changed += _write_kiosk_list(store, keys, fleet, server_clients, fleet_owner, AS_ROOT)
+    changed = [
+        path
+        for path, data, mode, owner in files
+        if put(path, data, mode, owner, AS_ROOT, dry_run=dry_run)
+    ]
+    changed += _write_kiosk_list(
+        store, keys, fleet, server_clients, fleet_owner, AS_ROOT, dry_run=dry_run
+    )
     return BrokerWrite([p for p, *_ in files] + [fleet / "passwd", fleet / "acl"], changed)
 
 
@@ -214,14 +237,16 @@ def _write_kiosk_list(
     server_clients: int,
     owner: tuple[int, int] | None,
     hint: str,
+    *,
+    dry_run: bool = False,
 ) -> list[Path]:
-    mode = 0o640 if _shared(fleet) else 0o600
+    mode = 0o640 if _shared(fleet) or (dry_run and owner is not None) else 0o600
     passwd = render_passwd(active_kiosk_hashes(source), server_password_lines(keys, server_clients))
     acl = render_acl(server_clients)
     return [
         path
         for path, data in ((fleet / "passwd", passwd.encode()), (fleet / "acl", acl.encode()))
-        if put(path, data, mode, owner, hint)
+        if put(path, data, mode, owner, hint, dry_run=dry_run)
     ]
 
 

@@ -63,6 +63,9 @@ def register(registry: Registry) -> None:
     p.add_argument(
         "--reload", action="store_true", help="send SIGHUP to the running broker afterwards"
     )
+    p.add_argument(
+        "--dry-run", action="store_true", help="say which files would change, write nothing"
+    )
     p.add_argument("--json", action="store_true")
 
     p = registry.add("server ingest", "run one more MQTT ingest process (scale-out)", _ingest)
@@ -180,11 +183,13 @@ def _mosquitto(args: argparse.Namespace) -> int:
     if args.port == 0:
         layout = replace(layout, plain_port=None)
     try:
-        written = write_broker_files(store, keys, layout, cfg.mqtt.server_clients)
+        written = write_broker_files(
+            store, keys, layout, cfg.mqtt.server_clients, dry_run=args.dry_run
+        )
     finally:
         store.dispose()
     reloaded = False
-    if args.reload:
+    if args.reload and not args.dry_run:
         from server.fleet.brokerfiles import sighup
 
         reloaded = layout.pid_file is not None and sighup(layout.pid_file)
@@ -199,8 +204,9 @@ def _mosquitto(args: argparse.Namespace) -> int:
             )
         )
     else:
+        verb = "would change" if args.dry_run else "changed"
         print(
-            f"{len(written.changed)} of {len(written.files)} broker files changed in "
+            f"{len(written.changed)} of {len(written.files)} broker files {verb} in "
             f"{layout.out}; Mosquitto runs with -c {layout.out / 'mosquitto.conf'}"
         )
         if args.reload:

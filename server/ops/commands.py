@@ -11,6 +11,22 @@ from kiosk.protocol.commands import Registry
 
 def register(registry: Registry) -> None:
     p = registry.add(
+        "server config",
+        "change settings of server.toml in place (comments kept, values checked)",
+        _config,
+    )
+    p.add_argument("--data", type=Path, required=True, help="the server data folder")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help='e.g. --set mqtt.url=mqtt://127.0.0.1:1883 --set mqtt.hostnames=["kiosk.example.vn"]',
+    )
+    p.add_argument("--dry-run", action="store_true", help="say what would change, change nothing")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    p = registry.add(
         "server backup",
         "one file with the store, TUF metadata, blobs, keys and the MQTT CA (0600: keep it offline)",
         _backup,
@@ -121,4 +137,19 @@ def _restore(args: argparse.Namespace) -> int:
         "packs published after the backup are not in it: publish them again; kiosks "
         "enrolled after it must be enrolled again (--replace)"
     )
+    return 0
+
+
+def _config(args: argparse.Namespace) -> int:
+    from server.ops.tomledit import parse_assignment, set_settings
+
+    settings = [parse_assignment(item) for item in args.set]
+    changed = set_settings(args.data, settings, dry_run=args.dry_run)
+    if args.json:
+        print(json.dumps({"ok": True, "changed": changed, "dry_run": args.dry_run}))
+    elif changed:
+        verb = "would change" if args.dry_run else "changed"
+        print(f"{verb} in {args.data / 'server.toml'}: {', '.join(changed)}")
+    else:
+        print("server.toml already says so: nothing to change")
     return 0
