@@ -114,7 +114,9 @@ def bgk_as(
 
 def relocate_text(text: str, root: Path, prefixes: tuple[str, ...]) -> str:
     for prefix in prefixes:
-        text = text.replace(f" {prefix}", f" {root}{prefix}").replace(f"={prefix}", f"={root}{prefix}")
+        text = text.replace(f" {prefix}", f" {root}{prefix}").replace(
+            f"={prefix}", f"={root}{prefix}"
+        )
     return text
 
 

@@ -185,7 +185,9 @@ def _run(unit: Unit, name: str, line: str, mainpid: int | None = None) -> None:
             env=_user_env(user, unit, name), check=False,
         )  # fmt: skip
     if done.returncode != 0 and not ignore:
-        raise EmuError(f"{name}: {shlex.join(argv)} exited with {done.returncode} (see {_log(name)})")
+        raise EmuError(
+            f"{name}: {shlex.join(argv)} exited with {done.returncode} (see {_log(name)})"
+        )
 
 
 def _state_directories(unit: Unit) -> None:

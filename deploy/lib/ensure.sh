@@ -134,3 +134,14 @@ ensure_software() {
         CHANGED=1
     fi
 }
+
+# fetch_software SOURCE EXTRA DIR: the wheels of a project folder and of its
+# dependencies, downloaded (needs the internet; a kit does not)
+fetch_software() {
+    local python=/usr/bin/python3
+    "$python" -m pip --version >/dev/null 2>&1 || python="$(command -v python3)"
+    "$python" -m pip wheel -q --no-deps -w "$3" "$1" \
+        || die "cannot build bgk from $1 (pip needs the internet for its build tools): use a kit"
+    "$python" -m pip download -q -d "$3" "$(ls "$3"/bgk-*.whl)[$2]" \
+        || die "cannot download the dependencies (no internet?): use a kit (--wheels)"
+}

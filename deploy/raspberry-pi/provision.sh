@@ -46,16 +46,6 @@ if [ -z "$bundle" ] && [ ! -f "$CONF/kiosk.toml" ]; then
     die "--bundle PATH is required the first time: the bundle \`bgk kiosk enroll\` made for this kiosk"
 fi
 [ -z "$bundle" ] || [ -e "$bundle" ] || die "no bundle at $bundle: copy it from the server first"
-if [ -z "$wheels" ] && [ -z "$source_dir" ]; then
-    if [ -d "$kit/wheels" ]; then
-        wheels="$kit/wheels"
-    else
-        die "no software next to this script: copy a kit (scripts/wheelhouse --for pi -o KIT) and run KIT/deploy/raspberry-pi/provision.sh, or pass --wheels DIR or --source DIR"
-    fi
-fi
-if [ "$DRY" = 0 ] && [ "$(id -u)" != 0 ]; then
-    die "run it as root (sudo), or with --dry-run to see what it does"
-fi
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
@@ -73,6 +63,16 @@ if [ -n "$bundle" ]; then
     [ -f "$files/kiosk.toml" ] || die "$bundle has no kiosk.toml: is it an enrolment bundle?"
 fi
 
+if [ -z "$wheels" ] && [ -z "$source_dir" ]; then
+    if [ -d "$kit/wheels" ]; then
+        wheels="$kit/wheels"
+    else
+        die "no software next to this script: copy a kit (scripts/wheelhouse --for pi -o KIT) and run KIT/deploy/raspberry-pi/provision.sh, or pass --wheels DIR or --source DIR"
+    fi
+fi
+if [ "$DRY" = 0 ] && [ "$(id -u)" != 0 ]; then
+    die "run it as root (sudo), or with --dry-run to see what it does"
+fi
 echo "== Debian packages"
 ensure_packages python3 python3-venv ca-certificates \
     libmtdev1 libgles2 libegl1 libgbm1 libdrm2 libinput10 fonts-noto-core fonts-noto-cjk
@@ -86,14 +86,17 @@ ensure_user bgk /var/lib/bgk video,render,input
 echo "== software in $PREFIX/venv"
 restart=0
 ensure_dir "$PREFIX" root root 0755
-if [ -n "$source_dir" ]; then
-    act /usr/bin/python3 -m pip wheel -q --no-deps -w "$work/wheels" "$source_dir"
-    /usr/bin/python3 -m pip download -q -d "$work/wheels" "$(ls "$work"/wheels/bgk-*.whl)[kiosk]" \
-        || die "cannot download the dependencies (no internet?): use a kit (--wheels)"
-    wheels="$work/wheels"
+if [ -n "$source_dir" ] && [ "$DRY" = 1 ]; then
+    echo "would: build bgk from $source_dir and install it with its dependencies (from the internet)"
+    CHANGES=$((CHANGES + 1))
+else
+    if [ -n "$source_dir" ]; then
+        fetch_software "$source_dir" kiosk "$work/wheels"
+        wheels="$work/wheels"
+    fi
+    ensure_software "$PREFIX/venv" "$wheels" kiosk
+    [ "$CHANGED" = 1 ] && restart=1
 fi
-ensure_software "$PREFIX/venv" "$wheels" kiosk
-[ "$CHANGED" = 1 ] && restart=1
 ensure_file "$kit/README.md" "$PREFIX/README.md" root root 0644
 
 echo "== enrolment bundle in $CONF (readable by bgk only: it holds the MQTT password)"

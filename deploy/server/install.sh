@@ -106,7 +106,7 @@ relocate() {
 }
 as_bgk() { (cd / && runuser -u bgk -- env HOME=/var/lib/bgk-server PYTHAINLP_READ_ONLY=1 "$@"); }
 json_count() { /usr/bin/python3 -c 'import json,sys; print(len(json.load(sys.stdin)["changed"]))'; }
-restart_server=0 restart_broker=0 reload_nginx=0 daemon_reload=0
+restart_server=0 restart_broker=0 reload_nginx=0 daemon_reload=0 made_data=0
 
 echo "== Debian packages"
 packages=(python3-venv mosquitto nginx-light ca-certificates)
@@ -129,14 +129,17 @@ ensure_dir "$DATA" bgk www-data 0750
 ensure_dir "$BACKUPS" bgk bgk 0700
 
 echo "== software in $VENV"
-if [ -n "$SOURCE" ]; then
-    act /usr/bin/python3 -m pip wheel -q --no-deps -w "$work/wheels" "$SOURCE"
-    /usr/bin/python3 -m pip download -q -d "$work/wheels" "$(ls "$work"/wheels/bgk-*.whl)[server]" \
-        || die "cannot download the dependencies (no internet?): use a kit (--wheels)"
-    WHEELS="$work/wheels"
+if [ -n "$SOURCE" ] && [ "$DRY" = 1 ]; then
+    echo "would: build bgk from $SOURCE and install it with its dependencies (from the internet)"
+    CHANGES=$((CHANGES + 1))
+else
+    if [ -n "$SOURCE" ]; then
+        fetch_software "$SOURCE" server "$work/wheels"
+        WHEELS="$work/wheels"
+    fi
+    ensure_software "$VENV" "$WHEELS" server
+    [ "$CHANGED" = 1 ] && restart_server=1
 fi
-ensure_software "$VENV" "$WHEELS" server
-[ "$CHANGED" = 1 ] && restart_server=1
 ensure_file "$kit/README.md" "$OPT/README.md" root root 0644
 
 ensure_service() {  # UNIT RESTART(0/1) [reload]: enabled, running, restarted when asked
@@ -176,7 +179,7 @@ else
         --http "127.0.0.1:$APP_PORT"
     # with PostgreSQL the store is there: the SQLite file of `init` is not used
     [ "$POSTGRES" = 0 ] || act rm -f "$DATA/fleet.db"
-    restart_server=1
+    restart_server=1 made_data=1
 fi
 
 echo "== settings in $DATA/server.toml"
@@ -318,5 +321,7 @@ elif [ "$CHANGES" = 0 ]; then
     echo "nothing to change: the server is as this installer makes it"
 else
     echo "$CHANGES change(s) made; the dashboard is at $URL/"
-    echo "first admin: sudo -u bgk $BGK server user add admin --role admin --data $DATA"
+    if [ "$made_data" = 1 ]; then
+        echo "first admin: sudo -u bgk $BGK server user add admin --role admin --generate --data $DATA"
+    fi
 fi

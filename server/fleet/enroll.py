@@ -317,8 +317,13 @@ def broker_line(result: EnrollResult) -> str:
             "(`sudo bgk server mosquitto-config --data DATA -o /etc/mosquitto/bgk`)"
         )
     warning = f" Warning: {result.broker.warning}" if result.broker.warning else ""
+    how = {
+        "signalled": "reloaded",
+        "requested": "reloaded by bgk-mosquitto-reload.path",
+        "unchanged": "it knew it already",
+    }[result.broker.reload]
     if result.accepted:
-        return f"the broker accepts {kiosk} now ({result.broker.reload}).{warning}"
+        return f"the broker accepts {kiosk} now ({how}).{warning}"
     if result.accepted is False:
         return (
             f"the broker does not accept {kiosk} yet: its kiosk list in "
@@ -326,7 +331,7 @@ def broker_line(result: EnrollResult) -> str:
             "`systemctl status bgk-mosquitto-reload.path` or run "
             f"`sudo systemctl reload mosquitto`.{warning}"
         )
-    return f"broker's kiosk list written in {result.broker.fleet_dir} ({result.broker.reload}).{warning}"
+    return f"the broker's kiosk list is written in {result.broker.fleet_dir} ({how}).{warning}"
 
 
 @dataclass(frozen=True)

@@ -127,7 +127,8 @@ def _restore(args: argparse.Namespace) -> int:
             )
         )
         return 0
-    print(f"restored {result.source} (taken {result.manifest.created}) into {result.data}")
+    source = "the backup" if result.source == "stdin" else result.source
+    print(f"restored {source} (taken {result.manifest.created}) into {result.data}")
     for role, (was, now) in result.versions.items():
         if was != now:
             print(f"  {role}: version {was} -> {now} (past anything kiosks may trust)")

@@ -26,7 +26,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,6 +45,8 @@ from opskit import (
 )
 
 README = REPO / "deploy" / "README.md"
+#: the transcript of the walk: every command as run here and what it printed
+TRANSCRIPT = REPO / "test-artifacts" / "deploy" / "operator-path.txt"
 DEADLINE_S = 120.0
 #: what may change on a running machine between two installer runs
 LIVE = ("run", "var/log", "var/lib/mosquitto", "var/lib/bgk", "var/lib/bgk-server/fleet.db",
@@ -139,6 +141,10 @@ class Walk:
         )  # fmt: skip
         self.ran.append(command)
         self.outputs[command] = done
+        TRANSCRIPT.parent.mkdir(parents=True, exist_ok=True)
+        with TRANSCRIPT.open("a", encoding="utf-8") as fh:
+            fh.write(f"\n$ {command}\n# here: {line}\n# exit {done.returncode}\n")
+            fh.write(done.stdout + (f"[stderr]\n{done.stderr}" if done.stderr else ""))
         assert "Traceback" not in done.stdout + done.stderr, f"{line}\n{done.stderr}"
         return done
 
@@ -217,6 +223,38 @@ def after_dry_run(w: Walk, done: subprocess.CompletedProcess[str]) -> None:
     assert "0 change(s) would be made" in done.stdout, done.stdout
 
 
+def after_admin(w: Walk, done: subprocess.CompletedProcess[str]) -> None:
+    """The dashboard's "Enrol a new kiosk", through nginx, by the server running as
+    bgk: the same enrolment, the broker takes the kiosk (lb-90, a spare)."""
+    import io
+    import tomllib
+    import zipfile
+
+    import httpx
+    from fleetkit import login_code
+
+    from server.fleet.credentials import Identity
+
+    password = re.search(r"password \(shown once\): (\S+)", done.stdout)
+    assert password, done.stdout
+    with httpx.Client(base_url=w.url, verify=str(w.ca), follow_redirects=False) as web:
+        signed = web.post(
+            "/login", data={"name": "admin", "password": password.group(1), "next": "/"}
+        )
+        assert signed.status_code == 303, signed.text
+        form = web.get("/admin/kiosks/new").text
+        token = re.search(r'name="csrf" value="([^"]+)"', form)
+        assert token, form
+        data = {"csrf": token.group(1), "id": "lb-90", "gate": "lao-bao", "groups": ""}
+        zipped = web.post("/admin/kiosks/new", data=data, timeout=60)
+    assert zipped.status_code == 200, zipped.text[:2000]
+    bundle = zipfile.ZipFile(io.BytesIO(zipped.content))
+    toml = tomllib.loads(bundle.read("lb-90/kiosk.toml").decode())
+    (w.work / "lb-90-ca.crt").write_bytes(bundle.read("lb-90/mqtt-ca.crt"))
+    ident = Identity("lb-90", toml["mqtt"]["password"])
+    assert login_code(w.ports["mqtts"], ident, ca=w.work / "lb-90-ca.crt") == 0
+
+
 def after_publish(w: Walk, done: subprocess.CompletedProcess[str]) -> None:
     assert done.returncode == 0 and "published lao-bao" in done.stdout, done.stderr
 
@@ -235,7 +273,7 @@ def after_provision(w: Walk, done: subprocess.CompletedProcess[str]) -> None:
     toml = w.pi / "etc/bgk/kiosk.toml"
     assert (toml.owner(), toml.group(), oct(toml.stat().st_mode)[-3:]) == ("root", "bgk", "640")
     assert w.active("pi", "bgk-kiosk-agent")
-    wait_until("the kiosk to install the pack", lambda: (w.status().get("installed") or {}))
+    wait_until("the kiosk to install the pack", lambda: w.status().get("installed") or {})
     log = w.nginx_log()
     assert not [line for line in log if '" 403 ' in line], "nginx refused the kiosk"
     assert [line for line in log if "/blobs/sha256/" in line and '" 200 ' in line]
@@ -315,6 +353,7 @@ HOOKS: list[tuple[str, Callable[[Walk], None] | None, Callable[..., None] | None
     (r"^bgk keys init", None, after_keys),
     (r"install\.sh --url .* --cert ", None, after_install),
     (r"install\.sh --dry-run$", None, after_dry_run),
+    (r"server user add admin", None, after_admin),
     (r"server publish", None, after_publish),
     (r"kiosk enroll", None, after_enrol),
     (r"provision\.sh --bundle", None, after_provision),
@@ -354,6 +393,7 @@ def test_the_deploy_readme_from_top_to_bottom(font_cache: Path) -> None:
     work.mkdir(mode=0o755)
     os.chmod(work, 0o755)
     walk = Walk(work, font_cache.parents[1])
+    TRANSCRIPT.unlink(missing_ok=True)
     try:
         prepare_debian_root(walk.server, server=True)
         prepare_debian_root(walk.pi, server=False)
