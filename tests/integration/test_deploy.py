@@ -273,7 +273,7 @@ def test_the_kit_wheel_fingerprint_ignores_zip_timestamps(tmp_path: Path) -> Non
             capture_output=True,
             text=True,
             check=True,
-        ).stdout  # fmt: skip
+        ).stdout
         for w in (first, second)
     ]
     assert prints[0] == prints[1] and len(prints[0].strip()) == 64
