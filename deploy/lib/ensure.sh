@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # CHANGES, CHANGED: read by the scripts that source this
 # Idempotent steps for deploy/server/install.sh and deploy/raspberry-pi/provision.sh
 # (sourced, not run). Each `ensure_*` looks first and acts only when something
 # differs, printing "+ what it did" (or "would: what" with DRY=1); CHANGES counts
@@ -117,7 +118,7 @@ PY
 ensure_software() {
     local venv=$1 wheels=$2 extra=$3 wheel stamp want
     CHANGED=0
-    wheel="$(ls "$wheels"/bgk-*.whl 2>/dev/null | sort -V | tail -n 1)"
+    wheel="$(find "$wheels" -maxdepth 1 -name 'bgk-*.whl' | sort -V | tail -n 1)"
     [ -n "$wheel" ] || die "no bgk wheel in $wheels: build the kit with scripts/wheelhouse"
     if [ ! -x "$venv/bin/python" ]; then
         act /usr/bin/python3 -m venv "$venv"
@@ -127,7 +128,7 @@ ensure_software() {
     if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
         act "$venv/bin/pip" install -q --no-index --find-links "$wheels" --force-reinstall \
             --no-deps "$wheel"
-        act "$venv/bin/pip" install -q --no-index --find-links "$wheels" "$wheel[$extra]"
+        act "$venv/bin/pip" install -q --no-index --find-links "$wheels" "${wheel}[$extra]"
         if [ "$DRY" = 0 ]; then
             echo "$want" >"$stamp"
         fi
@@ -142,6 +143,6 @@ fetch_software() {
     "$python" -m pip --version >/dev/null 2>&1 || python="$(command -v python3)"
     "$python" -m pip wheel -q --no-deps -w "$3" "$1" \
         || die "cannot build bgk from $1 (pip needs the internet for its build tools): use a kit"
-    "$python" -m pip download -q -d "$3" "$(ls "$3"/bgk-*.whl)[$2]" \
+    "$python" -m pip download -q -d "$3" "$(find "$3" -name 'bgk-*.whl')[$2]" \
         || die "cannot download the dependencies (no internet?): use a kit (--wheels)"
 }

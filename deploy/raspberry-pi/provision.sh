@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # Turn a fresh Raspberry Pi OS Lite (64-bit, Bookworm) into a border-gate kiosk;
 # run it again to upgrade (it changes only what differs, and says so).
 #
@@ -19,6 +20,7 @@
 # It keeps the installed pack and the kiosk's state (/var/lib/bgk).
 set -euo pipefail
 
+# shellcheck disable=SC2034  # die's prefix (deploy/lib/ensure.sh)
 PROG=provision
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 kit="$(cd "$here/../.." && pwd)"
@@ -35,7 +37,7 @@ while [ $# -gt 0 ]; do
         --no-ui) ui=0; shift ;;
         --root) ROOT="$(cd "${2:?}" && pwd)"; shift 2 ;;
         --dry-run) DRY=1; shift ;;
-        -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) awk 'NR > 2 && /^#/ { sub(/^# ?/, ""); print; next } NR > 2 { exit }' "$0"; exit 0 ;;
         *) die "unknown option $1 (see --help)" ;;
     esac
 done

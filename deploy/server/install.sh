@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # The DoIC server on Debian 12, in one command; run it again at any time (an
 # upgrade, a changed option): it changes only what differs, and says so.
 #
@@ -30,6 +31,7 @@
 # deploy/README.md.
 set -euo pipefail
 
+# shellcheck disable=SC2034  # die's prefix (deploy/lib/ensure.sh)
 PROG=install
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 kit="$(cd "$here/../.." && pwd)"
@@ -68,7 +70,7 @@ while [ $# -gt 0 ]; do
         --app-port) APP_PORT="${2:?}"; shift 2 ;;
         --root) shift 2 ;;
         --dry-run) DRY=1; shift ;;
-        -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) awk 'NR > 2 && /^#/ { sub(/^# ?/, ""); print; next } NR > 2 { exit }' "$0"; exit 0 ;;
         *) die "unknown option $1 (see --help)" ;;
     esac
 done
