@@ -189,3 +189,63 @@ def test_backup_and_restore_on_postgresql(
             assert [k.id for k in KioskRegistry(store).list()] == ["lb-pg"]
         finally:
             store.dispose()
+
+
+@pytest.mark.postgres
+def test_the_installers_postgresql_store_as_the_service_user(
+    tmp_path: Path, built_mini: Path, postgres_url: str
+) -> None:
+    """`install.sh --postgres`'s store: role bgk, its own database, reached over the
+    local socket with the URL the installer writes; the server (as bgk) migrates it,
+    backs it up with pg_dump and restores it with pg_restore."""
+    import uuid
+
+    from opskit import bgk_as, ensure_service_user, give, open_folder
+    from sqlalchemy import create_engine, text
+
+    ensure_service_user()
+    name = f"bgk_peer_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = 'bgk'")).first():
+            conn.execute(text("CREATE ROLE bgk LOGIN"))
+        conn.execute(text(f'CREATE DATABASE "{name}" OWNER bgk'))
+    url = f"postgresql+psycopg:///{name}?host=/var/run/postgresql"
+    try:
+        with open_folder("bgk-pg-") as top:
+            keys, data = top / "keys", top / "data"
+            bgk("keys", "init", str(keys))
+            data.mkdir()
+            give(keys)
+            give(data)
+            run = bgk_as("bgk", "server", "init", "--data", str(data), "--keys", str(keys),
+                         "--url", "https://kiosk.example.vn")  # fmt: skip
+            assert run.returncode == 0, run.stderr
+            setting = bgk_as("bgk", "server", "config", "--data", str(data), "--set",
+                             f"store.url={url}")  # fmt: skip
+            assert setting.returncode == 0, setting.stderr
+            user = bgk_as("bgk", "server", "user", "add", "ana", "--role", "admin", "--generate",
+                          "--data", str(data))  # fmt: skip
+            assert user.returncode == 0, user.stderr
+            backups = top / "backups"
+            backups.mkdir()
+            give(backups)
+            made = bgk_as("bgk", "server", "backup", "--data", str(data), "-o", f"{backups}/",
+                          "--json")  # fmt: skip
+            assert made.returncode == 0, made.stderr
+            assert json.loads(made.stdout)["store"] == "postgresql"
+            with admin.connect() as conn:  # the new machine: an empty database of that name
+                conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+                conn.execute(text(f'CREATE DATABASE "{name}" OWNER bgk'))
+            shutil.rmtree(data)
+            data.mkdir()
+            give(data)
+            back = bgk_as("bgk", "server", "restore", str(backups), "--data", str(data),
+                          "--keys", str(keys))  # fmt: skip
+            assert back.returncode == 0, back.stderr
+            listed = bgk_as("bgk", "server", "user", "list", "--data", str(data))
+            assert b"ana" in listed.stdout, listed.stderr
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
