@@ -50,7 +50,7 @@ TOP = "bgk-backup"
 MANIFEST = f"{TOP}/backup.json"
 NAME = re.compile(r"^bgk-backup-\d{8}T\d{6}Z\.tar\.gz$")
 #: never in a backup: scratch and per-process files
-SKIP_NAMES = frozenset({".lock", "sim"})
+SKIP_NAMES = frozenset({".lock", "sim", ".restore"})
 CHUNK = 1024 * 1024
 
 

@@ -220,6 +220,9 @@ def restore_server(
 
     open_store(config.store_url).dispose()  # this version's schema
     versions = _jump_versions(config, None if keep_targets else keys_dir, now)
+    for private in (config.keys_dir, config.data / "mqtt"):  # as `bgk server init` made them
+        if private.is_dir():
+            os.chmod(private, 0o700)
     secure_data_dir(data)
     return RestoreResult(data, name, manifest, versions, _rewrite_broker(config))
 
