@@ -207,8 +207,7 @@ def test_the_server_install_dry_run_says_every_action(tmp_path: Path) -> None:
         f"install -d -o bgk -g bgk -m 0700 {root}/var/backups/bgk",
         "/usr/bin/python3 -m venv",
         "server init --data",
-        "runuser -u postgres -- createuser bgk",
-        "runuser -u postgres -- createdb -O bgk bgk",
+        "== PostgreSQL: role and database bgk",
         "store.url=postgresql+psycopg:///bgk?host=/var/run/postgresql",
         "mqtt.broker_dir=",
         f"{root}/etc/nginx/sites-available/bgk",
@@ -221,6 +220,16 @@ def test_the_server_install_dry_run_says_every_action(tmp_path: Path) -> None:
         f"{root}/etc/bgk-server/firewall.nft",
     ):
         assert words in out, f"{words!r} not in the dry run:\n{out}"
+    for kind, query, action in (
+        ("pg_roles", "rolname", "createuser bgk"),
+        ("pg_database", "datname", "createdb -O bgk bgk"),
+    ):  # what this machine's PostgreSQL already has is left as it is
+        has = subprocess.run(
+            ["runuser", "-u", "postgres", "--", "psql", "-tAc",
+             f"SELECT 1 FROM {kind} WHERE {query}='bgk'"],
+            capture_output=True, text=True, check=False,
+        ).stdout.strip() == "1"  # fmt: skip
+        assert (f"would: runuser -u postgres -- {action}" in out) is not has, out
     assert "change(s) would be made (dry run: nothing changed)" in out
     assert sorted(p.name for p in root.iterdir()) == []
 

@@ -85,7 +85,7 @@ class Walk:
         root = self.pi if machine == "pi" else self.server
         s = re.sub(r"^sudo -u bgk ", "runuser -u bgk -- ", command)
         s = re.sub(r"^sudo ", "", s)
-        s = re.sub(r"^bgk ", f"{REPO}/.venv/bin/bgk ", s)  # the signing machine's bgk
+        s = s.replace("~/bgk", f"{self.work}/signing/bgk")  # the signing machine's virtualenv
         s = re.sub(
             r"ssh doic@lb-02\.local '([^']*)'", lambda m: f"(cd {self.pi_home} && {m.group(1)})", s
         )
@@ -135,6 +135,7 @@ class Walk:
 
     def run(self, command: str) -> subprocess.CompletedProcess[str]:
         line, cwd, machine = self.translate(command)
+        started = time.monotonic()
         done = subprocess.run(
             ["bash", "-o", "pipefail", "-c", line], cwd=cwd, env=self.env(machine),
             capture_output=True, text=True, timeout=600, check=False,
@@ -143,7 +144,8 @@ class Walk:
         self.outputs[command] = done
         TRANSCRIPT.parent.mkdir(parents=True, exist_ok=True)
         with TRANSCRIPT.open("a", encoding="utf-8") as fh:
-            fh.write(f"\n$ {command}\n# here: {line}\n# exit {done.returncode}\n")
+            took = time.monotonic() - started
+            fh.write(f"\n$ {command}\n# here: {line}\n# exit {done.returncode}, {took:.1f} s\n")
             fh.write(done.stdout + (f"[stderr]\n{done.stderr}" if done.stderr else ""))
         assert "Traceback" not in done.stdout + done.stderr, f"{line}\n{done.stderr}"
         return done
@@ -352,7 +354,7 @@ def after_upgrade(machine: str) -> Callable[[Walk, subprocess.CompletedProcess[s
 
 #: (pattern of a README command, check before it, check after it)
 HOOKS: list[tuple[str, Callable[[Walk], None] | None, Callable[..., None] | None]] = [
-    (r"^bgk keys init", None, after_keys),
+    (r"bgk keys init", None, after_keys),
     (r"install\.sh --url .* --cert ", None, after_install),
     (r"install\.sh --dry-run$", None, after_dry_run),
     (r"server user add admin", None, after_admin),
