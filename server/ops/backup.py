@@ -7,7 +7,8 @@
                                  (MQTT CA and its key, broker certificate, command
                                  key, server.secret), screenshots/
     bgk-backup/store/...         a consistent copy of the fleet store: SQLite's online
-                                 backup API or pg_dump (server/ops/storecopy.py)
+                                 backup API, gzipped, or pg_dump's own compressed format
+                                 (server/ops/storecopy.py)
     bgk-backup/backup.json       last: what is inside, each file's SHA-256 and length,
                                  the TUF versions, when it was taken
 
@@ -16,14 +17,14 @@ refresher wait a moment), so it is one consistent state; blobs are immutable
 and written before the metadata that names them, so copying them after the
 lock still covers every blob that state needs. The live database files
 (fleet.db, -wal, -shm), temp files, locks and the simulator's scratch are
-left out. The file holds private keys: it is written 0600, and belongs
-offline (deploy/README.md, "Backups").
+left out. A plain tar: the blobs (pictures, fonts) do not compress, the store
+is compressed on its own. The file holds private keys: it is written 0600,
+and belongs offline (deploy/README.md, "Backups").
 """
 
 from __future__ import annotations
 
 import contextlib
-import gzip
 import hashlib
 import io
 import json
@@ -48,7 +49,7 @@ from server.packs.fileio import locked
 FORMAT = 1
 TOP = "bgk-backup"
 MANIFEST = f"{TOP}/backup.json"
-NAME = re.compile(r"^bgk-backup-\d{8}T\d{6}Z\.tar\.gz$")
+NAME = re.compile(r"^bgk-backup-\d{8}T\d{6}Z\.tar$")
 #: never in a backup: scratch and per-process files
 SKIP_NAMES = frozenset({".lock", "sim", ".restore"})
 CHUNK = 1024 * 1024
@@ -126,7 +127,7 @@ def output_path(out: Path, now: datetime) -> Path:
     """-o FILE, or a dated name inside -o DIR/."""
     if out.is_dir() or str(out).endswith("/"):
         out.mkdir(parents=True, exist_ok=True)
-        return out / f"bgk-backup-{now.astimezone(UTC):%Y%m%dT%H%M%SZ}.tar.gz"
+        return out / f"bgk-backup-{now.astimezone(UTC):%Y%m%dT%H%M%SZ}.tar"
     return out
 
 
@@ -230,8 +231,7 @@ def backup_server(
         with os.fdopen(fd, "wb") as raw:
             os.fchmod(raw.fileno(), 0o600)  # it holds the server's private keys
             with (
-                gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=3, mtime=0) as gz,
-                tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
+                tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar,
                 tempfile.TemporaryDirectory(prefix="bgk-backup-") as scratch,
             ):
                 writer = _Writer(tar, manifest)

@@ -37,7 +37,7 @@ def register(registry: Registry) -> None:
         "--out",
         type=Path,
         required=True,
-        help="backup file, or a folder (ending in /) for a dated bgk-backup-<UTC time>.tar.gz",
+        help="backup file, or a folder (ending in /) for a dated bgk-backup-<UTC time>.tar",
     )
     p.add_argument(
         "--no-blobs",

@@ -71,7 +71,7 @@ class RestoreResult:
 def newest_backup(folder: Path) -> Path:
     dated = sorted(p for p in folder.iterdir() if NAME.match(p.name))
     if not dated:
-        raise UsageError(f"no bgk-backup-*.tar.gz in {folder}")
+        raise UsageError(f"no bgk-backup-*.tar in {folder}")
     return dated[-1]
 
 

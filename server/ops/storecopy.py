@@ -1,7 +1,8 @@
 """A consistent copy of the fleet store while the server runs, and its way back.
 
 SQLite: the online backup API (`sqlite3.Connection.backup`) copies a
-consistent state page by page while the server goes on writing (WAL).
+consistent state while the server goes on writing (WAL), then gzip (the
+store's rows compress several times).
 PostgreSQL: `pg_dump --format=custom` (one consistent snapshot), loaded back
 with `pg_restore` into an empty database. Passwords travel in PGPASSWORD,
 never on a command line.
@@ -9,10 +10,12 @@ never on a command line.
 
 from __future__ import annotations
 
+import gzip
 import os
 import shutil
 import sqlite3
 import subprocess
+import tempfile
 from pathlib import Path
 
 from sqlalchemy import inspect
@@ -21,7 +24,7 @@ from sqlalchemy.engine import URL, make_url
 from kiosk.protocol.errors import BgkError, UsageError
 from server.store.engine import make_engine
 
-SQLITE_MEMBER = "store/fleet.sqlite"
+SQLITE_MEMBER = "store/fleet.sqlite.gz"
 POSTGRES_MEMBER = "store/fleet.pgdump"
 
 
@@ -66,10 +69,14 @@ def dump_store(url: str, dest: Path) -> str:
         src = sqlite_path(url)
         if not src.exists():
             raise StoreCopyError(f"the store {src} does not exist")
-        with sqlite3.connect(src) as source, sqlite3.connect(dest) as target:
+        copy = dest.with_name(dest.name + ".sqlite")
+        with sqlite3.connect(src) as source, sqlite3.connect(copy) as target:
             source.backup(target)
         source.close()
         target.close()
+        with copy.open("rb") as fin, gzip.open(dest, "wb", compresslevel=3) as fout:
+            shutil.copyfileobj(fin, fout, 1024 * 1024)
+        copy.unlink()
         return SQLITE_MEMBER
     uri, env = _libpq(url)
     done = subprocess.run(
@@ -112,10 +119,14 @@ def load_store(url: str, member: str, file: Path) -> None:
         target = sqlite_path(url)
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.restoring")
-        with sqlite3.connect(file) as source, sqlite3.connect(tmp) as copy:
-            source.backup(copy)
-        source.close()
-        copy.close()
+        with tempfile.TemporaryDirectory(prefix="bgk-restore-") as scratch:
+            plain = Path(scratch) / "fleet.sqlite"
+            with gzip.open(file, "rb") as fin, plain.open("wb") as fout:
+                shutil.copyfileobj(fin, fout, 1024 * 1024)
+            with sqlite3.connect(plain) as source, sqlite3.connect(tmp) as copy:
+                source.backup(copy)
+            source.close()
+            copy.close()
         os.chmod(tmp, 0o600)
         os.replace(tmp, target)
         return

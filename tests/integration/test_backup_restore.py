@@ -77,7 +77,7 @@ def test_restore_jumps_past_what_kiosks_trust_and_the_kiosk_syncs_on(world: Worl
     with tarfile.open(backup) as tar:
         names = set(tar.getnames())
     for member in ("data/keys/timestamp.pem", "data/mqtt/ca.key", "data/mqtt/server.secret",
-                   "data/server.toml", "store/fleet.sqlite", "backup.json"):  # fmt: skip
+                   "data/server.toml", "store/fleet.sqlite.gz", "backup.json"):  # fmt: skip
         assert f"bgk-backup/{member}" in names, member
     assert any(n.startswith("bgk-backup/data/blobs/sha256/") for n in names)
     assert "bgk-backup/data/fleet.db" not in names  # the live file: copied by the backup API
@@ -117,7 +117,7 @@ def test_without_the_targets_bump_the_kiosk_refuses_as_tuf_says(world: World) ->
     backup. The kiosk's rollback protection refuses it and keeps its pack."""
     with world.serve():
         assert world.sync().returncode == 0
-    backup = world.tmp / "b.tar.gz"
+    backup = world.tmp / "b.tar"
     bgk("server", "backup", "--data", str(world.data), "-o", str(backup))
     bgk("server", "resign", "--data", str(world.data), "--role", "targets", "--keys",
         str(world.keys))  # fmt: skip
@@ -133,9 +133,9 @@ def test_without_the_targets_bump_the_kiosk_refuses_as_tuf_says(world: World) ->
 
 
 def test_a_damaged_backup_changes_nothing(world: World) -> None:
-    backup = world.tmp / "b.tar.gz"
+    backup = world.tmp / "b.tar"
     bgk("server", "backup", "--data", str(world.data), "-o", str(backup))
-    cut = world.tmp / "cut.tar.gz"
+    cut = world.tmp / "cut.tar"
     cut.write_bytes(backup.read_bytes()[: backup.stat().st_size // 2])
     world.wipe()
     run = bgk("server", "restore", str(cut), "--data", str(world.data), "--keys",
@@ -171,7 +171,7 @@ def test_backup_and_restore_on_postgresql(
         store = open_store(url)
         KioskRegistry(store).add("lb-pg", "lao-bao", (), time.time())
         store.dispose()
-        backup = tmp_path / "pg.tar.gz"
+        backup = tmp_path / "pg.tar"
         made = json.loads(
             bgk("server", "backup", "--data", str(world.data), "-o", str(backup), "--json").stdout
         )

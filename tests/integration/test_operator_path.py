@@ -90,7 +90,7 @@ class Walk:
             r"ssh doic@lb-02\.local '([^']*)'", lambda m: f"(cd {self.pi_home} && {m.group(1)})", s
         )
         s = re.sub(r"^scp -r (\S+) doic@lb-02\.local:$", rf"cp -r \1 {self.pi_home}/", s)
-        backups = sorted((self.server / "var/backups/bgk").glob("bgk-backup-*.tar.gz"))
+        backups = sorted((self.server / "var/backups/bgk").glob("bgk-backup-*.tar"))
         for old, new in (
             ("/opt/bgk/venv/bin/bgk", f"{root}/opt/bgk/venv/bin/bgk"),
             ("/var/lib/bgk-server", f"{self.server}/var/lib/bgk-server"),
@@ -100,7 +100,7 @@ class Walk:
             ("https://kiosk.example.vn", self.url),
             ("/root/kiosk.example.vn.crt", str(self.crt)),
             ("/root/kiosk.example.vn.key", str(self.key)),
-            ("/media/usb/bgk-backup-20261202T030000Z.tar.gz", str(backups[-1] if backups else "")),
+            ("/media/usb/bgk-backup-20261202T030000Z.tar", str(backups[-1] if backups else "")),
         ):
             s = s.replace(old, new)
         s = re.sub(r"(?<![\w/.-])(kit-server|kit-pi|lao-bao-pack)", rf"{self.work}/\1", s)
@@ -303,7 +303,7 @@ def before_fleet(w: Walk) -> None:
 
 def after_backup(w: Walk, done: subprocess.CompletedProcess[str]) -> None:
     assert done.returncode == 0, done.stderr
-    [backup] = (w.server / "var/backups/bgk").glob("bgk-backup-*.tar.gz")
+    [backup] = (w.server / "var/backups/bgk").glob("bgk-backup-*.tar")
     assert backup.owner() == "bgk" and oct(backup.stat().st_mode)[-3:] == "600"
 
 
