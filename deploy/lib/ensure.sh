@@ -11,30 +11,24 @@ CHANGED=0
 
 die() { echo "${PROG:-install}: $*" >&2; exit 1; }
 
-# a command that changes the machine
-act() {
+_announce() {
     CHANGES=$((CHANGES + 1))
     CHANGED=1
-    if [ "$DRY" = 1 ]; then
-        echo "would: $*"
-    else
-        echo "+ $*"
-        "$@"
-    fi
+    if [ "$DRY" = 1 ]; then echo "would: $*"; else echo "+ $*"; fi
 }
 
-# act, with the command's stdin from FILE
+# act CMD...: a command that changes the machine
+act() {
+    _announce "$*"
+    [ "$DRY" = 1 ] || "$@"
+}
+
+# act_from FILE CMD...: the same, with the command's stdin from FILE
 act_from() {
     local file=$1
     shift
-    CHANGES=$((CHANGES + 1))
-    CHANGED=1
-    if [ "$DRY" = 1 ]; then
-        echo "would: $* < $file"
-    else
-        echo "+ $* < $file"
-        "$@" <"$file"
-    fi
+    _announce "$* < $file"
+    [ "$DRY" = 1 ] || "$@" <"$file"
 }
 
 _stat() { stat -c '%U:%G %a' "$1"; }
@@ -145,4 +139,22 @@ fetch_software() {
         || die "cannot build bgk from $1 (pip needs the internet for its build tools): use a kit"
     "$python" -m pip download -q -d "$3" "$(find "$3" -name 'bgk-*.whl')[$2]" \
         || die "cannot download the dependencies (no internet?): use a kit (--wheels)"
+}
+
+# install_software VENV EXTRA WHEELS SOURCE SCRATCH: the kit's WHEELS, or the wheels
+# built and downloaded from a project folder SOURCE into SCRATCH (needs the internet)
+install_software() {
+    local venv=$1 extra=$2 wheels=$3 source=$4 scratch=$5
+    CHANGED=0
+    if [ -n "$source" ] && [ "$DRY" = 1 ]; then
+        echo "would: build bgk from $source and install it with its dependencies (from the internet)"
+        CHANGES=$((CHANGES + 1))
+        CHANGED=1
+        return 0
+    fi
+    if [ -n "$source" ]; then
+        fetch_software "$source" "$extra" "$scratch"
+        wheels="$scratch"
+    fi
+    ensure_software "$venv" "$wheels" "$extra"
 }

@@ -88,17 +88,8 @@ ensure_user bgk /var/lib/bgk video,render,input
 echo "== software in $PREFIX/venv"
 restart=0
 ensure_dir "$PREFIX" root root 0755
-if [ -n "$source_dir" ] && [ "$DRY" = 1 ]; then
-    echo "would: build bgk from $source_dir and install it with its dependencies (from the internet)"
-    CHANGES=$((CHANGES + 1))
-else
-    if [ -n "$source_dir" ]; then
-        fetch_software "$source_dir" kiosk "$work/wheels"
-        wheels="$work/wheels"
-    fi
-    ensure_software "$PREFIX/venv" "$wheels" kiosk
-    [ "$CHANGED" = 1 ] && restart=1
-fi
+install_software "$PREFIX/venv" kiosk "$wheels" "$source_dir" "$work/wheels"
+[ "$CHANGED" = 1 ] && restart=1
 ensure_file "$kit/README.md" "$PREFIX/README.md" root root 0644
 
 echo "== enrolment bundle in $CONF (readable by bgk only: it holds the MQTT password)"

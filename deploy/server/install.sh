@@ -131,17 +131,8 @@ ensure_dir "$DATA" bgk www-data 0750
 ensure_dir "$BACKUPS" bgk bgk 0700
 
 echo "== software in $VENV"
-if [ -n "$SOURCE" ] && [ "$DRY" = 1 ]; then
-    echo "would: build bgk from $SOURCE and install it with its dependencies (from the internet)"
-    CHANGES=$((CHANGES + 1))
-else
-    if [ -n "$SOURCE" ]; then
-        fetch_software "$SOURCE" server "$work/wheels"
-        WHEELS="$work/wheels"
-    fi
-    ensure_software "$VENV" "$WHEELS" server
-    [ "$CHANGED" = 1 ] && restart_server=1
-fi
+install_software "$VENV" server "$WHEELS" "$SOURCE" "$work/wheels"
+[ "$CHANGED" = 1 ] && restart_server=1
 ensure_file "$kit/README.md" "$OPT/README.md" root root 0644
 
 ensure_service() {  # UNIT RESTART(0/1) [reload]: enabled, running, restarted when asked

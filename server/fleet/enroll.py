@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import os
 import shutil
 import tarfile
@@ -55,6 +54,7 @@ from server.fleet.bundle import mqtt_part
 from server.fleet.identity import Identity
 from server.fleet.pki import FleetKeys
 from server.fleet.registry import KioskRecord, KioskRegistry, add_kiosk, check_name
+from server.ops.tomledit import toml_value
 from server.store import Store, open_store
 
 KIOSK_TOML = "kiosk.toml"
@@ -128,18 +128,8 @@ def toml_text(sections: dict[str, dict[str, TomlValue]]) -> str:
     for name, values in sections.items():
         lines.append(f"\n[{name}]")
         for key, value in values.items():
-            lines.append(f"{key} = {_toml_value(value)}")
+            lines.append(f"{key} = {toml_value(value)}")
     return "\n".join(lines) + "\n"
-
-
-def _toml_value(value: TomlValue) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(json.dumps(v, ensure_ascii=False) for v in value) + "]"
-    return json.dumps(value, ensure_ascii=False)
 
 
 @dataclass(frozen=True)
