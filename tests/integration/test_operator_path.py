@@ -389,6 +389,7 @@ def test_every_command_is_run_or_marked() -> None:
             assert not re.search(rf"(?<![\w/]){re.escape(canonical)}", line), (command, line)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(1500)
 def test_the_deploy_readme_from_top_to_bottom(font_cache: Path) -> None:
     ensure_service_user()
