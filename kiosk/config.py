@@ -5,7 +5,7 @@ directory of the config file, so an enrolment bundle works wherever it is
 copied. Every limit is documented next to its field.
 
     [kiosk]   id, gate, groups, state_dir
-    [server]  url, trusted_root
+    [server]  url, trusted_root, ca
     [mqtt]    url, ca, cert, key, username, password, heartbeat_s, keepalive_s,
               will_delay_s, command_key
     [sync]    interval_s, timeout_s, bandwidth_kbps, health_tries, health_wait_s, min_free_mb,
@@ -45,6 +45,9 @@ class ServerConfig:
     url: str
     #: the TUF root.json this kiosk was enrolled with (trust anchor)
     trusted_root: Path
+    #: CA certificate(s) for the server's HTTPS when it is not signed by a public CA
+    #: (a provincial CA, a test CA); None = the system's trusted CAs
+    ca: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -132,7 +135,9 @@ def parse_config(raw: dict[str, Any], base: Path, source: Path | None = None) ->
     url = r.text("server", "url").rstrip("/")
     if not url.startswith(("http://", "https://")):
         raise UsageError(f"{where}: [server] url must start with http:// or https://")
-    server = ServerConfig(url=url, trusted_root=r.req_path("server", "trusted_root"))
+    server = ServerConfig(
+        url=url, trusted_root=r.req_path("server", "trusted_root"), ca=r.path("server", "ca", None)
+    )
     mqtt = MqttConfig(
         url=r.text("mqtt", "url", ""),
         ca=r.path("mqtt", "ca", None),

@@ -10,6 +10,7 @@ from kiosk.protocol.commands import Registry
 from server import demo, serve_commands
 from server.fleet import commands as fleet_commands
 from server.fleet import reports_commands
+from server.ops import commands as ops_commands
 from server.packs import commands as packs_commands
 from server.packs import publish_commands
 from server.web import account_commands
@@ -17,7 +18,9 @@ from server.web import account_commands
 
 def register(registry: Registry) -> None:
     registry.group("pack", "content packs: lint, build, preview")
-    registry.group("server", "the DoIC server: init, publish, run, fleet, commands, users, reports")
+    registry.group(
+        "server", "the DoIC server: init, publish, run, fleet, commands, users, reports, backups"
+    )
     registry.group(
         "kiosk", "kiosks: enrol (server side); sync, agent, ui, status, import (kiosk side)"
     )
@@ -27,4 +30,5 @@ def register(registry: Registry) -> None:
     fleet_commands.register(registry)
     reports_commands.register(registry)
     account_commands.register(registry)
+    ops_commands.register(registry)
     demo.register(registry)

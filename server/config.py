@@ -3,6 +3,8 @@
 Loaded once, validated, passed down. Each area owns one section:
 
     [server]  url            base URL kiosks use (TUF at {url}/tuf/, blobs at {url}/blobs/)
+              ca             CA of the server's HTTPS certificate when it is not a public one
+                             (copied into every kiosk bundle as server-ca.crt)
     [http]    listen         HOST:PORT of the HTTP server (dashboard, API, TUF, blobs)
     [tuf]     *_days         expiry per role; keys (where the online keys are)
     [mqtt]    url, ...       broker the server publishes to and ingests from
@@ -54,6 +56,8 @@ class ServerConfig:
     data: Path
     #: base URL kiosks use to reach this server
     url: str
+    #: CA that signed the HTTPS certificate kiosks see, when not a public CA (bundled)
+    ca: Path | None = None
     http: HttpConfig = field(default_factory=HttpConfig)
     tuf: TufConfig = field(default_factory=TufConfig)
     #: SQLAlchemy URL of the fleet store
@@ -99,6 +103,7 @@ def load_server_config(data: Path) -> ServerConfig:
     return ServerConfig(
         data=data.resolve(),
         url=url,
+        ca=r.path("server", "ca", None),
         http=HttpConfig(listen=r.text("http", "listen", "127.0.0.1:8080")),
         tuf=tuf,
         store_url=store_url,

@@ -336,6 +336,8 @@ Try, in another terminal (from the project folder):
   .venv/bin/bgk server report --data {data} --month {month}   # Article 26: uptime, packs, language use
   curl -H "Authorization: Bearer {info["viewer_token"]}" {info["server_url"]}/api/v1/kiosks
   .venv/bin/bgk kiosk status --config {config}
+  .venv/bin/bgk kiosk doctor --config {config} --lang en   # what is wrong on a kiosk (no screen here)
+  .venv/bin/bgk server backup --data {data} -o {state}/backups/   # one file to bring the server back
   .venv/bin/bgk pack build content_packs/lao-bao -o {state}/packs/v2 --version 2
   .venv/bin/bgk server publish {state}/packs/v2 --data {data} --to lao-bao   # the kiosk installs it
   .venv/bin/bgk server command --data {data} --kiosk {KIOSK_ID} notice --text "vi=Đường 9 tạm đóng" --text "en=Road 9 is closed" --wait 20

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from kiosk.protocol.commands import Registry
+from kiosk.protocol.errors import UsageError
 
 
 def register(registry: Registry) -> None:
@@ -47,7 +48,12 @@ def register(registry: Registry) -> None:
     p.add_argument(
         "--group", action="append", default=[], help="a group packs may target (repeatable)"
     )
-    p.add_argument("-o", "--out", type=Path, required=True, help="bundle folder to write")
+    p.add_argument(
+        "-o",
+        "--out",
+        required=True,
+        help="bundle folder to write; - writes it as a tar to stdout (e.g. | ssh admin@kiosk ...)",
+    )
     p.add_argument(
         "--state-dir",
         default="/var/lib/bgk",
@@ -59,9 +65,11 @@ def register(registry: Registry) -> None:
 
 def _init(args: argparse.Namespace) -> int:
     from server.datadir import init_data_dir
+    from server.ops.datamodes import secure_data_dir
     from server.packs.signing import utcnow
 
     config = init_data_dir(args.data, args.keys, args.url, utcnow, listen=args.http)
+    secure_data_dir(config.data)
     if args.json:
         print(
             json.dumps(
@@ -83,9 +91,11 @@ def _init(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from server.config import load_server_config
+    from server.ops.datamodes import secure_data_dir
     from server.run import default_services, run_server
 
     config = load_server_config(args.data)
+    secure_data_dir(config.data)  # nginx reads tuf/ and blobs/ only
     if args.mqtt:
         from dataclasses import replace
 
@@ -98,26 +108,35 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _enroll(args: argparse.Namespace) -> int:
+    import sys
     import time
 
     from server.config import load_server_config
-    from server.fleet.enroll import describe, enroll_kiosk
+    from server.fleet.enroll import broker_line, describe, enroll_kiosk
 
+    to_stdout = args.out == "-"
+    if to_stdout and sys.stdout.isatty():
+        raise UsageError("-o - writes a tar to stdout: send it on (| ssh ...) or into a file")
     result = enroll_kiosk(
         load_server_config(args.data),
         args.id,
         args.gate,
         tuple(args.group),
-        args.out,
+        None if to_stdout else Path(args.out),
         time.time(),
         state_dir=args.state_dir,
         replace=args.replace,
+        stream=sys.stdout.buffer if to_stdout else None,
     )
+    say = sys.stderr if to_stdout else sys.stdout  # stdout carries the tar
     if args.json:
-        print(json.dumps(describe(result), ensure_ascii=False))
-    else:
-        print(
-            f"enrolled {result.kiosk.id} at {result.kiosk.gate}; bundle in {result.bundle} "
-            f"({', '.join(result.files)}): copy it to the kiosk's /etc/bgk/"
-        )
+        print(json.dumps(describe(result), ensure_ascii=False), file=say)
+        return 0
+    where = (
+        "bundle sent to stdout as a tar"
+        if result.bundle is None
+        else f"bundle in {result.bundle} ({', '.join(result.files)})"
+    )
+    print(f"enrolled {result.kiosk.id} at {result.kiosk.gate}; {where}", file=say)
+    print(broker_line(result), file=say)
     return 0

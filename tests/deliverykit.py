@@ -283,12 +283,12 @@ REPO = Path(__file__).resolve().parent.parent
 class AppServer:
     """`bgk server run`'s app (create_app) under uvicorn in a thread, on a free port."""
 
-    def __init__(self, config: Any) -> None:
+    def __init__(self, config: Any, port: int | None = None) -> None:
         import uvicorn
 
         from server.web.app import create_app
 
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.server = uvicorn.Server(
             uvicorn.Config(

@@ -1,4 +1,4 @@
-"""`bgk kiosk sync|status|import|agent` (the kiosk side of pack delivery)."""
+"""`bgk kiosk sync|status|import|agent|doctor` (the kiosk side of pack delivery)."""
 
 from __future__ import annotations
 
@@ -43,6 +43,15 @@ def register(registry: Registry) -> None:
     )
     _config(p)
 
+    p = registry.add(
+        "kiosk doctor",
+        "what is wrong on this kiosk: screen, touch, clock, server, broker, pack (exit 1 if any)",
+        _doctor,
+    )
+    _config(p)
+    p.add_argument("--lang", choices=("vi", "en"), default="vi", help="language (default: vi)")
+    p.add_argument("--json", action="store_true", help="print the checks as JSON")
+
 
 def _config(p: argparse.ArgumentParser) -> None:
     p.add_argument(
@@ -81,7 +90,11 @@ def _deps(config: KioskConfig, source: Any, base_url: str) -> Deps:
 def _http(config: KioskConfig) -> Any:
     from kiosk.agent.fetch import HttpSource, bandwidth_limiter
 
-    return HttpSource(config.sync.timeout_s, limiter=bandwidth_limiter(config.sync.bandwidth_kbps))
+    return HttpSource(
+        config.sync.timeout_s,
+        limiter=bandwidth_limiter(config.sync.bandwidth_kbps),
+        ca=config.server.ca,
+    )
 
 
 def _once(syncer: Syncer, only_pack: str | None) -> tuple[CycleResult, str | None]:
@@ -216,3 +229,14 @@ def _agent(args: argparse.Namespace) -> int:
         if fleet is not None:
             fleet.stop()
     return 0
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from kiosk.agent.doctor import Doctor, Machine, as_json, render
+
+    checks = Doctor(_load(args), Machine(), args.lang, time.time()).run()
+    if args.json:
+        print(json.dumps(as_json(checks), ensure_ascii=False, indent=1))
+    else:
+        print(render(checks, args.lang))
+    return 0 if as_json(checks)["ok"] else 1

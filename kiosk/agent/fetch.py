@@ -152,8 +152,11 @@ class HttpSource:
         limiter: RateLimiter | None = None,
         chunk_size: int = CHUNK_SIZE,
         user_agent: str = "bgk-kiosk",
+        ca: Path | None = None,
     ) -> None:
         self.timeout = (timeout_s, timeout_s)
+        #: CA file for HTTPS (None: the system's trusted CAs)
+        self.ca = ca
         self.limiter = limiter
         self.chunk_size = chunk_size
         self.user_agent = user_agent
@@ -172,6 +175,8 @@ class HttpSource:
             # no proxy/netrc lookups in the environment on every request (a measurable
             # cost with hundreds of files); the kiosk talks to its server directly
             session.trust_env = False
+            if self.ca is not None:
+                session.verify = str(self.ca)
             self._local.session = session
             with self._lock:
                 self._sessions.append(session)

@@ -261,3 +261,42 @@ class KioskLink:
             self.client.disconnect()
             self._pump(0.05)
         self.connected = False
+
+
+def try_login(cfg: MqttConfig, kiosk_id: str, timeout_s: float = 10.0) -> tuple[bool, str]:
+    """One login with the kiosk's own credentials (`bgk kiosk doctor`): MQTT v5,
+    resuming the kiosk's session with its own expiry and without a will, so the
+    session (queued commands) stays as it was. A running agent's connection is
+    taken over for a moment and comes back by itself. (accepted, what happened)."""
+    parts = urlsplit(cfg.url)
+    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+        return False, f"[mqtt] url {cfg.url!r} is not mqtt(s)://host:port"
+    tls = parts.scheme == "mqtts"
+    host, port = parts.hostname, parts.port or (8883 if tls else 1883)
+    answer: list[str] = []
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=kiosk_id, protocol=paho.MQTTv5)
+    client.username_pw_set(cfg.username or kiosk_id, cfg.password)
+    client.on_connect = lambda _c, _u, _f, rc, _p: answer.append(
+        "" if not rc.is_failure else str(rc)
+    )
+    try:
+        if tls:
+            context = ssl.create_default_context(cafile=str(cfg.ca) if cfg.ca else None)
+            if cfg.cert and cfg.key:
+                context.load_cert_chain(str(cfg.cert), str(cfg.key))
+            client.tls_set_context(context)
+        props = _props(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = SESSION_EXPIRY_S
+        client.connect(host, port, keepalive=30, clean_start=False, properties=props)
+        deadline = time.monotonic() + timeout_s
+        while not answer and time.monotonic() < deadline and client.loop(0.1) == OK:
+            pass
+    except (OSError, ssl.SSLError) as exc:
+        return False, f"cannot reach {host}:{port}: {exc}"
+    finally:
+        client.disconnect()
+    if not answer:
+        return False, f"{host}:{port} answered no login within {timeout_s:.0f} s"
+    if answer[0]:
+        return False, f"{host}:{port} refused the login: {answer[0]}"
+    return True, f"{host}:{port} accepts {cfg.username or kiosk_id}"

@@ -28,7 +28,7 @@ def register(registry: Registry) -> None:
     )
     p.add_argument("src", type=Path, help="the pack's source folder, e.g. content_packs/lao-bao")
     p.add_argument("--lang", help="language of the page: vi, en, lo, th or zh")
-    p.add_argument("--page", help="page id, e.g. welcome")
+    p.add_argument("--page", help="page id, e.g. welcome; home: the home screen with its tiles")
     p.add_argument(
         "--all", action="store_true", help="every page in every language (-o is a folder)"
     )

@@ -339,6 +339,13 @@ class KioskUi:
         self.history.open(page_id)
         self._show_page(page_id)
 
+    def preview_home(self, lang: str, *, large_text: bool = False) -> None:
+        """Show the home screen (its tiles) as a traveller would after choosing `lang`."""
+        assert self.pack is not None
+        self.lang = self.pack.language(lang)
+        self.large_text = large_text
+        self.show_home()
+
     def back(self) -> None:
         if self.screen == "page":
             previous = self.history.back()

@@ -6,7 +6,9 @@ kiosk side never imports the server; the build reuses the subset-font cache
 page offscreen: on a machine with a desktop in a hidden window, elsewhere on
 a private Xvfb started for the run (`apt-get install xvfb` if missing).
 Pages outside their validity window are drawn too: editors check them
-before they go live.
+before they go live. The page id `home` draws the home screen (the tiles a
+traveller sees after choosing a language), unless the pack has a page of
+that name.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from kiosk.ui.xvfb import Xvfb
 
 #: frames drawn before a capture (layout settles within one)
 SETTLE_FRAMES = 3
+#: the page id that means the home screen
+HOME = "home"
 
 
 @dataclass(frozen=True)
@@ -117,10 +121,14 @@ def _draw(
     if ui.pack is None:
         raise PreviewError(f"the built pack cannot be shown: {ui.error}")
     manifest = ui.pack.manifest
-    wanted = targets or [(p.id, lang) for p in manifest.pages for lang in manifest.languages]
+    home_is_page = ui.pack.page(HOME) is not None
+    wanted = targets or [
+        *([] if home_is_page else [(HOME, lang) for lang in manifest.languages]),
+        *[(p.id, lang) for p in manifest.pages for lang in manifest.languages],
+    ]
     for page_id, lang in wanted:
-        if ui.pack.page(page_id) is None:
-            known = ", ".join(p.id for p in manifest.pages)
+        if ui.pack.page(page_id) is None and page_id != HOME:
+            known = ", ".join([HOME, *(p.id for p in manifest.pages)])
             raise PreviewError(f"the pack has no page {page_id!r} (it has: {known})")
         if lang not in manifest.languages:
             raise PreviewError(
@@ -130,14 +138,17 @@ def _draw(
         out.mkdir(parents=True, exist_ok=True)
     shots = []
     for page_id, lang in wanted:
-        ui.preview_page(page_id, lang, large_text=large_text)
+        if page_id == HOME and not home_is_page:
+            ui.preview_home(lang, large_text=large_text)
+        else:
+            ui.preview_page(page_id, lang, large_text=large_text)
         for _ in range(SETTLE_FRAMES):
             EventLoop.idle()
         path = out if single else out / f"{page_id}-{lang}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
         ui.capture(path)
         shots.append(Shot(page_id, lang, path))
-        if scroll:
+        if scroll and ui.screen == "page":
             for number, at in enumerate(_screenfuls(ui.page.ids.scroll), start=2):
                 ui.page.ids.scroll.scroll_y = at
                 for _ in range(SETTLE_FRAMES):

@@ -16,6 +16,10 @@ DEBIAN_PACKAGES=(
   chromium                        # dashboard tests (Playwright drives Debian's chromium)
   curl
   nginx-light                     # pack delivery tests and bench serve files with deploy/nginx
+  nftables                        # the server's firewall rules are checked with nft -c
+  libinput10                      # provision.sh installs it on the Pi (its test checks it is there)
+  shellcheck                      # scripts/check: the installers and scripts
+  postgresql-client               # bgk server backup/restore with PostgreSQL (pg_dump, pg_restore)
 )
 
 bgk_log() { printf '[setup] %s\n' "$*" >&2; }

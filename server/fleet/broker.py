@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kiosk.protocol.errors import BgkError
-from server.fleet.brokerconf import BrokerLayout, write_broker_files
+from server.fleet.brokerconf import BrokerLayout
+from server.fleet.brokerfiles import write_broker_files
 from server.fleet.pki import FleetKeys
 from server.store import Store
 

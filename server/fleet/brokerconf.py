@@ -1,6 +1,13 @@
-"""Mosquitto's files, generated from the kiosk registry: mosquitto.conf, passwd, acl
-and the TLS certificate. `bgk server mosquitto-config` writes them; tests, the
-demo and the benches write them for a broker on free ports (server.fleet.broker).
+"""Mosquitto's files, rendered from the kiosk registry: mosquitto.conf, passwd, acl
+and the TLS certificate. server/fleet/brokerfiles.py writes them (`bgk server
+mosquitto-config`, enrolment, revocation; tests, the demo and the benches for a
+broker on free ports, server.fleet.broker).
+
+    BROKER_DIR/                  mosquitto.conf, bgk-layout.json, ca.crt, broker.crt,
+                                 broker.key: the broker's configuration (root's in
+                                 production: the server cannot change how Mosquitto runs)
+    BROKER_DIR/fleet/            passwd, acl, reload: the kiosk list, rewritten by the
+                                 server (user bgk) at every enrolment and revocation
 
 deploy/mosquitto/mosquitto.conf is `render_conf(production_layout())`, kept
 identical by a test, so the commented production file and what the command
@@ -9,19 +16,12 @@ writes never drift apart.
 
 from __future__ import annotations
 
-import grp
 import json
-import os
-import signal
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from kiosk.protocol.errors import UsageError
 from kiosk.protocol.topics import ANNOUNCE, KIOSK_PREFIX, PACKS_FILTER, ROOT, SERVER_STATUS, Kind
-from server.fleet.credentials import active_kiosk_hashes, mosquitto_hash, server_identity
-from server.fleet.files import atomic_write
-from server.fleet.pki import FleetKeys
-from server.store import Store
 
 #: QoS 1 messages Mosquitto holds per client beyond the in-flight window. The
 #: default (1000) silently drops messages to a slow subscriber: the ingest must
@@ -56,20 +56,37 @@ class BrokerLayout:
 
 
 LAYOUT_FILE = "bgk-layout.json"
+#: the sub-folder of the kiosk list (passwd, acl), the only broker files the server rewrites
+FLEET_DIR = "fleet"
+#: written (in place) after the kiosk list changed: a systemd path unit reloads Mosquitto
+RELOAD_STAMP = "reload"
 
 
-def _layout_json(layout: BrokerLayout) -> bytes:
+def layout_json(layout: BrokerLayout) -> bytes:
     data = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(layout).items()}
     data["extra"] = list(layout.extra)
+    data["fleet_dir"] = FLEET_DIR
     return (json.dumps(data, indent=1) + "\n").encode()
 
 
 def read_layout(out: Path) -> BrokerLayout:
-    """The layout the files in `out` were written with (to rewrite them after a revoke)."""
+    """The layout the files in `out` were written with (its pid file, its user)."""
     try:
         data = json.loads((out / LAYOUT_FILE).read_text())
-    except (OSError, ValueError):
-        raise UsageError(f"{out} holds no broker files of `bgk server mosquitto-config`") from None
+    except FileNotFoundError:
+        raise UsageError(
+            f"{out} holds no broker files of `bgk server mosquitto-config`: write them with "
+            f"`sudo bgk server mosquitto-config --data DATA -o {out}` (deploy/server/install.sh "
+            "does), or fix [mqtt] broker_dir in server.toml"
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot read {out / LAYOUT_FILE}: {exc}") from None
+    if data.pop("fleet_dir", None) != FLEET_DIR:
+        raise UsageError(
+            f"the broker files in {out} were written by an older bgk (passwd and acl are now in "
+            f"{out / FLEET_DIR}/): write them again with `sudo bgk server mosquitto-config "
+            f"--data DATA -o {out}` and restart Mosquitto"
+        )
     for key in ("out", "persistence_dir", "pid_file"):
         if data.get(key) is not None:
             data[key] = Path(data[key])
@@ -93,8 +110,8 @@ def render_conf(layout: BrokerLayout) -> str:
         "per_listener_settings false",
         "# Nobody without a password: a kiosk is whoever the password file says it is.",
         "allow_anonymous false",
-        f"password_file {d / 'passwd'}",
-        f"acl_file {d / 'acl'}",
+        f"password_file {d / FLEET_DIR / 'passwd'}",
+        f"acl_file {d / FLEET_DIR / 'acl'}",
         "# Re-check a retained message's publisher against the ACL when delivering it,",
         "# so a revoked kiosk's old retained status does not keep speaking for it.",
         "check_retain_source true",
@@ -125,13 +142,14 @@ def render_conf(layout: BrokerLayout) -> str:
     ]
     if layout.run_as is not None:
         lines += [
-            "# Started as root, Mosquitto drops to this user: it must be able to read",
-            "# passwd, acl and broker.key (the command writes them root:mosquitto 0640).",
+            "# Started as root, Mosquitto drops to this user: it reads broker.key",
+            "# (root:mosquitto 0640) and fleet/passwd, fleet/acl (bgk:mosquitto 0640).",
             f"user {layout.run_as}",
         ]
     if layout.pid_file is not None:
         lines += [
-            "# `bgk server mosquitto-config --reload` sends SIGHUP to this pid.",
+            "# `systemctl reload mosquitto` (run by bgk-mosquitto-reload.path when the",
+            "# kiosk list changes) sends SIGHUP to this pid.",
             f"pid_file {layout.pid_file}",
         ]
     lines += [
@@ -208,61 +226,3 @@ def render_acl(server_clients: int) -> str:
 
 def render_passwd(kiosk_hashes: list[tuple[str, str]], server_lines: list[tuple[str, str]]) -> str:
     return "".join(f"{user}:{hashed}\n" for user, hashed in [*server_lines, *kiosk_hashes])
-
-
-def _secret_mode(run_as: str | None) -> tuple[int, int | None]:
-    """(mode, gid) for files the broker must read but others must not."""
-    if run_as and os.geteuid() == 0 and run_as != "root":
-        try:
-            return 0o640, grp.getgrnam(run_as).gr_gid
-        except KeyError:
-            pass
-    return 0o600, None
-
-
-def write_broker_files(
-    store: Store, keys: FleetKeys, layout: BrokerLayout, server_clients: int
-) -> list[Path]:
-    """Write every file of `layout.out` from the registry; returns what was written."""
-    out = layout.out
-    out.mkdir(parents=True, exist_ok=True)
-    mode, gid = _secret_mode(layout.run_as)
-    server_lines = [
-        (ident.username, mosquitto_hash(ident.password))
-        for ident in (server_identity(keys, i) for i in range(1, server_clients + 1))
-    ]
-    files = {
-        out / "passwd": (render_passwd(active_kiosk_hashes(store), server_lines).encode(), mode),
-        out / "acl": (render_acl(server_clients).encode(), mode),
-        out / "broker.key": (keys.broker_key.read_bytes(), mode),
-        out / "broker.crt": (keys.broker_cert.read_bytes(), 0o644),
-        out / "ca.crt": (keys.ca_cert.read_bytes(), 0o644),
-        out / "mosquitto.conf": (render_conf(layout).encode(), 0o644),
-        out / LAYOUT_FILE: (_layout_json(layout), 0o644),
-    }
-    for path, (data, file_mode) in files.items():
-        atomic_write(path, data, mode=file_mode)
-        if gid is not None and file_mode == mode:
-            os.chown(path, 0, gid)
-    return list(files)
-
-
-def sighup(pid_file: Path) -> bool:
-    """Ask the broker to re-read passwd and acl; False when it is not running."""
-    try:
-        os.kill(int(pid_file.read_text().strip()), signal.SIGHUP)
-    except (OSError, ValueError):
-        return False
-    return True
-
-
-def refresh_broker(
-    store: Store, keys: FleetKeys, broker_dir: Path | None, server_clients: int
-) -> bool | None:
-    """Rewrite the broker files in `broker_dir` from the registry and reload the broker.
-    None when there is no broker_dir; else whether a running broker was reloaded."""
-    if broker_dir is None:
-        return None
-    layout = read_layout(broker_dir)
-    write_broker_files(store, keys, layout, server_clients)
-    return layout.pid_file is not None and sighup(layout.pid_file)

@@ -6,16 +6,16 @@
     command.pub    the Ed25519 key the kiosk verifies commands with
 
 A new password is issued at every enrolment (a re-enrolled kiosk's old
-bundle stops working); when [mqtt] broker_dir is set, the broker files are
-rewritten and the broker reloaded, so the kiosk can log in at once.
+bundle stops working), inside the enrolment's transaction; enroll.py then
+rewrites the broker's kiosk list and reloads the broker, so the kiosk can log
+in at once.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from server.fleet.brokerconf import refresh_broker
-from server.fleet.credentials import issue_kiosk_password
+from server.fleet.credentials import issue_kiosk_password, issue_password
 from server.fleet.pki import ensure_fleet_keys
 from server.fleet.settings import broker_hostnames
 from server.store import open_store
@@ -29,12 +29,14 @@ def mqtt_part(ctx: BundleContext) -> BundlePiece:
 
     cfg = ctx.config
     keys = ensure_fleet_keys(cfg.data, broker_hostnames(cfg.mqtt))
-    store = open_store(cfg.store_url)
-    try:
-        identity = issue_kiosk_password(store, ctx.kiosk.id, ctx.now)
-        refresh_broker(store, keys, cfg.mqtt.broker_dir, cfg.mqtt.server_clients)
-    finally:
-        store.dispose()
+    if ctx.conn is not None:
+        identity = issue_password(ctx.conn, ctx.kiosk.id, ctx.now)
+    else:
+        store = open_store(cfg.store_url)
+        try:
+            identity = issue_kiosk_password(store, ctx.kiosk.id, ctx.now)
+        finally:
+            store.dispose()
     fleet = cfg.fleet
     return BundlePiece(
         sections={

@@ -44,27 +44,28 @@ def register(registry: Registry) -> None:
         required=True,
         help="folder for the broker files, e.g. /etc/mosquitto/bgk",
     )
-    p.add_argument("--tls-port", type=int, default=8883, help="kiosks' TLS listener (default 8883)")
+    # Unset options keep what the folder's bgk-layout.json recorded (a rewrite keeps
+    # the broker's settings), else the production defaults of BrokerLayout.
+    p.add_argument("--tls-port", type=int, help="kiosks' TLS listener (default 8883); 0 = none")
     p.add_argument(
-        "--port", type=int, default=1883, help="server processes' loopback listener; 0 = none"
+        "--port", type=int, help="server processes' loopback listener (default 1883); 0 = none"
     )
     p.add_argument(
-        "--persistence",
-        type=Path,
-        default=Path("/var/lib/mosquitto"),
-        help="broker persistence folder",
+        "--persistence", type=Path, help="broker persistence folder (default /var/lib/mosquitto)"
     )
     p.add_argument(
         "--log-dest",
-        default="file /var/log/mosquitto/mosquitto.log",
-        help="Mosquitto log_dest value",
+        help="Mosquitto log_dest value (default file /var/log/mosquitto/mosquitto.log)",
     )
     p.add_argument(
-        "--run-as", default="mosquitto", help="user Mosquitto drops to when started as root"
+        "--run-as", help="user Mosquitto drops to when started as root (default mosquitto)"
     )
-    p.add_argument("--pid-file", type=Path, default=Path("/run/mosquitto/mosquitto.pid"))
+    p.add_argument("--pid-file", type=Path, help="default /run/mosquitto/mosquitto.pid")
     p.add_argument(
         "--reload", action="store_true", help="send SIGHUP to the running broker afterwards"
+    )
+    p.add_argument(
+        "--dry-run", action="store_true", help="say which files would change, write nothing"
     )
     p.add_argument("--json", action="store_true")
 
@@ -159,37 +160,65 @@ def _fleet(args: argparse.Namespace) -> int:
 
 
 def _mosquitto(args: argparse.Namespace) -> int:
-    from server.fleet.brokerconf import BrokerLayout, write_broker_files
+    from dataclasses import replace
+
+    from server.fleet.brokerconf import BrokerLayout, read_layout
+    from server.fleet.brokerfiles import write_broker_files
     from server.fleet.pki import ensure_fleet_keys
     from server.fleet.settings import broker_hostnames
 
     cfg, store = open_server(args.data)
     keys = ensure_fleet_keys(cfg.data, broker_hostnames(cfg.mqtt))
-    layout = BrokerLayout(
-        out=args.out.resolve(),
-        tls_port=args.tls_port or None,
-        plain_port=args.port or None,
-        persistence_dir=args.persistence,
-        log_dest=args.log_dest,
-        run_as=args.run_as or None,
-        pid_file=args.pid_file,
-    )
-    written = write_broker_files(store, keys, layout, cfg.mqtt.server_clients)
-    store.dispose()
+    out = args.out.resolve()
+    try:
+        base = replace(read_layout(out), out=out)
+    except UsageError:
+        base = BrokerLayout(out=out)
+    given = {
+        "tls_port": None if args.tls_port is None else (args.tls_port or None),
+        "plain_port": None if args.port is None else (args.port or None),
+        "persistence_dir": args.persistence,
+        "log_dest": args.log_dest,
+        "run_as": None if args.run_as is None else (args.run_as or ""),
+        "pid_file": args.pid_file,
+    }
+    layout = replace(base, **{k: v for k, v in given.items() if v is not None})
+    if layout.run_as == "":
+        layout = replace(layout, run_as=None)
+    if args.tls_port == 0:
+        layout = replace(layout, tls_port=None)
+    if args.port == 0:
+        layout = replace(layout, plain_port=None)
+    try:
+        written = write_broker_files(
+            store, keys, layout, cfg.mqtt.server_clients, dry_run=args.dry_run
+        )
+    finally:
+        store.dispose()
     reloaded = False
-    if args.reload:
-        from server.fleet.brokerconf import sighup
+    if args.reload and not args.dry_run:
+        from server.fleet.brokerfiles import sighup
 
-        reloaded = sighup(args.pid_file)
+        reloaded = layout.pid_file is not None and sighup(layout.pid_file)
     if args.json:
-        print(json.dumps({"files": [str(p) for p in written], "reloaded": reloaded}))
-    else:
         print(
-            f"wrote {len(written)} files to {layout.out}; start Mosquitto with -c {layout.out / 'mosquitto.conf'}"
+            json.dumps(
+                {
+                    "files": [str(p) for p in written.files],
+                    "changed": [str(p) for p in written.changed],
+                    "reloaded": reloaded,
+                }
+            )
+        )
+    else:
+        verb = "would change" if args.dry_run else "changed"
+        print(
+            f"{len(written.changed)} of {len(written.files)} broker files {verb} in "
+            f"{layout.out}; Mosquitto runs with -c {layout.out / 'mosquitto.conf'}"
         )
         if args.reload:
             print(
-                "broker reloaded" if reloaded else f"no running broker found from {args.pid_file}"
+                "broker reloaded" if reloaded else f"no running broker found from {layout.pid_file}"
             )
     return 0
 
@@ -307,11 +336,13 @@ def _revoke(args: argparse.Namespace) -> int:
     finally:
         store.dispose()
     print(f"kiosk {args.id} revoked")
-    if revoked.broker:
+    if revoked.broker is not None and revoked.broker.reload == "signalled":
         print("broker reloaded: the kiosk is disconnected and cannot log in again")
-    elif revoked.broker is False:
-        broker_dir = args.broker_dir or cfg.mqtt.broker_dir
-        print(f"broker files rewritten in {broker_dir}; reload Mosquitto (SIGHUP) to apply")
+    elif revoked.broker is not None:
+        print(
+            f"kiosk list rewritten in {revoked.broker.fleet_dir}; Mosquitto reloads it "
+            "(bgk-mosquitto-reload.path), then drops the kiosk and refuses its login"
+        )
     else:
         print(
             "regenerate the broker files (bgk server mosquitto-config ... --reload) to end its access"

@@ -20,7 +20,7 @@ import hmac
 import os
 import secrets
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from kiosk.protocol.errors import UsageError
 from server.fleet.identity import Identity
@@ -31,7 +31,13 @@ from server.store.schema import kiosks, mqtt_credentials
 #: Mosquitto's default iteration count for $7$ hashes (mosquitto_passwd 2.0)
 PBKDF2_ITERATIONS = 101
 SERVER_PREFIX = "_server-"
-__all__ = ["Identity", "issue_kiosk_password", "mosquitto_hash", "server_identity"]
+__all__ = [
+    "Identity",
+    "issue_kiosk_password",
+    "issue_password",
+    "mosquitto_hash",
+    "server_identity",
+]
 
 
 def mosquitto_hash(
@@ -70,25 +76,41 @@ def server_identity(keys: FleetKeys, index: int) -> Identity:
     return Identity(name, base64.urlsafe_b64encode(mac).decode().rstrip("="))
 
 
+def server_password_lines(keys: FleetKeys, server_clients: int) -> list[tuple[str, str]]:
+    """(name, hash) of the server accounts for the broker's passwd; the salt derives
+    from the server secret too, so the same secret always gives the same file."""
+    lines = []
+    for i in range(1, server_clients + 1):
+        ident = server_identity(keys, i)
+        salt = hmac.new(keys.secret(), b"salt:" + ident.username.encode(), hashlib.sha256)
+        lines.append((ident.username, mosquitto_hash(ident.password, salt=salt.digest()[:12])))
+    return lines
+
+
 def issue_kiosk_password(store: Store, kiosk_id: str, now: float) -> Identity:
     """A new password for an enrolled kiosk (replacing any previous one)."""
+    with store.engine.begin() as conn:
+        return issue_password(conn, kiosk_id, now)
+
+
+def issue_password(conn: Connection, kiosk_id: str, now: float) -> Identity:
+    """`issue_kiosk_password` inside the caller's transaction (enrolment)."""
     password = new_password()
     hashed = mosquitto_hash(password)
-    with store.engine.begin() as conn:
-        enrolled = conn.execute(
-            select(kiosks.c.id).where(kiosks.c.id == kiosk_id, kiosks.c.revoked_at.is_(None))
-        ).first()
-        if enrolled is None:
-            raise UsageError(f"kiosk {kiosk_id!r} is not enrolled: enrol it first")
-        done = conn.execute(
-            update(mqtt_credentials)
-            .where(mqtt_credentials.c.kiosk_id == kiosk_id)
-            .values(pw_hash=hashed, issued_at=now)
+    enrolled = conn.execute(
+        select(kiosks.c.id).where(kiosks.c.id == kiosk_id, kiosks.c.revoked_at.is_(None))
+    ).first()
+    if enrolled is None:
+        raise UsageError(f"kiosk {kiosk_id!r} is not enrolled: enrol it first")
+    done = conn.execute(
+        update(mqtt_credentials)
+        .where(mqtt_credentials.c.kiosk_id == kiosk_id)
+        .values(pw_hash=hashed, issued_at=now)
+    )
+    if done.rowcount == 0:
+        conn.execute(
+            insert(mqtt_credentials).values(kiosk_id=kiosk_id, pw_hash=hashed, issued_at=now)
         )
-        if done.rowcount == 0:
-            conn.execute(
-                insert(mqtt_credentials).values(kiosk_id=kiosk_id, pw_hash=hashed, issued_at=now)
-            )
     return Identity(kiosk_id, password)
 
 
@@ -97,13 +119,16 @@ def drop_kiosk_password(store: Store, kiosk_id: str) -> None:
         conn.execute(delete(mqtt_credentials).where(mqtt_credentials.c.kiosk_id == kiosk_id))
 
 
-def active_kiosk_hashes(store: Store) -> list[tuple[str, str]]:
-    """(kiosk id, hash) of every active (not revoked) kiosk that has a password."""
+def active_kiosk_hashes(source: Store | Connection) -> list[tuple[str, str]]:
+    """(kiosk id, hash) of every active (not revoked) kiosk that has a password; from a
+    connection, as that transaction sees them (an enrolment not yet committed)."""
     query = (
         select(mqtt_credentials.c.kiosk_id, mqtt_credentials.c.pw_hash)
         .join(kiosks, kiosks.c.id == mqtt_credentials.c.kiosk_id)
         .where(kiosks.c.revoked_at.is_(None))
         .order_by(mqtt_credentials.c.kiosk_id)
     )
-    with store.engine.connect() as conn:
+    if isinstance(source, Connection):
+        return [(row.kiosk_id, row.pw_hash) for row in source.execute(query)]
+    with source.engine.connect() as conn:
         return [(row.kiosk_id, row.pw_hash) for row in conn.execute(query)]

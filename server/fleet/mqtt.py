@@ -17,6 +17,7 @@ import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -117,6 +118,40 @@ def new_client(
             props.WillDelayInterval = will.delay_s
         client.will_set(will.topic, will.payload, will.qos, will.retain, props)
     return client
+
+
+def login_accepted(url: str, ca: Path | None, identity: Identity, within_s: float) -> bool | None:
+    """Whether the broker at `url` accepts `identity`, trying until `within_s` has
+    passed (a reload takes a moment). None: the broker cannot be reached.
+
+    MQTT 3.1.1 with a persistent session and no subscription: a kiosk's own
+    session (queued commands) is resumed and left as it was."""
+    broker = BrokerUrl.parse(url)
+    deadline = time.monotonic() + within_s
+    answer: bool | None = None
+    while True:
+        codes: list[int] = []
+        client = new_client(identity, broker, ca=ca, v5=False)
+        client.on_connect = partial(_record_connack, codes)
+        try:
+            client.connect(broker.host, broker.port, keepalive=10)
+            until = min(deadline, time.monotonic() + 2.0)
+            while not codes and time.monotonic() < until and client.loop(0.05) == OK:
+                pass
+        except (OSError, ssl.SSLError):
+            return answer
+        finally:
+            client.disconnect()
+        if codes and codes[0] == 0:
+            return True
+        answer = False if codes else answer
+        if time.monotonic() >= deadline:
+            return answer
+        time.sleep(0.2)
+
+
+def _record_connack(codes: list[int], _c: Any, _u: Any, _f: Any, rc: Any, _p: Any) -> None:
+    codes.append(int(rc.value))
 
 
 def _readable_now(sock: Any) -> bool:

@@ -10,7 +10,9 @@
 
 `ensure_fleet_keys` is called by `bgk server mosquitto-config` and by
 enrolment, so a data directory gets its keys whichever comes first. Private
-keys are written 0600; nothing here is ever committed.
+keys are written 0600; nothing here is ever committed. Written by root (the
+installer runs mosquitto-config as root), they still belong to the owner of
+DATA/mqtt, the server's user: root never leaves a key the server cannot read.
 """
 
 from __future__ import annotations
@@ -92,6 +94,14 @@ def _name(cn: str) -> x509.Name:
     )
 
 
+def _write(keys: FleetKeys, path: Path, data: bytes, mode: int = 0o644) -> None:
+    owner = None
+    if os.geteuid() == 0:
+        st = keys.dir.stat()
+        owner = (st.st_uid, st.st_gid)
+    atomic_write(path, data, mode=mode, owner=owner)
+
+
 def _make_ca(keys: FleetKeys, now: dt.datetime) -> None:
     key = ec.generate_private_key(ec.SECP256R1())
     cert = (
@@ -120,8 +130,8 @@ def _make_ca(keys: FleetKeys, now: dt.datetime) -> None:
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )
-    atomic_write(keys.ca_key, _pem_key(key), mode=0o600)
-    atomic_write(keys.ca_cert, cert.public_bytes(serialization.Encoding.PEM))
+    _write(keys, keys.ca_key, _pem_key(key), mode=0o600)
+    _write(keys, keys.ca_cert, cert.public_bytes(serialization.Encoding.PEM))
 
 
 def _san(names: list[str]) -> x509.SubjectAlternativeName:
@@ -165,8 +175,8 @@ def _make_broker_cert(keys: FleetKeys, names: list[str], now: dt.datetime) -> No
         )
         .sign(ca_key, hashes.SHA256())
     )
-    atomic_write(keys.broker_key, _pem_key(key), mode=0o600)
-    atomic_write(keys.broker_cert, cert.public_bytes(serialization.Encoding.PEM))
+    _write(keys, keys.broker_key, _pem_key(key), mode=0o600)
+    _write(keys, keys.broker_cert, cert.public_bytes(serialization.Encoding.PEM))
 
 
 def ensure_fleet_keys(
@@ -190,11 +200,11 @@ def ensure_fleet_keys(
         _make_broker_cert(keys, names, now)
     if not keys.command_key.exists() or not keys.command_pub.exists():
         key = ed25519.Ed25519PrivateKey.generate()
-        atomic_write(keys.command_key, _pem_key(key), mode=0o600)
+        _write(keys, keys.command_key, _pem_key(key), mode=0o600)
         pub = key.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
-        atomic_write(keys.command_pub, pub)
+        _write(keys, keys.command_pub, pub)
     if not keys.server_secret.exists():
-        atomic_write(keys.server_secret, os.urandom(32), mode=0o600)
+        _write(keys, keys.server_secret, os.urandom(32), mode=0o600)
     return keys

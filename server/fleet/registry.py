@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from kiosk.protocol.errors import BgkError, UsageError
 from server.store import Store
@@ -55,31 +55,8 @@ class KioskRegistry:
         replace: bool = False,
     ) -> KioskRecord:
         """Enrol a kiosk. Re-enrolling an active kiosk needs `replace` (a new bundle)."""
-        check_name("kiosk id", kiosk_id)
-        check_name("gate", gate)
-        for group in groups:
-            check_name("group", group)
-        if gate == "all" or "all" in groups:
-            raise UsageError("'all' is reserved for publishing to every kiosk")
-        record = KioskRecord(kiosk_id, gate, tuple(sorted(set(groups))), now, None)
         with self.store.engine.begin() as conn:
-            existing = conn.execute(select(kiosks).where(kiosks.c.id == kiosk_id)).first()
-            if existing is not None and existing.revoked_at is None and not replace:
-                raise RegistryError(
-                    f"kiosk {kiosk_id!r} is already enrolled at {existing.gate}: "
-                    "pass --replace to issue it a new bundle, or revoke it first"
-                )
-            values = {
-                "gate": record.gate,
-                "groups": list(record.groups),
-                "enrolled_at": now,
-                "revoked_at": None,
-            }
-            if existing is None:
-                conn.execute(insert(kiosks).values(id=kiosk_id, **values))
-            else:
-                conn.execute(update(kiosks).where(kiosks.c.id == kiosk_id).values(**values))
-        return record
+            return add_kiosk(conn, kiosk_id, gate, groups, now, replace=replace)
 
     def get(self, kiosk_id: str) -> KioskRecord | None:
         with self.store.engine.connect() as conn:
@@ -105,6 +82,42 @@ class KioskRegistry:
         record = self.get(kiosk_id)
         assert record is not None
         return record
+
+
+def add_kiosk(
+    conn: Connection,
+    kiosk_id: str,
+    gate: str,
+    groups: tuple[str, ...],
+    now: float,
+    *,
+    replace: bool = False,
+) -> KioskRecord:
+    """`KioskRegistry.add` inside the caller's transaction (enrolment)."""
+    check_name("kiosk id", kiosk_id)
+    check_name("gate", gate)
+    for group in groups:
+        check_name("group", group)
+    if gate == "all" or "all" in groups:
+        raise UsageError("'all' is reserved for publishing to every kiosk")
+    record = KioskRecord(kiosk_id, gate, tuple(sorted(set(groups))), now, None)
+    existing = conn.execute(select(kiosks).where(kiosks.c.id == kiosk_id)).first()
+    if existing is not None and existing.revoked_at is None and not replace:
+        raise RegistryError(
+            f"kiosk {kiosk_id!r} is already enrolled at {existing.gate}: "
+            "pass --replace to issue it a new bundle, or revoke it first"
+        )
+    values = {
+        "gate": record.gate,
+        "groups": list(record.groups),
+        "enrolled_at": now,
+        "revoked_at": None,
+    }
+    if existing is None:
+        conn.execute(insert(kiosks).values(id=kiosk_id, **values))
+    else:
+        conn.execute(update(kiosks).where(kiosks.c.id == kiosk_id).values(**values))
+    return record
 
 
 def _record(row: object) -> KioskRecord:

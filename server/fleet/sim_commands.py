@@ -93,7 +93,7 @@ def _sim(args: argparse.Namespace) -> int:
         raise UsageError("--kiosks must be at least 1")
     url, ca = args.mqtt, args.ca
     if args.data is not None:
-        from server.fleet.brokerconf import refresh_broker
+        from server.fleet.brokerfiles import refresh_broker
         from server.fleet.commands import open_server
         from server.fleet.pki import FleetKeys
 
@@ -103,7 +103,10 @@ def _sim(args: argparse.Namespace) -> int:
         url = url or cfg.mqtt.url
         ca = ca or (cfg.data / "mqtt" / "ca.crt")
         broker_dir = args.broker_dir or cfg.mqtt.broker_dir
-        if refresh_broker(store, FleetKeys(cfg.data / "mqtt"), broker_dir, cfg.mqtt.server_clients):
+        update = refresh_broker(
+            store, FleetKeys(cfg.data / "mqtt"), broker_dir, cfg.mqtt.server_clients
+        )
+        if update is not None and update.changed:
             time.sleep(0.5)  # let Mosquitto re-read its password file
         store.dispose()
     elif args.credentials is not None:

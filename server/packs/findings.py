@@ -25,19 +25,28 @@ class Finding:
 
 
 class Findings:
-    """An append-only list of findings with helpers for the common cases."""
+    """An append-only list of findings with helpers for the common cases. The same
+    finding twice (one file named from several places) is kept once, so what is
+    counted is what is shown."""
 
     def __init__(self) -> None:
         self.items: list[Finding] = []
+        self._seen: set[Finding] = set()
+
+    def add(self, finding: Finding) -> None:
+        if finding not in self._seen:
+            self._seen.add(finding)
+            self.items.append(finding)
 
     def error(self, file: str, line: int, rule: str, message: str) -> None:
-        self.items.append(Finding(file, line, "error", rule, message))
+        self.add(Finding(file, line, "error", rule, message))
 
     def warning(self, file: str, line: int, rule: str, message: str) -> None:
-        self.items.append(Finding(file, line, "warning", rule, message))
+        self.add(Finding(file, line, "warning", rule, message))
 
     def extend(self, other: Findings) -> None:
-        self.items.extend(other.items)
+        for finding in other.items:
+            self.add(finding)
 
     @property
     def errors(self) -> list[Finding]:
@@ -48,4 +57,4 @@ class Findings:
         return [f for f in self.items if f.level == "warning"]
 
     def sorted(self) -> list[Finding]:
-        return sorted(set(self.items))
+        return sorted(self.items)

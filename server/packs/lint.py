@@ -39,8 +39,10 @@ class LintResult:
     findings: Findings
     #: parsed page per (page id, language)
     pages: dict[tuple[str, str], ParsedPage] = field(default_factory=dict)
-    #: every picture the pack uses -> its file
+    #: every picture the pack uses -> its file (pictures that passed their checks)
     images: dict[str, Path] = field(default_factory=dict)
+    #: every picture the sources name -> where ("file:line"), good or not
+    referenced: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -87,7 +89,11 @@ def _check_links(result: LintResult) -> None:
 
 
 def _use_image(result: LintResult, rel: str, where: str, line: int) -> None:
-    if rel in result.images:
+    """Check a picture the first time something names it (one finding per picture,
+    however many pages use it); a named picture is never reported unused."""
+    first = rel not in result.referenced
+    result.referenced.setdefault(rel, []).append(f"{where}:{line}" if line else where)
+    if not first:
         return
     path = safe_file(result.source.root, rel, result.findings, where, line)
     if path is None:
@@ -119,7 +125,7 @@ def _check_unused_media(result: LintResult) -> None:
     for path in sorted(media.rglob("*")):
         if path.is_file() and not path.is_symlink():
             rel = path.relative_to(result.source.root).as_posix()
-            if rel not in result.images and path.suffix.lower() in (".png", ".jpg", ".jpeg"):
+            if rel not in result.referenced and path.suffix.lower() in (".png", ".jpg", ".jpeg"):
                 result.findings.warning(rel, 0, "unused", "picture is not used by any page")
 
 

@@ -74,6 +74,7 @@ class TufRepository(Repository):
         now: Callable[[], datetime],
         *,
         valid_for: Mapping[str, timedelta] | None = None,
+        min_versions: Mapping[str, int] | None = None,
     ) -> None:
         self.dir = tuf_dir
         self.expiry = expiry
@@ -81,6 +82,9 @@ class TufRepository(Repository):
         self.now = now
         #: per-role validity overriding `expiry` (export for USB stretches snapshot/timestamp)
         self.valid_for = dict(valid_for or {})
+        #: per-role lowest version the next signing may have (a restore jumps past
+        #: versions kiosks may already trust: server/ops/restore.py)
+        self.min_versions = dict(min_versions or {})
 
     # --- storage -------------------------------------------------------------
     def versions(self, role: str) -> list[int]:
@@ -116,7 +120,7 @@ class TufRepository(Repository):
         stored = self.path_of(role)
         latest = Metadata.from_bytes(stored.read_bytes()).signed.version if stored else 0
         now = self.now()
-        md.signed.version = latest + 1
+        md.signed.version = max(latest + 1, self.min_versions.get(role, 0))
         md.signed.expires = (now + self.validity(role)).replace(microsecond=0)
         if role == Timestamp.type:
             md.signed.unrecognized_fields[ISSUED_FIELD] = iso(now)

@@ -224,7 +224,8 @@ def admin_router() -> APIRouter:
         if confirmed != "yes":
             return confirm_page(request, p, "revoke", kiosk_id, "revoke", {})
         revoked = revoke_kiosk(config, store, kiosk_id, now)
-        how = {True: "now", False: "reload", None: "manual"}[revoked.broker]
+        broker = revoked.broker
+        how = "manual" if broker is None else "reload" if broker.reload == "requested" else "now"
         return redirect(f"/?revoked={kiosk_id}&broker={how}")
 
     return router

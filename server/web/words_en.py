@@ -48,7 +48,7 @@ EN: Final[dict[str, str]] = {
     "revoke.yes": "Revoke",
     "revoke.done": "Kiosk {id} revoked.",
     "revoke.broker.now": "The MQTT broker has dropped it.",
-    "revoke.broker.reload": "Reload Mosquitto (SIGHUP) to cut it off.",
+    "revoke.broker.reload": "Mosquitto reloads its kiosk list (bgk-mosquitto-reload.path), then drops it.",
     "revoke.broker.manual": "Run bgk server mosquitto-config … --reload where Mosquitto's configuration is.",
     "nav.users": "Accounts",
     "users.title": "User accounts",

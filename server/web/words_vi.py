@@ -50,7 +50,7 @@ VI: Final[dict[str, str]] = {
     "revoke.yes": "Thu hồi",
     "revoke.done": "Đã thu hồi kiosk {id}.",
     "revoke.broker.now": "Máy chủ MQTT đã ngắt kết nối của nó.",
-    "revoke.broker.reload": "Cần nạp lại Mosquitto (SIGHUP) để ngắt hẳn.",
+    "revoke.broker.reload": "Mosquitto nạp lại danh sách máy (bgk-mosquitto-reload.path) rồi ngắt kết nối của nó.",
     "revoke.broker.manual": "Hãy chạy bgk server mosquitto-config … --reload ở nơi có cấu hình Mosquitto.",
     "nav.users": "Tài khoản",
     "users.title": "Tài khoản người dùng",

@@ -65,14 +65,18 @@ def test_generated_files_run_a_broker_that_knows_only_enrolled_kiosks(server: Se
         etc = out / "etc"
         os.chmod(etc, 0o755)
         key_mode = stat.S_IMODE((etc / "broker.key").stat().st_mode)
+        passwd_file = etc / "fleet" / "passwd"
         if as_mosquitto:  # root:mosquitto 0640, readable by the broker after it drops root
-            assert (
-                key_mode == 0o640
-                and (etc / "passwd").stat().st_gid == grp.getgrnam("mosquitto").gr_gid
-            )
+            mosquitto_gid = grp.getgrnam("mosquitto").gr_gid
+            assert key_mode == 0o640 and (etc / "broker.key").stat().st_gid == mosquitto_gid
+            # the kiosk list belongs to the data folder's owner, group mosquitto, 0640
+            assert passwd_file.stat().st_gid == mosquitto_gid
+            assert stat.S_IMODE(passwd_file.stat().st_mode) == 0o640
+            assert passwd_file.stat().st_uid == server.cfg.data.stat().st_uid
+            assert stat.S_IMODE((etc / "fleet").stat().st_mode) == 0o2750
         else:
             assert key_mode == 0o600
-        passwd = (etc / "passwd").read_text()
+        passwd = passwd_file.read_text()
         assert "lb-conf-01:$7$" in passwd and cfg.mqtt.password not in passwd
 
         broker = subprocess.Popen(

@@ -209,7 +209,7 @@ def test_revoking_a_kiosk_ends_its_access(server: Server, service: Any) -> None:
         password = link.config.mqtt.password
         assert password
         assert probe_login(server.broker, Identity("lb-revoked", password)) == 135
-        assert "lb-revoked" not in (server.broker.layout.out / "passwd").read_text()
+        assert "lb-revoked" not in (server.broker.layout.out / "fleet" / "passwd").read_text()
     finally:
         link.stop()
 

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from PIL import Image, ImageChops
 from uikit import ARTIFACTS, Kiosk, install
 
@@ -43,7 +44,9 @@ def test_preview_draws_every_page_and_language_in_portrait(tmp_path: Path) -> No
     result = json.loads(proc.stdout)
     names = sorted(Path(f["path"]).name for f in result["files"])
     assert names == sorted(
-        f"{p}-{lang}.png" for p in ("welcome", "help") for lang in ("vi", "en", "lo", "th", "zh")
+        f"{p}-{lang}.png"
+        for p in ("home", "welcome", "help")
+        for lang in ("vi", "en", "lo", "th", "zh")
     )
     for name in names:
         with Image.open(out / name) as img:
@@ -51,12 +54,15 @@ def test_preview_draws_every_page_and_language_in_portrait(tmp_path: Path) -> No
             assert len(img.convert("RGB").getcolors(1 << 20) or ()) > 10  # not a blank page
 
 
+@pytest.mark.parametrize(("page", "lang"), [("welcome", "lo"), ("home", "th")])
 def test_preview_is_exactly_what_the_kiosk_draws(
-    window: Any, built_mini: Path, tmp_path: Path
+    window: Any, built_mini: Path, tmp_path: Path, page: str, lang: str
 ) -> None:
-    png = tmp_path / "welcome-lo.png"
+    """A page, and `--page home`: the tiles a traveller sees after choosing a
+    language (an editor checks a new tile before publishing)."""
+    png = tmp_path / f"{page}-{lang}.png"
     proc = subprocess.run(
-        [*BGK, "pack", "preview", str(MINI), "--lang", "lo", "--page", "welcome", "-o", str(png)],
+        [*BGK, "pack", "preview", str(MINI), "--lang", lang, "--page", page, "-o", str(png)],
         capture_output=True,
         text=True,
         env=no_display_env(),
@@ -67,8 +73,12 @@ def test_preview_is_exactly_what_the_kiosk_draws(
     install(tmp_path / "state", built_mini, "mini-1")
     k = Kiosk(window, tmp_path / "state", tmp_path / "work")
     try:
-        k.ui.preview_page("welcome", "lo")
-        kiosk_png = k.screenshot("kiosk-welcome-lo")
+        if page == "home":  # where a traveller lands after choosing the language
+            k.ui.choose_language(lang)
+            assert k.ui.screen == "home"
+        else:
+            k.ui.preview_page(page, lang)
+        kiosk_png = k.screenshot(f"kiosk-{page}-{lang}")
     finally:
         k.close()
     with Image.open(png) as a, Image.open(kiosk_png) as b:

@@ -45,6 +45,15 @@ def test_good_config_resolves_paths_against_its_folder(tmp_path: Path) -> None:
     assert cfg.server.trusted_root == bundle / "root.json"
     assert cfg.mqtt.heartbeat_s == 15 and cfg.sync.bandwidth_kbps == 2000
     assert cfg.ui.idle_timeout_s == 90 and cfg.sync.health_tries == 3
+    assert cfg.server.ca is None  # the system's CAs
+
+
+def test_a_private_https_ca_comes_with_the_bundle(tmp_path: Path) -> None:
+    text = GOOD.replace(
+        'trusted_root = "root.json"', 'trusted_root = "root.json"\nca = "server-ca.crt"'
+    )
+    cfg = load_config(write(tmp_path, text))
+    assert cfg.server.ca == (tmp_path / "bundle").resolve() / "server-ca.crt"
 
 
 @pytest.mark.parametrize(

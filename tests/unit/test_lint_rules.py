@@ -253,3 +253,37 @@ def test_cli_exit_status_and_json(pack: Path) -> None:
 def test_missing_pack_folder_is_a_clear_error(tmp_path: Path) -> None:
     found = errors_of(tmp_path / "nope")
     assert found and "is not a folder" in found[0][3]
+
+
+def test_a_huge_picture_named_in_many_places_is_one_clear_error(pack: Path) -> None:
+    """A newcomer's 12000x12000 photo used as attract picture, icon and in a page:
+    one error with the actual size, the limit and the fix; never 'unused'; the
+    count is the number of errors listed."""
+    (pack / "media/dot.png").write_bytes(png_claiming(12_000, 12_000))
+    result = lint_pack(pack)
+    assert [(f.file, f.rule) for f in result.findings.errors] == [("media/dot.png", "image")]
+    message = result.findings.errors[0].message
+    for words in ("12000x12000 pixels", "144 megapixels", "limit is 40 megapixels", "scale it"):
+        assert words in message, message
+    assert not [f for f in result.findings.warnings if f.rule == "unused"]
+    run = subprocess.run(
+        [sys.executable, "-m", "kiosk.cli", "pack", "lint", str(pack)],
+        capture_output=True,
+        text=True,
+    )
+    shown = [line for line in run.stdout.splitlines() if ": error: " in line]
+    assert run.returncode == 1 and len(shown) == 1, run.stdout
+    assert "failed: 1 error(s), 0 warning(s)" in run.stderr
+
+
+def test_every_counted_error_is_listed(pack: Path) -> None:
+    (pack / "media/dot.png").write_bytes(b"not a picture")
+    (pack / "pages/help/zh.md").unlink()
+    run = subprocess.run(
+        [sys.executable, "-m", "kiosk.cli", "pack", "lint", str(pack), "--json"],
+        capture_output=True,
+        text=True,
+    )
+    report = json.loads(run.stdout)
+    listed = [f for f in report["findings"] if f["level"] == "error"]
+    assert report["errors"] == len(listed) == 2, report

@@ -1,0 +1,1 @@
+"""Operating a server: backups and restores, and who may read the data folder."""
