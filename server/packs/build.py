@@ -46,7 +46,9 @@ from server.packs.errors import OutputError, PackSourceError
 from server.packs.lint import LintResult, lint_pack
 from server.packs.markup import HeadingNode, ImageNode, ListNode, ParagraphNode, Span
 from server.packs.media import MediaProblem, PreparedImage, prepare_image
+from server.packs.qr import qr_files
 from server.packs.segment import Segmenter, WordSplitter, lao_splitter, thai_splitter
+from server.publisher import Settings
 
 
 @dataclass(frozen=True)
@@ -71,13 +73,18 @@ def build_pack(
     version: int | None = None,
     today: date | None = None,
     font_cache: Path | None = None,
+    settings: Settings | None = None,
+    edition: date | None = None,
 ) -> BuildResult:
     """Lint, then build the pack in `root` into `out` (replaced atomically).
 
     `font_cache` keeps subset fonts between builds (see fonts.subset_font).
+    `settings` (publisher, site URL) replace pack.toml's [publisher] and [site];
+    `edition` is the edition date the pages show (default: `today`). With a
+    site URL, every page in every language gets its QR code (qr.py).
     """
     started = time.monotonic()
-    lint = lint_pack(root, today=today)
+    lint = lint_pack(root, today=today, settings=settings, edition=edition, version=version)
     if not lint.ok:
         errors = lint.findings.errors
         raise PackSourceError(
@@ -86,6 +93,7 @@ def build_pack(
             lint.findings.sorted(),
         )
     files, titles = _compile(lint, font_cache)
+    files |= qr_files(lint.source, lint.settings)
     manifest = _manifest(lint, files, titles, version)
     _write(out, manifest, files)
     return BuildResult(manifest, out, time.monotonic() - started)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from kiosk.protocol.commands import Registry
 
@@ -14,10 +16,13 @@ def register(registry: Registry) -> None:
     p = registry.add("pack lint", "check a pack's sources; non-zero exit on errors", _pack_lint)
     p.add_argument("src", type=Path, help="the pack's source folder, e.g. content_packs/lao-bao")
     p.add_argument("--json", action="store_true", help="print findings as JSON")
+    settings_option(p)
     p = registry.add("pack build", "build a reproducible pack (manifest + blobs)", _pack_build)
     p.add_argument("src", type=Path, help="the pack's source folder")
     p.add_argument("-o", "--out", type=Path, required=True, help="output folder (replaced)")
     p.add_argument("--version", type=int, help="pack version (default: from pack.toml)")
+    settings_option(p)
+    edition_option(p)
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument(
         "--no-cache",
@@ -26,11 +31,36 @@ def register(registry: Registry) -> None:
     )
 
 
+def settings_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--settings",
+        type=Path,
+        metavar="FILE",
+        help="publisher and site URL for the {{placeholders}} and QR codes: a TOML file "
+        "with [publisher] and [site], e.g. the server's server.toml (default: pack.toml's)",
+    )
+
+
+def edition_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--edition",
+        metavar="YYYY-MM-DD",
+        help="edition date the pages show ({{pack.edition}}; default: $SOURCE_DATE_EPOCH, "
+        "else today in Vietnam). Give the same date to rebuild the same bytes",
+    )
+
+
+def load_settings_option(args: argparse.Namespace) -> Any:
+    from server.publisher import load_settings
+
+    return None if args.settings is None else load_settings(args.settings)
+
+
 def _pack_lint(args: argparse.Namespace) -> int:
     from server.packs.lint import lint_pack
     from server.packs.today import vietnam_today
 
-    result = lint_pack(args.src, today=vietnam_today())
+    result = lint_pack(args.src, today=vietnam_today(), settings=load_settings_option(args))
     findings = result.findings.sorted()
     errors = len(result.findings.errors)
     warnings = len(result.findings.warnings)
@@ -63,12 +93,19 @@ def _pack_build(args: argparse.Namespace) -> int:
     from server.packs.build import build_pack
     from server.packs.errors import PackSourceError
     from server.packs.fonts import default_cache_dir
-    from server.packs.today import vietnam_today
+    from server.packs.today import edition_date, vietnam_today
 
     cache = None if args.no_cache else default_cache_dir()
+    edition = edition_date(args.edition, os.environ)
     try:
         result = build_pack(
-            args.src, args.out, version=args.version, today=vietnam_today(), font_cache=cache
+            args.src,
+            args.out,
+            version=args.version,
+            today=vietnam_today(),
+            font_cache=cache,
+            settings=load_settings_option(args),
+            edition=edition,
         )
     except PackSourceError as exc:
         if args.json:
@@ -95,6 +132,7 @@ def _pack_build(args: argparse.Namespace) -> int:
                     "files": result.files,
                     "bytes": result.bytes,
                     "seconds": round(result.seconds, 3),
+                    "edition": edition.isoformat(),
                 },
                 ensure_ascii=False,
             )
@@ -102,6 +140,7 @@ def _pack_build(args: argparse.Namespace) -> int:
     else:
         print(
             f"built {m.id} version {m.version}: {result.files} files, "
-            f"{result.bytes / 1e6:.1f} MB in {result.seconds:.1f} s -> {result.out}"
+            f"{result.bytes / 1e6:.1f} MB in {result.seconds:.1f} s -> {result.out} "
+            f"(edition {edition:%d/%m/%Y})"
         )
     return 0
