@@ -29,6 +29,7 @@ def register(registry: Registry) -> None:
         action="store_true",
         help="subset fonts afresh instead of reusing ~/.cache/bgk/fonts",
     )
+    register_site(registry)
 
 
 def settings_option(p: argparse.ArgumentParser) -> None:
@@ -143,4 +144,62 @@ def _pack_build(args: argparse.Namespace) -> int:
             f"{result.bytes / 1e6:.1f} MB in {result.seconds:.1f} s -> {result.out} "
             f"(edition {edition:%d/%m/%Y})"
         )
+    return 0
+
+
+def register_site(registry: Registry) -> None:
+    p = registry.add(
+        "pack site",
+        "the pack as a static website in its languages (what the kiosk QR codes open)",
+        _pack_site,
+    )
+    p.add_argument("pack", type=Path, help="a built pack (bgk pack build) or a source folder")
+    p.add_argument("-o", "--out", type=Path, required=True, help="output folder (replaced)")
+    p.add_argument(
+        "--day",
+        metavar="YYYY-MM-DD",
+        help="show the pages valid on this day (default: today in Vietnam)",
+    )
+    settings_option(p)
+    edition_option(p)
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def built_or_build(args: argparse.Namespace, tmp: Path) -> Path:
+    """args.pack when it is a built pack; a source folder is built into `tmp` first
+    (with --settings and --edition)."""
+    from server.packs.build import build_pack
+    from server.packs.fonts import default_cache_dir
+    from server.packs.source import PACK_TOML
+    from server.packs.today import edition_date, vietnam_today
+
+    if not (args.pack / PACK_TOML).is_file():
+        return Path(args.pack)
+    out = tmp / "pack"
+    build_pack(
+        args.pack,
+        out,
+        today=vietnam_today(),
+        font_cache=default_cache_dir(),
+        settings=load_settings_option(args),
+        edition=edition_date(args.edition, os.environ),
+    )
+    return out
+
+
+def _pack_site(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from server.packs.site import render_site
+    from server.packs.today import parse_day, vietnam_today
+
+    day = parse_day(args.day, "--day") if args.day else vietnam_today()
+    with tempfile.TemporaryDirectory(prefix="bgk-site-") as tmp:
+        manifest = render_site(built_or_build(args, Path(tmp)), args.out, day)
+    index = (args.out / "index.html").resolve()
+    if args.json:
+        print(json.dumps({"ok": True, "id": manifest.id, "version": manifest.version,
+                          "out": str(args.out), "index": str(index)}))  # fmt: skip
+    else:
+        print(f"site of {manifest.id} version {manifest.version} in {args.out}: open {index}")
     return 0

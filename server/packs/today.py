@@ -21,13 +21,17 @@ def edition_date(
     """The edition date of a build: --edition YYYY-MM-DD, else SOURCE_DATE_EPOCH
     (the reproducible-builds convention: seconds since 1970), else today in Vietnam."""
     if asked:
-        try:
-            return date.fromisoformat(asked)
-        except ValueError:
-            raise UsageError(f"--edition {asked!r}: write the date as YYYY-MM-DD") from None
+        return parse_day(asked, "--edition")
     epoch = environ.get("SOURCE_DATE_EPOCH", "").strip()
     if epoch:
         if not epoch.isdigit():
             raise UsageError(f"SOURCE_DATE_EPOCH={epoch!r} must be whole seconds since 1970")
         return datetime.fromtimestamp(int(epoch), VIETNAM).date()
     return vietnam_today(now)
+
+
+def parse_day(text: str, option: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"{option} {text!r}: write the date as YYYY-MM-DD") from None
