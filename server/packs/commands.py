@@ -164,6 +164,47 @@ def register_site(registry: Registry) -> None:
     edition_option(p)
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
+    p = registry.add(
+        "pack leaflet",
+        "print chosen pages of a pack in one language as an A4 PDF (headless Chromium)",
+        _pack_leaflet,
+    )
+    p.add_argument("pack", type=Path, help="a built pack (bgk pack build) or a source folder")
+    p.add_argument("--lang", required=True, help="language: vi, en, lo, th or zh")
+    p.add_argument("-o", "--out", type=Path, required=True, help="the PDF file to write")
+    p.add_argument(
+        "--pages",
+        metavar="ID,ID,...",
+        help="these pages in this order (default: every page shown today, in the pack's order)",
+    )
+    p.add_argument(
+        "--day", metavar="YYYY-MM-DD", help="the day whose pages are shown (default: today)"
+    )
+    settings_option(p)
+    edition_option(p)
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def _pack_leaflet(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from server.packs.leaflet import make_leaflet
+    from server.packs.today import parse_day, vietnam_today
+
+    day = parse_day(args.day, "--day") if args.day else vietnam_today()
+    asked = [p.strip() for p in args.pages.split(",") if p.strip()] if args.pages else None
+    with tempfile.TemporaryDirectory(prefix="bgk-leaflet-") as tmp:
+        manifest, pages = make_leaflet(
+            built_or_build(args, Path(tmp)), args.lang, args.out, day, asked
+        )
+    if args.json:
+        print(json.dumps({"ok": True, "id": manifest.id, "lang": args.lang, "out": str(args.out),
+                          "pages": [p.id for p in pages]}))  # fmt: skip
+    else:
+        print(f"leaflet of {manifest.id} v{manifest.version} in {args.lang}, "
+              f"{len(pages)} page(s): {args.out}")  # fmt: skip
+    return 0
+
 
 def built_or_build(args: argparse.Namespace, tmp: Path) -> Path:
     """args.pack when it is a built pack; a source folder is built into `tmp` first

@@ -116,7 +116,8 @@ def phone_picture(
         if scale >= 1.0:
             return data, img.size
         size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
-        rgb = img.convert("RGBA" if "A" in img.getbands() else "RGB")
+        alpha = "A" in img.getbands() or "transparency" in img.info
+        rgb = img.convert("RGBA" if alpha else "RGB")
         small = rgb.resize(size, PILImage.Resampling.LANCZOS)
         buf = io.BytesIO()
         if kind == "JPEG":

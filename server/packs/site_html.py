@@ -13,7 +13,7 @@ offline; no cookies, nothing from elsewhere.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html import escape
 
 from kiosk.protocol.languages import ENDONYMS
@@ -44,6 +44,8 @@ class SiteContext:
     visible: frozenset[str]
     #: picture path -> (width, height) as the site serves it
     pictures: dict[str, tuple[int, int]]
+    #: page documents by (page id, language), where a caller has them at hand
+    docs: dict[tuple[str, str], PageDoc] = field(default_factory=dict)
 
     def ui(self, lang: str, key: str) -> Tokens:
         return self.strings[lang].ui.get(key, ())
