@@ -15,6 +15,7 @@ DEBIAN_PACKAGES=(
   chromium                        # dashboard tests (Playwright drives Debian's chromium)
   curl
   nginx-light                     # pack delivery tests and bench serve files with deploy/nginx
+  zbar-tools poppler-utils        # tests read the QR codes (zbarimg) and the leaflet PDFs (pdftotext, pdftoppm)
 )
 
 bgk_log() { printf '[setup] %s\n' "$*" >&2; }

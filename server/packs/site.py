@@ -132,7 +132,7 @@ def phone_picture(
 
 
 def web_font(data: bytes) -> bytes:
-    font = TTFont(io.BytesIO(data))
+    font = TTFont(io.BytesIO(data), recalcTimestamp=False)  # same font, same bytes
     font.flavor = "woff"
     buf = io.BytesIO()
     font.save(buf, reorderTables=True)
@@ -182,6 +182,7 @@ def site_files(manifest: Manifest, read: Reader, day: date) -> dict[str, bytes]:
     css = _font_css(manifest) + (STATIC / "site.css").read_text(encoding="utf-8")
     files["site.css"] = css.encode("utf-8")
     files["offline.js"] = (STATIC / "offline.js").read_bytes()
+    files["favicon.svg"] = (STATIC / "favicon.svg").read_bytes()
     files["index.html"] = chooser_html(ctx).encode("utf-8")
     per_lang: dict[str, list[str]] = {}
     for lang in manifest.languages:
@@ -196,7 +197,7 @@ def site_files(manifest: Manifest, read: Reader, day: date) -> dict[str, bytes]:
         # language names of the switch (each in its own script)
         needed = sorted({p for paths in fonts.values() for p in paths})
         per_lang[lang] = pages + sorted(used[lang] | icons) + needed
-    shared = ["./", "index.html", "site.css", "offline.js"]
+    shared = ["./", "index.html", "site.css", "offline.js", "favicon.svg"]
     sw = (STATIC / "sw.js").read_text(encoding="utf-8")
     sw = sw.replace("__PREFIX__", f"bgk-site-{manifest.id}-")
     sw = sw.replace("__VERSION__", f"v{manifest.version}-{day.isoformat()}")

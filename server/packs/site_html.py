@@ -123,7 +123,8 @@ def _head(lang: str, title: str, prefix: str, alternates: dict[str, str]) -> str
         f'<!doctype html>\n<html lang="{HTML_LANG[lang]}">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{escape(title)}</title>\n"
-        f'<link rel="stylesheet" href="{prefix}site.css">\n{links}\n'
+        f'<link rel="stylesheet" href="{prefix}site.css">\n'
+        f'<link rel="icon" href="{prefix}favicon.svg" type="image/svg+xml">\n{links}\n'
         f'<script src="{prefix}offline.js" defer></script>\n</head>\n'
     )
 

@@ -34,7 +34,7 @@ from server.web.files import not_found
 log = logging.getLogger(__name__)
 
 _PACK = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-_PATH = re.compile(r"^([a-z0-9][a-z0-9._-]{0,100}/){0,3}[a-z0-9][a-z0-9._-]{0,100}$")
+_PATH = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]{0,100}/){0,3}[A-Za-z0-9][A-Za-z0-9._-]{0,100}$")
 SITE_HEADERS: Final = {
     "Cache-Control": "no-cache",
     "X-Content-Type-Options": "nosniff",
