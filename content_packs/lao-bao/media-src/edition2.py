@@ -62,6 +62,18 @@ def g_envelope(pen: Pen, c):
     pen.line([(420, 372), (302, 262)], fill=c, width=14)
 
 
+def g_lifebuoy(pen: Pen, c):
+    """Search and rescue (112): a lifebuoy."""
+    pen.circle(256, 256, 178, fill=WHITE)
+    pen.circle(256, 256, 84, fill=c)
+    for angle in (45, 135, 225, 315):
+        import math
+
+        x = 256 + 132 * math.cos(math.radians(angle))
+        y = 256 + 132 * math.sin(math.radians(angle))
+        pen.circle(x, y, 30, fill=c)
+
+
 def g_plan(pen: Pen, c):
     pen.rrect(72, 80, 440, 432, 24, fill=WHITE)
     pen.rect(72, 236, 440, 284, fill=c)

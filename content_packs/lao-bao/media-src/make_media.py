@@ -38,7 +38,7 @@ from drawkit import (
     hexc,
     star_points,
 )
-from edition2 import badge, flag_myanmar, flag_thailand, make_gate_plan
+from edition2 import badge, flag_myanmar, flag_thailand, g_lifebuoy, make_gate_plan
 from icons import (
     GLYPHS,
     g_box,
@@ -95,7 +95,7 @@ def make_steps() -> None:
 
 
 def make_emergency() -> None:
-    W, H, s = 1800, 640, 2
+    W, H, s = 1800, 520, 2
     img = Image.new("RGB", (W * s, H * s), WHITE)
     pen = Pen(ImageDraw.Draw(img), k=s)
     pen.rect(0, 0, W, H, fill=(241, 245, 249))
@@ -103,12 +103,13 @@ def make_emergency() -> None:
         ("113", (30, 58, 138), g_police),
         ("114", (234, 88, 12), g_flame),
         ("115", (220, 38, 38), g_health),
+        ("112", (3, 105, 161), g_lifebuoy),
     ]
     for i, (number, colour, glyph) in enumerate(cards):
-        x0 = 40 + i * 580
-        pen.rrect(x0, 60, x0 + 540, 580, 48, fill=colour)
-        glyph(pen.sub(x0 + 270 - 256 * 0.52, 70, 0.52), colour)
-        pen.text(x0 + 270, 440, number, 170, WHITE, bold=True, anchor="mm")
+        x0 = 30 + i * 440
+        pen.rrect(x0, 40, x0 + 420, 480, 40, fill=colour)
+        glyph(pen.sub(x0 + 210 - 256 * 0.42, 52, 0.42), colour)
+        pen.text(x0 + 210, 368, number, 130, WHITE, bold=True, anchor="mm")
     finish(img, (W, H), MEDIA / "emergency.png", colors=48)
 
 
