@@ -142,7 +142,8 @@ class Demo:
         url = f"http://127.0.0.1:{port}"
         say("keys and server data folder")
         self.bgk("keys", "init", str(state / "keys"))
-        self.bgk("server", "init", "--data", str(data), "--keys", str(state / "keys"), "--url", url)
+        self.bgk("server", "init", "--data", str(data), "--keys", str(state / "keys"), "--url", url,
+                 "--site-url", f"{url}/p")  # fmt: skip
 
         say("dashboard accounts: an admin and a border-guard viewer, with API tokens")
         logins = {}
@@ -170,7 +171,8 @@ class Demo:
 
         say(f"sample pack {self.opts.pack.name}: lint, build, sign and publish")
         built = state / "packs" / self.opts.pack.name
-        self.bgk("pack", "build", str(self.opts.pack), "-o", str(built))
+        self.bgk("pack", "build", str(self.opts.pack), "-o", str(built),
+                 "--settings", str(data / "server.toml"))  # fmt: skip
         self.bgk("server", "publish", str(built), "--data", str(data), "--to", "all")
 
         say(f"server on {url}")
@@ -194,6 +196,13 @@ class Demo:
             "--broker-dir", str(state / "broker"), "--period", "10",
         )  # fmt: skip
 
+        say("the pack's web copy (what its QR codes open) and a leaflet per language")
+        site = state / "site"
+        self.bgk("pack", "site", str(built), "-o", str(site))
+        leaflets = {}
+        for lang in ("vi", "en", "lo", "th", "zh"):
+            leaflets[lang] = str(state / "leaflets" / f"{self.opts.pack.name}-{lang}.pdf")
+            self.bgk("pack", "leaflet", str(built), "--lang", lang, "-o", leaflets[lang])
         self.wait_for(
             f"kiosk {KIOSK_ID} installing the pack",
             lambda: _kiosk_has_pack(self, config),
@@ -213,6 +222,9 @@ class Demo:
             },
             "viewer_token": logins["viewer"]["token"],
             "api_docs_url": f"{url}/docs",
+            "pack_site_url": f"{url}/p/{self.opts.pack.name}/",
+            "pack_site_dir": str(site),
+            "leaflets": leaflets,
             "server_url": url,
             "mqtt_url": broker.url,
             "mqtt_kiosk_url": broker.tls_url,
@@ -321,6 +333,9 @@ def summary(info: dict[str, Any], state: Path) -> str:
         if info["ui"]
         else "no display: the kiosk UI is not started (headless)"
     )
+    leaflet_paths = [Path(p) for p in info["leaflets"].values()]
+    leaflet_dir = leaflet_paths[0].parent if leaflet_paths else state
+    leaflet_names = ", ".join(p.name for p in leaflet_paths)
     return f"""
 The border-gate kiosk demo is running ({ui}).
 
@@ -329,6 +344,9 @@ The border-gate kiosk demo is running ({ui}).
   server (TUF, blobs, API)  {info["server_url"]}      API docs: {info["api_docs_url"]}
   MQTT broker               {info["mqtt_url"]} (server), {info["mqtt_kiosk_url"]} (kiosks, TLS)
   kiosks                    {KIOSK_ID} (real agent{"" if not info["ui"] else " + UI"}) and {info["simulated_kiosks"]} simulated
+  the pack on the web        {info["pack_site_url"]}   (QR codes on the kiosk pages lead there)
+    static copy             {info["pack_site_dir"]}/index.html
+  leaflets (A4 PDF)         {leaflet_dir}/ ({leaflet_names})
   everything about it       {state / "demo.json"}; logs in {info["logs"]}
 
 Try, in another terminal (from the project folder):
@@ -336,7 +354,7 @@ Try, in another terminal (from the project folder):
   .venv/bin/bgk server report --data {data} --month {month}   # Article 26: uptime, packs, language use
   curl -H "Authorization: Bearer {info["viewer_token"]}" {info["server_url"]}/api/v1/kiosks
   .venv/bin/bgk kiosk status --config {config}
-  .venv/bin/bgk pack build content_packs/lao-bao -o {state}/packs/v2 --version 2
+  .venv/bin/bgk pack build content_packs/lao-bao -o {state}/packs/v2 --version 3 --settings {data}/server.toml
   .venv/bin/bgk server publish {state}/packs/v2 --data {data} --to lao-bao   # the kiosk installs it
   .venv/bin/bgk server command --data {data} --kiosk {KIOSK_ID} notice --text "vi=Đường 9 tạm đóng" --text "en=Road 9 is closed" --wait 20
   .venv/bin/bgk server command --data {data} --kiosk {KIOSK_ID} screenshot --wait 30   # lands in {data}/screenshots/
