@@ -188,8 +188,13 @@ def sample_publisher() -> Publisher:
 
 
 def with_options(base: Publisher, options: dict[str, str | None]) -> Publisher:
-    """`base` with the given fields replaced (None: keep); for `bgk server init`."""
+    """`base` with the given fields replaced (None: keep); for `bgk server init`.
+    A new Vietnamese or English name drops the names in other languages that
+    are not given again (they were the previous body's)."""
     names = dict(base.names)
+    if options.get("name_vi") is not None or options.get("name_en") is not None:
+        # a new body: the old one's names in other languages would name the wrong body
+        names = {lang: names[lang] for lang in ("vi", "en")}
     basis = dict(base.basis)
     fields: dict[str, str] = {}
     for key, value in options.items():
