@@ -35,7 +35,7 @@ from server.packs.site import (
     blob_reader,
     phone_picture,
     read_manifest,
-    site_files,
+    style_files,
     visible_pages,
 )
 from server.packs.site_html import HTML_LANG, SiteContext, block_html, inline
@@ -178,14 +178,14 @@ def make_leaflet(
         )
     pages = choose_pages(manifest, asked, day)
     read = blob_reader(pack, manifest)
-    files = site_files(manifest, read, day)
+    files = style_files(manifest, read)  # only what the leaflet's pages need
     strings = {code: parse_strings(read(rel)) for code, rel in manifest.strings.items()}
     docs = {(p.id, lang): parse_page(read(p.docs[lang])) for p in pages}
     qr = {e.path for e in manifest.files if e.path.startswith("qr/")}
     for page in pages:
         if qr_path(page.id, lang) in qr:
             files[qr_path(page.id, lang)] = read(qr_path(page.id, lang))
-    for doc in docs.values():  # pages asked for outside their validity window too
+    for doc in docs.values():
         for block in doc.blocks:
             src = getattr(block, "src", None)
             if src is not None and src not in files:

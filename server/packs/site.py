@@ -150,6 +150,17 @@ def _font_css(manifest: Manifest) -> str:
     return "\n".join(rules) + "\n"
 
 
+def style_files(manifest: Manifest, read: Reader) -> dict[str, bytes]:
+    """site.css with the pack's subset fonts as web fonts (fonts/<script>-<weight>.woff)."""
+    files: dict[str, bytes] = {}
+    for script, pair in sorted(manifest.fonts.items()):
+        for name, rel in (("Regular", pair.regular), ("Bold", pair.bold)):
+            files[f"fonts/{script}-{name}.woff"] = web_font(read(rel))
+    css = _font_css(manifest) + (STATIC / "site.css").read_text(encoding="utf-8")
+    files["site.css"] = css.encode("utf-8")
+    return files
+
+
 def site_files(manifest: Manifest, read: Reader, day: date) -> dict[str, bytes]:
     """Every file of the site by its path in the site folder."""
     strings = {lang: parse_strings(read(rel)) for lang, rel in manifest.strings.items()}
@@ -173,14 +184,8 @@ def site_files(manifest: Manifest, read: Reader, day: date) -> dict[str, bytes]:
         )
         files[rel], pictures[rel] = phone_picture(read(rel), box)
     ctx = SiteContext(manifest, strings, visible, pictures)
-    fonts: dict[str, list[str]] = {}
-    for script, pair in sorted(manifest.fonts.items()):
-        for name, rel in (("Regular", pair.regular), ("Bold", pair.bold)):
-            path = f"fonts/{script}-{name}.woff"
-            files[path] = web_font(read(rel))
-            fonts.setdefault(script, []).append(path)
-    css = _font_css(manifest) + (STATIC / "site.css").read_text(encoding="utf-8")
-    files["site.css"] = css.encode("utf-8")
+    fonts = style_files(manifest, read)
+    files |= fonts
     files["offline.js"] = (STATIC / "offline.js").read_bytes()
     files["favicon.svg"] = (STATIC / "favicon.svg").read_bytes()
     files["index.html"] = chooser_html(ctx).encode("utf-8")
@@ -195,7 +200,7 @@ def site_files(manifest: Manifest, read: Reader, day: date) -> dict[str, bytes]:
                 pages.append(path)
         # the fonts a reader of this language needs: Latin, its own, and the
         # language names of the switch (each in its own script)
-        needed = sorted({p for paths in fonts.values() for p in paths})
+        needed = sorted(p for p in fonts if p.startswith("fonts/"))
         per_lang[lang] = pages + sorted(used[lang] | icons) + needed
     shared = ["./", "index.html", "site.css", "offline.js", "favicon.svg"]
     sw = (STATIC / "sw.js").read_text(encoding="utf-8")
