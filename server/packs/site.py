@@ -19,13 +19,10 @@ their validity window on `day` are left out. Same pack and day: same bytes.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -44,6 +41,7 @@ from kiosk.protocol.pack import (
     parse_strings,
 )
 from server.packs.errors import OutputError, PackError
+from server.packs.fileio import swap_in_folder
 from server.packs.site_html import SiteContext, chooser_html, home_html, page_html
 
 STATIC = Path(__file__).resolve().parent / "site_static"
@@ -216,26 +214,16 @@ def write_site(out: Path, files: dict[str, bytes]) -> None:
     sees half a site). `out` must be new, empty, or an earlier site."""
     if out.exists() and not (out / "sw.js").is_file() and (not out.is_dir() or any(out.iterdir())):
         raise OutputError(f"{out} exists and is not a pack site: choose an empty or new folder")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+
+    def fill(tmp: Path) -> None:
         for rel, data in sorted(files.items()):
             path = tmp / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
-        for folder in [tmp, *(p for p in tmp.rglob("*") if p.is_dir())]:
+        for folder in (p for p in tmp.rglob("*") if p.is_dir()):
             os.chmod(folder, 0o755)
-        if out.exists():
-            old = out.with_name(f".{out.name}.old-{os.getpid()}")
-            os.replace(out, old)
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            shutil.rmtree(tmp)
-        raise
+
+    swap_in_folder(out, fill)
 
 
 def render_site(pack: Path, out: Path, day: date, blob_dir: Path | None = None) -> Manifest:

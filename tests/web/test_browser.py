@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
-from webkit import PASSWORD, Site, make_site, seed_fleet
+from webkit import PASSWORD, Site, make_site, seed_fleet, uvicorn_on
 
 from server.web.app import create_app
 
@@ -46,19 +44,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    uv = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uv.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
     try:
-        yield Running(f"http://127.0.0.1:{port}", site)
+        with uvicorn_on(app, sock):
+            yield Running(f"http://127.0.0.1:{port}", site)
     finally:
-        uv.should_exit = True
-        thread.join(10)
-        sock.close()
         site.close()
 
 

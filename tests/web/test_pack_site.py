@@ -14,7 +14,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,8 +25,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-import uvicorn
-from webkit import Site, make_site
+from webkit import Site, make_site, uvicorn_on
 
 from kiosk.protocol.languages import LANGUAGES
 from kiosk.protocol.pack import MANIFEST_NAME, Manifest, parse_manifest
@@ -76,20 +74,11 @@ def served(tmp_path_factory: pytest.TempPathFactory, font_cache: Path) -> Iterat
     static = tmp / "static-site"
     made = bgk("pack", "site", str(built), "-o", str(static))
     assert made.returncode == 0, made.stderr
-    uv = uvicorn.Server(uvicorn.Config(create_app(site.cfg), log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uv.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
     manifest = parse_manifest((built / MANIFEST_NAME).read_bytes())
     try:
-        yield Served(url, site, built, manifest, static)
+        with uvicorn_on(create_app(site.cfg), sock):
+            yield Served(url, site, built, manifest, static)
     finally:
-        uv.should_exit = True
-        thread.join(10)
-        sock.close()
         site.close()
 
 
