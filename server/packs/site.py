@@ -27,18 +27,22 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
+from fontTools import subset
 from fontTools.ttLib import TTFont
 from PIL import Image as PILImage
 
 from kiosk.protocol.errors import ProtocolError
+from kiosk.protocol.languages import ENDONYMS, LANG_SCRIPT
 from kiosk.protocol.pack import (
     MANIFEST_NAME,
     Image,
     Manifest,
     PageDoc,
+    Strings,
     parse_manifest,
     parse_page,
     parse_strings,
+    plain_text,
 )
 from server.packs.errors import OutputError, PackError
 from server.packs.fileio import swap_in_folder
@@ -137,8 +141,15 @@ def web_font(data: bytes) -> bytes:
     return buf.getvalue()
 
 
-def _font_css(manifest: Manifest) -> str:
+def _font_css(manifest: Manifest, names: list[str]) -> str:
     rules = []
+    for script in names:
+        rules.append(
+            f'@font-face {{ font-family: "bgk {script} names"; font-weight: 100 900; '
+            f'font-display: swap; src: url("fonts/{script}-Names.woff") format("woff"); }}'
+        )
+    stack = ", ".join(['"bgk Latn"', *(f'"bgk {s} names"' for s in names), "sans-serif"])
+    rules.append(f".langs a, .choose a {{ font-family: {stack}; }}")
     for script in sorted(manifest.fonts):
         for weight, name in ((400, "Regular"), (700, "Bold")):
             rules.append(
@@ -148,13 +159,40 @@ def _font_css(manifest: Manifest) -> str:
     return "\n".join(rules) + "\n"
 
 
-def style_files(manifest: Manifest, read: Reader) -> dict[str, bytes]:
-    """site.css with the pack's subset fonts as web fonts (fonts/<script>-<weight>.woff)."""
+def names_font(data: bytes, text: str) -> bytes:
+    """A web font of only the characters of `text` (language names and pack titles):
+    a Lao reader's language switch must not download the whole Chinese font."""
+    font = TTFont(io.BytesIO(data), recalcTimestamp=False)
+    options = subset.Options()
+    options.layout_features = ["*"]
+    options.notdef_outline = True
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(text=text)
+    subsetter.subset(font)
+    font.flavor = "woff"
+    buf = io.BytesIO()
+    font.save(buf, reorderTables=True)
+    return buf.getvalue()
+
+
+def style_files(
+    manifest: Manifest, read: Reader, strings: dict[str, Strings] | None = None
+) -> dict[str, bytes]:
+    """site.css with the pack's subset fonts as web fonts (fonts/<script>-<weight>.woff),
+    and, given the strings, the small fonts of the language names (fonts/<script>-Names.woff)."""
     files: dict[str, bytes] = {}
     for script, pair in sorted(manifest.fonts.items()):
         for name, rel in (("Regular", pair.regular), ("Bold", pair.bold)):
             files[f"fonts/{script}-{name}.woff"] = web_font(read(rel))
-    css = _font_css(manifest) + (STATIC / "site.css").read_text(encoding="utf-8")
+    names: list[str] = []
+    for lang in manifest.languages:
+        script = LANG_SCRIPT[lang]
+        if strings is None or script == "Latn" or script not in manifest.fonts:
+            continue
+        text = ENDONYMS[lang] + plain_text(strings[lang].pack_title)
+        files[f"fonts/{script}-Names.woff"] = names_font(read(manifest.fonts[script].bold), text)
+        names.append(script)
+    css = _font_css(manifest, names) + (STATIC / "site.css").read_text(encoding="utf-8")
     files["site.css"] = css.encode("utf-8")
     return files
 
@@ -182,7 +220,7 @@ def site_files(manifest: Manifest, read: Reader, day: date) -> dict[str, bytes]:
         )
         files[rel], pictures[rel] = phone_picture(read(rel), box)
     ctx = SiteContext(manifest, strings, visible, pictures)
-    fonts = style_files(manifest, read)
+    fonts = style_files(manifest, read, strings)
     files |= fonts
     files["offline.js"] = (STATIC / "offline.js").read_bytes()
     files["favicon.svg"] = (STATIC / "favicon.svg").read_bytes()
@@ -197,8 +235,14 @@ def site_files(manifest: Manifest, read: Reader, day: date) -> dict[str, bytes]:
                 files[path] = page_html(ctx, page, docs[(page.id, lang)]).encode("utf-8")
                 pages.append(path)
         # the fonts a reader of this language needs: Latin, its own, and the
-        # language names of the switch (each in its own script)
-        needed = sorted(p for p in fonts if p.startswith("fonts/"))
+        # small ones of the language names
+        own = {"Latn", LANG_SCRIPT[lang]}
+        needed = sorted(
+            p
+            for p in fonts
+            if p.startswith("fonts/")
+            and (p.endswith("-Names.woff") or p.split("/")[1].split("-")[0] in own)
+        )
         per_lang[lang] = pages + sorted(used[lang] | icons) + needed
     shared = ["./", "index.html", "site.css", "offline.js", "favicon.svg"]
     sw = (STATIC / "sw.js").read_text(encoding="utf-8")
