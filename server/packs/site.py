@@ -159,9 +159,10 @@ def _font_css(manifest: Manifest, names: list[str]) -> str:
     return "\n".join(rules) + "\n"
 
 
-def names_font(data: bytes, text: str) -> bytes:
-    """A web font of only the characters of `text` (language names and pack titles):
-    a Lao reader's language switch must not download the whole Chinese font."""
+def subset_woff(data: bytes, text: str) -> bytes:
+    """A web font of only the characters of `text`: the site's own text, or the language
+    names and pack titles (a Lao reader's language switch must not download the whole
+    Chinese font, which carries thousands of characters for urgent notices)."""
     font = TTFont(io.BytesIO(data), recalcTimestamp=False)
     options = subset.Options()
     options.layout_features = ["*"]
@@ -176,21 +177,27 @@ def names_font(data: bytes, text: str) -> bytes:
 
 
 def style_files(
-    manifest: Manifest, read: Reader, strings: dict[str, Strings] | None = None
+    manifest: Manifest,
+    read: Reader,
+    strings: dict[str, Strings] | None = None,
+    text: str | None = None,
 ) -> dict[str, bytes]:
     """site.css with the pack's subset fonts as web fonts (fonts/<script>-<weight>.woff),
-    and, given the strings, the small fonts of the language names (fonts/<script>-Names.woff)."""
+    cut down to the characters of `text` when given; with the strings, the small fonts
+    of the language names (fonts/<script>-Names.woff)."""
     files: dict[str, bytes] = {}
     for script, pair in sorted(manifest.fonts.items()):
         for name, rel in (("Regular", pair.regular), ("Bold", pair.bold)):
-            files[f"fonts/{script}-{name}.woff"] = web_font(read(rel))
+            data = read(rel)
+            woff = web_font(data) if text is None else subset_woff(data, text)
+            files[f"fonts/{script}-{name}.woff"] = woff
     names: list[str] = []
     for lang in manifest.languages:
         script = LANG_SCRIPT[lang]
         if strings is None or script == "Latn" or script not in manifest.fonts:
             continue
         text = ENDONYMS[lang] + plain_text(strings[lang].pack_title)
-        files[f"fonts/{script}-Names.woff"] = names_font(read(manifest.fonts[script].bold), text)
+        files[f"fonts/{script}-Names.woff"] = subset_woff(read(manifest.fonts[script].bold), text)
         names.append(script)
     css = _font_css(manifest, names) + (STATIC / "site.css").read_text(encoding="utf-8")
     files["site.css"] = css.encode("utf-8")
@@ -220,20 +227,25 @@ def site_files(manifest: Manifest, read: Reader, day: date) -> dict[str, bytes]:
         )
         files[rel], pictures[rel] = phone_picture(read(rel), box)
     ctx = SiteContext(manifest, strings, visible, pictures)
-    fonts = style_files(manifest, read, strings)
-    files |= fonts
     files["offline.js"] = (STATIC / "offline.js").read_bytes()
     files["favicon.svg"] = (STATIC / "favicon.svg").read_bytes()
     files["index.html"] = chooser_html(ctx).encode("utf-8")
-    per_lang: dict[str, list[str]] = {}
+    html: dict[str, list[str]] = {}
     for lang in manifest.languages:
         files[f"{lang}/index.html"] = home_html(ctx, lang).encode("utf-8")
-        pages = [f"{lang}/index.html"]
+        html[lang] = [f"{lang}/index.html"]
         for page in manifest.pages:
             if page.id in visible:
                 path = f"{lang}/{page.id}.html"
                 files[path] = page_html(ctx, page, docs[(page.id, lang)]).encode("utf-8")
-                pages.append(path)
+                html[lang].append(path)
+    # the fonts keep the characters the pages show (and the breadcrumb's separator)
+    shown = {"›"} | {ch for rel, data in files.items() if rel.endswith(".html")
+                     for ch in data.decode("utf-8")}  # fmt: skip
+    fonts = style_files(manifest, read, strings, "".join(sorted(shown)))
+    files |= fonts
+    per_lang: dict[str, list[str]] = {}
+    for lang, pages in html.items():
         # the fonts a reader of this language needs: Latin, its own, and the
         # small ones of the language names
         own = {"Latn", LANG_SCRIPT[lang]}
