@@ -80,6 +80,23 @@ class Demo:
             raise DemoError(f"`bgk {' '.join(args[:2])}` failed: {' / '.join(tail)}")
         return run.stdout
 
+    def bgk_together(self, commands: list[list[str]]) -> None:
+        """Run several `bgk` commands at once (each prints a PDF, say) and wait for all;
+        DemoError naming the first that failed."""
+        procs = [
+            (args, subprocess.Popen([sys.executable, "-m", "kiosk.cli", *args],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                    text=True, env=_env()))
+            for args in commands
+        ]  # fmt: skip
+        failed = []
+        for args, proc in procs:
+            _out, err = proc.communicate()
+            if proc.returncode != 0:
+                failed.append(f"`bgk {' '.join(args[:2])}` failed: {err.strip()[-300:]}")
+        if failed:
+            raise DemoError(failed[0])
+
     def spawn(self, name: str, *args: str, extra_env: dict[str, str] | None = None) -> None:
         """Start a long-running `bgk` command with its output in STATE/logs/NAME.log."""
         logs = self.state / "logs"
@@ -196,13 +213,18 @@ class Demo:
             "--broker-dir", str(state / "broker"), "--period", "10",
         )  # fmt: skip
 
-        say("the pack's web copy (what its QR codes open) and a leaflet per language")
-        site = state / "site"
-        self.bgk("pack", "site", str(built), "-o", str(site))
-        leaflets = {}
-        for lang in ("vi", "en", "lo", "th", "zh"):
-            leaflets[lang] = str(state / "leaflets" / f"{self.opts.pack.name}-{lang}.pdf")
-            self.bgk("pack", "leaflet", str(built), "--lang", lang, "-o", leaflets[lang])
+        say("a leaflet per language (the pack's web copy was made when it was published)")
+        site = data / "sites"
+        leaflets = {
+            lang: str(state / "leaflets" / f"{self.opts.pack.name}-{lang}.pdf")
+            for lang in ("vi", "en", "lo", "th", "zh")
+        }
+        self.bgk_together(
+            [
+                ["pack", "leaflet", str(built), "--lang", lang, "-o", out]
+                for lang, out in leaflets.items()
+            ]
+        )
         self.wait_for(
             f"kiosk {KIOSK_ID} installing the pack",
             lambda: _kiosk_has_pack(self, config),
@@ -223,7 +245,7 @@ class Demo:
             "viewer_token": logins["viewer"]["token"],
             "api_docs_url": f"{url}/docs",
             "pack_site_url": f"{url}/p/{self.opts.pack.name}/",
-            "pack_site_dir": str(site),
+            "pack_site_dir": str(next(site.glob(f"{self.opts.pack.name}-v*"), site)),
             "leaflets": leaflets,
             "server_url": url,
             "mqtt_url": broker.url,
@@ -355,6 +377,7 @@ Try, in another terminal (from the project folder):
   curl -H "Authorization: Bearer {info["viewer_token"]}" {info["server_url"]}/api/v1/kiosks
   .venv/bin/bgk kiosk status --config {config}
   .venv/bin/bgk pack build content_packs/lao-bao -o {state}/packs/v2 --version 3 --settings {data}/server.toml
+  .venv/bin/bgk pack site {state}/packs/lao-bao -o {state}/site          # the web copy, to put on a portal
   .venv/bin/bgk server publish {state}/packs/v2 --data {data} --to lao-bao   # the kiosk installs it
   .venv/bin/bgk server command --data {data} --kiosk {KIOSK_ID} notice --text "vi=Đường 9 tạm đóng" --text "en=Road 9 is closed" --wait 20
   .venv/bin/bgk server command --data {data} --kiosk {KIOSK_ID} screenshot --wait 30   # lands in {data}/screenshots/
