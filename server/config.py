@@ -9,6 +9,8 @@ Loaded once, validated, passed down. Each area owns one section:
     [tuf]     *_days         expiry per role; keys (where the online keys are)
     [mqtt]    url, ...       broker the server publishes to and ingests from
     [store]   url            SQLAlchemy URL (default: SQLite in the data dir)
+    [publisher] name_vi, ... who publishes (reports, dashboard, packs): server/publisher.py
+    [site]    url            base URL of the packs' web copies (QR codes): server/publisher.py
 
 The data directory:
 
@@ -30,6 +32,8 @@ from pathlib import Path
 from kiosk.protocol.errors import UsageError
 from kiosk.protocol.tomlconf import TomlReader
 from server.fleet.settings import FleetSettings, MqttSettings, parse_settings
+from server.publisher import Publisher, sample_publisher
+from server.publisher import parse_settings as parse_pack_settings
 
 SERVER_TOML = "server.toml"
 
@@ -65,6 +69,10 @@ class ServerConfig:
     #: [mqtt] and [fleet]: see server.fleet.settings
     mqtt: MqttSettings = field(default_factory=MqttSettings)
     fleet: FleetSettings = field(default_factory=FleetSettings)
+    #: [publisher]: the sample's when server.toml has none (folders made before it existed)
+    publisher: Publisher = field(default_factory=sample_publisher)
+    #: [site] url: base of the packs' web copies ("" = none: kiosk pages show no QR)
+    site_url: str = ""
 
     @property
     def tuf_dir(self) -> Path:
@@ -100,6 +108,7 @@ def load_server_config(data: Path) -> ServerConfig:
     )
     store_url = r.text("store", "url", f"sqlite:///{(data / 'fleet.db').resolve()}")
     mqtt, fleet = parse_settings(r, url)
+    pack_settings = parse_pack_settings(raw, str(path))
     return ServerConfig(
         data=data.resolve(),
         url=url,
@@ -109,4 +118,6 @@ def load_server_config(data: Path) -> ServerConfig:
         store_url=store_url,
         mqtt=mqtt,
         fleet=fleet,
+        publisher=pack_settings.publisher or sample_publisher(),
+        site_url=pack_settings.site_url,
     )

@@ -24,6 +24,7 @@ from server.config import SERVER_TOML, ServerConfig, TufConfig, load_server_conf
 from server.packs.fileio import atomic_write
 from server.packs.keys import ROLES, load_key, save_key
 from server.packs.repo import TufRepository, create_repository
+from server.publisher import Publisher, check_site_url, sample_publisher
 
 InitStep = Callable[[ServerConfig, Path, Callable[[], datetime]], None]
 
@@ -32,7 +33,15 @@ def _toml_str(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def write_server_toml(data: Path, url: str, listen: str, keys: Path, tuf: TufConfig) -> None:
+def write_server_toml(
+    data: Path,
+    url: str,
+    listen: str,
+    keys: Path,
+    tuf: TufConfig,
+    publisher: Publisher | None = None,
+    site_url: str = "",
+) -> None:
     text = f"""# Written by `bgk server init`; every setting is documented in server/config.py.
 [server]
 url = {_toml_str(url)}
@@ -47,8 +56,43 @@ snapshot_days = {tuf.snapshot_days}
 timestamp_days = {tuf.timestamp_days}
 # the offline root/targets keys (a mounted medium in production); `--keys` overrides
 offline_keys = {_toml_str(str(keys.resolve()))}
-"""
+
+{publisher_tables(publisher or sample_publisher(), site_url)}"""
     atomic_write(data / SERVER_TOML, text.encode("utf-8"))
+
+
+def publisher_tables(publisher: Publisher, site_url: str) -> str:
+    """[publisher] and [site] as server.toml holds them (server/publisher.py)."""
+    return (
+        "# who publishes: reports, dashboard, `bgk pack build --settings server.toml`\n"
+        f"{publisher.to_toml()}\n"
+        "# base URL of the packs' web copies (`bgk pack site`); QR codes on kiosk pages\n"
+        "# point to {url}/<pack>/<lang>/<page>.html; empty: no QR codes\n"
+        f"[site]\nurl = {_toml_str(site_url)}\n"
+    )
+
+
+def update_publisher(data: Path, publisher: Publisher, site_url: str | None) -> ServerConfig:
+    """Replace [publisher] (and [site] when `site_url` is given) of an existing
+    server.toml, keeping every other line as it is."""
+    config = load_server_config(data)
+    site = config.site_url if site_url is None else check_site_url(site_url, "--site-url")
+    path = data / SERVER_TOML
+    kept: list[str] = []
+    skipping = False
+    for line in path.read_text(encoding="utf-8").split("\n"):
+        header = line.strip()
+        if header.startswith("["):
+            skipping = header in ("[publisher]", "[site]")
+        if (
+            not skipping
+            and not line.startswith("# who publishes")
+            and not line.startswith(("# base URL of the packs", "# point to {url}"))
+        ):
+            kept.append(line)
+    text = "\n".join(kept).rstrip("\n") + "\n\n" + publisher_tables(publisher, site)
+    atomic_write(path, text.encode("utf-8"))
+    return load_server_config(data)
 
 
 def default_listen(url: str) -> str:
@@ -96,6 +140,8 @@ def init_data_dir(
     *,
     listen: str | None = None,
     tuf: TufConfig | None = None,
+    publisher: Publisher | None = None,
+    site_url: str = "",
 ) -> ServerConfig:
     url = url.rstrip("/")
     if not url.startswith(("http://", "https://")):
@@ -105,7 +151,10 @@ def init_data_dir(
     if not keys.is_dir():
         raise UsageError(f"keys folder {keys} not found: make one with `bgk keys init {keys}`")
     data.mkdir(parents=True, exist_ok=True)
-    write_server_toml(data, url, listen or default_listen(url), keys, tuf or TufConfig())
+    site_url = check_site_url(site_url, "--site-url")
+    write_server_toml(
+        data, url, listen or default_listen(url), keys, tuf or TufConfig(), publisher, site_url
+    )
     config = load_server_config(data)
     for step in INIT_STEPS:
         step(config, keys, now)

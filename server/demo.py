@@ -80,6 +80,23 @@ class Demo:
             raise DemoError(f"`bgk {' '.join(args[:2])}` failed: {' / '.join(tail)}")
         return run.stdout
 
+    def bgk_together(self, commands: list[list[str]]) -> None:
+        """Run several `bgk` commands at once (each prints a PDF, say) and wait for all;
+        DemoError naming the first that failed."""
+        procs = [
+            (args, subprocess.Popen([sys.executable, "-m", "kiosk.cli", *args],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                    text=True, env=_env()))
+            for args in commands
+        ]  # fmt: skip
+        failed = []
+        for args, proc in procs:
+            _out, err = proc.communicate()
+            if proc.returncode != 0:
+                failed.append(f"`bgk {' '.join(args[:2])}` failed: {err.strip()[-300:]}")
+        if failed:
+            raise DemoError(failed[0])
+
     def spawn(self, name: str, *args: str, extra_env: dict[str, str] | None = None) -> None:
         """Start a long-running `bgk` command with its output in STATE/logs/NAME.log."""
         logs = self.state / "logs"
@@ -142,7 +159,8 @@ class Demo:
         url = f"http://127.0.0.1:{port}"
         say("keys and server data folder")
         self.bgk("keys", "init", str(state / "keys"))
-        self.bgk("server", "init", "--data", str(data), "--keys", str(state / "keys"), "--url", url)
+        self.bgk("server", "init", "--data", str(data), "--keys", str(state / "keys"), "--url", url,
+                 "--site-url", f"{url}/p")  # fmt: skip
 
         say("dashboard accounts: an admin and a border-guard viewer, with API tokens")
         logins = {}
@@ -170,7 +188,8 @@ class Demo:
 
         say(f"sample pack {self.opts.pack.name}: lint, build, sign and publish")
         built = state / "packs" / self.opts.pack.name
-        self.bgk("pack", "build", str(self.opts.pack), "-o", str(built))
+        self.bgk("pack", "build", str(self.opts.pack), "-o", str(built),
+                 "--settings", str(data / "server.toml"))  # fmt: skip
         self.bgk("server", "publish", str(built), "--data", str(data), "--to", "all")
 
         say(f"server on {url}")
@@ -194,6 +213,18 @@ class Demo:
             "--broker-dir", str(state / "broker"), "--period", "10",
         )  # fmt: skip
 
+        say("a leaflet per language (the pack's web copy was made when it was published)")
+        site = data / "sites"
+        leaflets = {
+            lang: str(state / "leaflets" / f"{self.opts.pack.name}-{lang}.pdf")
+            for lang in ("vi", "en", "lo", "th", "zh")
+        }
+        self.bgk_together(
+            [
+                ["pack", "leaflet", str(built), "--lang", lang, "-o", out]
+                for lang, out in leaflets.items()
+            ]
+        )
         self.wait_for(
             f"kiosk {KIOSK_ID} installing the pack",
             lambda: _kiosk_has_pack(self, config),
@@ -213,6 +244,9 @@ class Demo:
             },
             "viewer_token": logins["viewer"]["token"],
             "api_docs_url": f"{url}/docs",
+            "pack_site_url": f"{url}/p/{self.opts.pack.name}/",
+            "pack_site_dir": str(next(site.glob(f"{self.opts.pack.name}-v*"), site)),
+            "leaflets": leaflets,
             "server_url": url,
             "mqtt_url": broker.url,
             "mqtt_kiosk_url": broker.tls_url,
@@ -321,6 +355,9 @@ def summary(info: dict[str, Any], state: Path) -> str:
         if info["ui"]
         else "no display: the kiosk UI is not started (headless)"
     )
+    leaflet_paths = [Path(p) for p in info["leaflets"].values()]
+    leaflet_dir = leaflet_paths[0].parent if leaflet_paths else state
+    leaflet_names = ", ".join(p.name for p in leaflet_paths)
     return f"""
 The border-gate kiosk demo is running ({ui}).
 
@@ -329,6 +366,9 @@ The border-gate kiosk demo is running ({ui}).
   server (TUF, blobs, API)  {info["server_url"]}      API docs: {info["api_docs_url"]}
   MQTT broker               {info["mqtt_url"]} (server), {info["mqtt_kiosk_url"]} (kiosks, TLS)
   kiosks                    {KIOSK_ID} (real agent{"" if not info["ui"] else " + UI"}) and {info["simulated_kiosks"]} simulated
+  the pack on the web        {info["pack_site_url"]}   (QR codes on the kiosk pages lead there)
+    static copy             {info["pack_site_dir"]}/index.html
+  leaflets (A4 PDF)         {leaflet_dir}/ ({leaflet_names})
   everything about it       {state / "demo.json"}; logs in {info["logs"]}
 
 Try, in another terminal (from the project folder):
@@ -338,7 +378,8 @@ Try, in another terminal (from the project folder):
   .venv/bin/bgk kiosk status --config {config}
   .venv/bin/bgk kiosk doctor --config {config} --lang en   # what is wrong on a kiosk (no screen here)
   .venv/bin/bgk server backup --data {data} -o {state}/backups/   # one file to bring the server back
-  .venv/bin/bgk pack build content_packs/lao-bao -o {state}/packs/v2 --version 2
+  .venv/bin/bgk pack build content_packs/lao-bao -o {state}/packs/v2 --version 3 --settings {data}/server.toml
+  .venv/bin/bgk pack site {state}/packs/lao-bao -o {state}/site          # the web copy, to put on a portal
   .venv/bin/bgk server publish {state}/packs/v2 --data {data} --to lao-bao   # the kiosk installs it
   .venv/bin/bgk server command --data {data} --kiosk {KIOSK_ID} notice --text "vi=Đường 9 tạm đóng" --text "en=Road 9 is closed" --wait 20
   .venv/bin/bgk server command --data {data} --kiosk {KIOSK_ID} screenshot --wait 30   # lands in {data}/screenshots/

@@ -14,14 +14,21 @@ def register(registry: Registry) -> None:
     p = registry.add(
         "server init", "create a server data folder: TUF repository, blob store, database", _init
     )
-    p.add_argument("--data", type=Path, required=True, help="new server data folder")
-    p.add_argument("--keys", type=Path, required=True, help="keys folder (bgk keys init)")
     p.add_argument(
-        "--url", required=True, help="base URL kiosks use, e.g. https://kiosk.example.vn"
+        "--data",
+        type=Path,
+        required=True,
+        help="new server data folder (an existing one: only --publisher-… and --site-url "
+        "are changed)",
+    )
+    p.add_argument("--keys", type=Path, help="keys folder (bgk keys init); new folders only")
+    p.add_argument(
+        "--url", help="base URL kiosks use, e.g. https://kiosk.example.vn; new folders only"
     )
     p.add_argument(
         "--http", metavar="HOST:PORT", help="where `bgk server run` listens (default from --url)"
     )
+    _publisher_options(p)
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
     p = registry.add(
@@ -63,13 +70,74 @@ def register(registry: Registry) -> None:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
+#: `bgk server init` option -> [publisher] key (server/publisher.py)
+PUBLISHER_OPTIONS = {
+    "name-vi": "official name in Vietnamese (reports, dashboard, pack pages)",
+    "name-en": "name in English",
+    "name-lo": "name in Lao (pack pages; default: the English name)",
+    "name-th": "name in Thai (pack pages; default: the English name)",
+    "name-zh": "name in Chinese (pack pages; default: the English name)",
+    "address": "postal address travellers may write to",
+    "phone": "telephone number for travellers",
+    "email": "e-mail address for travellers",
+    "portal": "public information portal, e.g. thongtindoingoai.quangtri.gov.vn",
+    "basis-vi": "legal-basis line of the reports, in Vietnamese",
+    "basis-en": "legal-basis line of the reports, in English",
+}
+
+
+def _publisher_options(p: argparse.ArgumentParser) -> None:
+    group = p.add_argument_group(
+        "publisher (default: the sample's wording, server/publisher_sample.toml)"
+    )
+    for option, text in PUBLISHER_OPTIONS.items():
+        group.add_argument(f"--publisher-{option}", metavar="TEXT", help=text)
+    group.add_argument(
+        "--site-url",
+        metavar="URL",
+        help="base URL of the packs' web copies, e.g. https://kiosk.example.vn/p "
+        "(QR codes on kiosk pages; default: none)",
+    )
+
+
 def _init(args: argparse.Namespace) -> int:
-    from server.datadir import init_data_dir
+    from kiosk.protocol.errors import UsageError
+    from server.config import SERVER_TOML, load_server_config
+    from server.datadir import init_data_dir, update_publisher
     from server.ops.datamodes import secure_data_dir
     from server.packs.signing import utcnow
+    from server.publisher import sample_publisher, with_options
 
-    config = init_data_dir(args.data, args.keys, args.url, utcnow, listen=args.http)
-    secure_data_dir(config.data)
+    options = {
+        key.replace("-", "_"): getattr(args, "publisher_" + key.replace("-", "_"))
+        for key in PUBLISHER_OPTIONS
+    }
+    changing = any(v is not None for v in options.values()) or args.site_url is not None
+    if (args.data / SERVER_TOML).exists() and changing:
+        if args.keys or args.url or args.http:
+            raise UsageError(
+                f"{args.data} already exists: give only --publisher-… and --site-url to change them"
+            )
+        base = load_server_config(args.data).publisher
+        config = update_publisher(args.data, with_options(base, options), args.site_url)
+        what = f"publisher of {config.data} is now {config.publisher.name('vi')}"
+    else:
+        if args.keys is None or args.url is None:
+            raise UsageError("a new server data folder needs --keys DIR and --url URL")
+        config = init_data_dir(
+            args.data,
+            args.keys,
+            args.url,
+            utcnow,
+            listen=args.http,
+            publisher=with_options(sample_publisher(), options),
+            site_url=args.site_url or "",
+        )
+        secure_data_dir(config.data)
+        what = (
+            f"server data folder {config.data} ready; kiosks will use {config.url}; "
+            f"start it with `bgk server run --data {args.data}`"
+        )
     if args.json:
         print(
             json.dumps(
@@ -78,14 +146,14 @@ def _init(args: argparse.Namespace) -> int:
                     "data": str(config.data),
                     "url": config.url,
                     "listen": config.http.listen,
-                }
+                    "publisher": config.publisher.as_json(),
+                    "site_url": config.site_url,
+                },
+                ensure_ascii=False,
             )
         )
     else:
-        print(
-            f"server data folder {config.data} ready; kiosks will use {config.url}; "
-            f"start it with `bgk server run --data {args.data}`"
-        )
+        print(what)
     return 0
 
 

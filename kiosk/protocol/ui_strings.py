@@ -64,6 +64,28 @@ UI_STRINGS: Final[dict[str, dict[str, str]]] = {
         "th": "ตู้ข้อมูลนี้กำลังเตรียมเนื้อหา",
         "zh": "本信息亭正在准备内容",
     },
+    # beside the QR code of a kiosk page, and on the pack's web copy (`bgk pack site`)
+    "take_away": {
+        "vi": "Quét mã để mở trang này trên điện thoại",
+        "en": "Scan to open this page on your phone",
+        "lo": "ສະແກນເພື່ອເປີດໜ້ານີ້ໃນໂທລະສັບຂອງທ່ານ",
+        "th": "สแกนเพื่อเปิดหน้านี้บนโทรศัพท์ของคุณ",
+        "zh": "扫码在手机上打开本页",
+    },
+    "skip_to_content": {
+        "vi": "Bỏ qua, đến nội dung chính",
+        "en": "Skip to the content",
+        "lo": "ຂ້າມໄປຫາເນື້ອຫາ",
+        "th": "ข้ามไปยังเนื้อหา",
+        "zh": "跳到正文",
+    },
+    "breadcrumb": {
+        "vi": "Bạn đang ở đây",
+        "en": "You are here",
+        "lo": "ທ່ານຢູ່ບ່ອນນີ້",
+        "th": "คุณอยู่ที่นี่",
+        "zh": "当前位置",
+    },
 }
 
 

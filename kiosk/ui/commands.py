@@ -45,6 +45,15 @@ def register(registry: Registry) -> None:
         action="store_true",
         help="also every further screenful of a long page (NAME-2.png, NAME-3.png, ...)",
     )
+    p.add_argument(
+        "--settings",
+        type=Path,
+        metavar="FILE",
+        help="publisher and site URL for the build (see `bgk pack build --help`)",
+    )
+    p.add_argument(
+        "--edition", metavar="YYYY-MM-DD", help="edition date for the build (bgk pack build)"
+    )
     p.add_argument("--json", action="store_true", help="print the files written as JSON")
 
 
@@ -85,6 +94,10 @@ def _pack_preview(args: argparse.Namespace) -> int:
         large_text=args.large_text,
         single=not args.all,
         scroll=args.scroll,
+        build_args=[
+            *(["--settings", str(args.settings)] if args.settings else []),
+            *(["--edition", args.edition] if args.edition else []),
+        ],
     )
     if args.json:
         print(

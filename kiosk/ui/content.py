@@ -159,6 +159,11 @@ class LoadedPack:
     def page_title(self, page_id: str, lang: str) -> Tokens:
         return self.strings[self.language(lang)].pages.get(page_id, ())
 
+    def qr(self, page_id: str, lang: str) -> Path | None:
+        """The picture of the QR code leading to this page on the pack's web copy
+        (None: the pack was built without a site URL)."""
+        return self.paths.get(f"qr/{page_id}/{self.language(lang)}.png")
+
     def font(self, script: str, bold: bool) -> Path | None:
         files = self.manifest.fonts.get(script)
         if files is None:
@@ -233,6 +238,8 @@ def load_pack(root: Path, link_dir: Path, *, verify: bool = True) -> LoadedPack:
     missing_fonts = sorted(drawn - set(manifest.fonts))
     if missing_fonts:
         raise _fail(manifest, f"no font for script(s) {', '.join(missing_fonts)}")
+    # QR codes of the pages to their web copy (server/packs/qr.py), when the pack has them
+    pictures |= {e.path for e in manifest.files if e.path.startswith("qr/")}
     unknown = sorted(p for p in pictures if p not in files)
     if unknown:
         raise _fail(manifest, f"pictures not in the pack: {', '.join(unknown[:3])}")

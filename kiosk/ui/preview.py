@@ -41,9 +41,10 @@ class Shot:
     path: Path
 
 
-def build_source(src: Path, out: Path) -> None:
-    """Run `bgk pack build SRC -o OUT` in its own process; PreviewError if it fails."""
+def build_source(src: Path, out: Path, more: list[str] | None = None) -> None:
+    """Run `bgk pack build SRC -o OUT [more]` in its own process; PreviewError if it fails."""
     cmd = [sys.executable, "-m", "kiosk.cli", "pack", "build", str(src), "-o", str(out), "--json"]
+    cmd += more or []
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         lines = [ln for ln in (proc.stderr or proc.stdout).splitlines() if ln.strip()]
@@ -80,17 +81,19 @@ def render(
     large_text: bool = False,
     single: bool = False,
     scroll: bool = False,
+    build_args: list[str] | None = None,
 ) -> list[Shot]:
     """Build `src` and draw each (page, lang) of `targets` (None = every page and language).
 
     `single`: `out` is the PNG file of the one target; else a folder of <page>-<lang>.png.
     `scroll`: also each further screenful of a long page, as the traveller scrolls
-    (<name>-2.png, <name>-3.png, ...).
+    (<name>-2.png, <name>-3.png, ...). `build_args`: more options of `bgk pack build`
+    (--settings, --edition).
     """
     width, height = size
     with tempfile.TemporaryDirectory(prefix="bgk-preview-") as tmp_name:
         tmp = Path(tmp_name)
-        build_source(src, tmp / "pack")
+        build_source(src, tmp / "pack", build_args)
         with _display(width, height) as hidden:
             setup_kivy(WindowSetup(width, height, hidden=hidden), kivy_home=tmp / "kivy")
             return _draw(tmp, targets, out, size, large_text, single, scroll)

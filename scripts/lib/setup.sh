@@ -20,6 +20,7 @@ DEBIAN_PACKAGES=(
   libinput10                      # provision.sh installs it on the Pi (its test checks it is there)
   shellcheck                      # scripts/check: the installers and scripts
   postgresql-client               # bgk server backup/restore with PostgreSQL (pg_dump, pg_restore)
+  zbar-tools poppler-utils        # tests read the QR codes (zbarimg) and the leaflet PDFs (pdftotext, pdftoppm)
 )
 
 bgk_log() { printf '[setup] %s\n' "$*" >&2; }

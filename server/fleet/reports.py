@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
@@ -36,6 +36,7 @@ from server.fleet.reports_period import Period, check_started, local_date, local
 from server.fleet.reports_uptime import Interval, Uptime, kiosk_uptime
 from server.packs.publish import published_page_titles
 from server.packs.signing import open_repository
+from server.publisher import Publisher, sample_publisher
 from server.store import Store
 from server.store.schema import alerts, kiosk_events, kiosks, pack_publications, presence
 
@@ -152,6 +153,8 @@ class Report:
     notes: list[str]
     #: page id -> title per language, from the published packs (labels only)
     page_titles: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: who reports (server.toml [publisher]; the sample's when none is given)
+    publisher: Publisher = field(default_factory=sample_publisher)
 
     def page_title(self, page: str, lang: str) -> str:
         """The page's title in `lang` (else Vietnamese, else its id)."""
@@ -174,6 +177,7 @@ class Report:
                 "in_progress": self.in_progress,
                 "counted_until": self.until,
             },
+            "publisher": self.publisher.as_json(),
             "generated_at": self.generated_at,
             "generated_at_local": local_datetime(self.generated_at),
             "definitions": {
@@ -253,13 +257,14 @@ def server_report(config: ServerConfig, store: Store, period: Period, now: float
     except (BgkError, OSError, ValueError) as exc:  # labels only: ids will do
         log.warning("page titles of the published packs unreadable: %s", exc)
         titles = {}
-    return build_report(
+    report = build_report(
         store,
         period,
         now,
         retention_days=config.fleet.event_retention_days,
         page_titles=titles,
     )
+    return replace(report, publisher=config.publisher)
 
 
 def build_report(

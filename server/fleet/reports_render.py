@@ -19,9 +19,7 @@ from server.fleet.view import TEXT as FLEET_TEXT
 
 WORDS: dict[str, dict[str, str]] = {
     "vi": {
-        "publisher": "SỞ THÔNG TIN VÀ TRUYỀN THÔNG TỈNH QUẢNG TRỊ",
         "title": "Báo cáo hoạt động kiosk thông tin đối ngoại tại các cửa khẩu — {period}",
-        "basis": "Theo Điều 26 Quy chế quản lý hoạt động thông tin đối ngoại trên địa bàn tỉnh Quảng Trị (Quyết định số 25/2019/QĐ-UBND)",
         "span": "Từ {start} đến {end} · Lập lúc {made}",
         "in_progress": "Kỳ báo cáo chưa kết thúc: số liệu tính đến {until}.",
         "s.gates": "1. Hoạt động theo cửa khẩu",
@@ -43,7 +41,7 @@ WORDS: dict[str, dict[str, str]] = {
         "page": "Trang", "views": "Lượt xem", "no_usage": "Chưa có lượt sử dụng nào trong kỳ.",
         "kind": "Loại cảnh báo", "opened": "Mở trong kỳ", "closed": "Đóng trong kỳ",
         "open_end": "Còn mở cuối kỳ", "yes": "có", "no": "không",
-        "period": "Kỳ báo cáo",
+        "period": "Kỳ báo cáo", "reporting_body": "Đơn vị báo cáo",
         "n.up": "“Hoạt động”: kiosk trực tuyến hoặc chậm/cũ (máy chủ nhận được tín hiệu trong vòng 3 chu kỳ; kiosk vẫn chạy và hiển thị gói nội dung đã cài). “Hiển thị”: thời gian hoạt động trừ thời gian có cảnh báo giao diện không chạy. “Trực tuyến”: tín hiệu đúng hạn và nội dung còn hiệu lực.",
         "n.count": "Mỗi kiosk được tính từ ngày đăng ký đến ngày thu hồi (nếu có); kiosk chưa từng kết nối được tính là mất kết nối suốt thời gian đó. Trong lúc máy chủ ngừng chạy, trạng thái của kiosk giữ nguyên như trước đó.",
         "n.usage": "Lượt sử dụng và thời gian là tổng chính xác do kiosk gửi mười phút một lần; không tính được trung vị. Một lượt có đổi ngôn ngữ được tính cho mỗi ngôn ngữ đã chọn.",
@@ -52,9 +50,7 @@ WORDS: dict[str, dict[str, str]] = {
         "l.vi": "Tiếng Việt", "l.en": "Tiếng Anh", "l.lo": "Tiếng Lào", "l.th": "Tiếng Thái", "l.zh": "Tiếng Trung",
     },
     "en": {
-        "publisher": "QUẢNG TRỊ PROVINCE DEPARTMENT OF INFORMATION AND COMMUNICATIONS",
         "title": "Border-gate information kiosks: activity report — {period}",
-        "basis": "Under Article 26 of the Regulation on foreign information activities in Quảng Trị province (Decision 25/2019/QĐ-UBND)",
         "span": "From {start} to {end} · Made {made}",
         "in_progress": "The period has not ended: figures up to {until}.",
         "s.gates": "1. Kiosk availability per gate",
@@ -76,7 +72,7 @@ WORDS: dict[str, dict[str, str]] = {
         "page": "Page", "views": "Views", "no_usage": "No traveller used a kiosk in the period.",
         "kind": "Alert", "opened": "Opened", "closed": "Closed",
         "open_end": "Open at the end", "yes": "yes", "no": "no",
-        "period": "Period",
+        "period": "Period", "reporting_body": "Reporting body",
         "n.up": "“Up”: online or stale (the server heard from the kiosk within 3 heartbeat periods; it was running and playing its installed pack). “Showing”: up time minus the time an alert said its screen program was not running. “Online”: heartbeats on time and content current.",
         "n.count": "Each kiosk counts from its enrolment until its revocation (if any); a kiosk never connected counts as offline all that time. While no server process runs, a kiosk keeps the state it had.",
         "n.usage": "Sessions and times are exact sums the kiosks send every ten minutes; a median cannot be computed. A session that switches language counts once for each language chosen.",
@@ -153,13 +149,18 @@ def last_day(start: float, end: float) -> str:
     return local_date(max(start, end - 1))
 
 
+def publisher_line(report: Report, lang: str) -> str:
+    """The heading line: the publisher's name in capitals, as official documents have it."""
+    return report.publisher.name("en" if lang == "en" else "vi").upper()
+
+
 def render_text(report: Report, lang: str) -> str:
     w = words(lang)
     p = report.period
     out = [
-        w["publisher"],
+        publisher_line(report, lang),
         w["title"].format(period=p.title(lang)),
-        w["basis"],
+        report.publisher.basis_line(lang),
         w["span"].format(
             start=local_date(p.start),
             end=last_day(p.start, p.end),
@@ -264,6 +265,7 @@ def csv_columns(lang: str) -> list[str]:
         w["sessions"],
         w["session_h"],
         *(f"{w['sessions']}: {language_name(c, lang)}" for c in LANGUAGES),
+        w["reporting_body"],
     ]
 
 
@@ -276,6 +278,7 @@ def render_csv(report: Report, lang: str) -> bytes:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(csv_columns(lang))
+    body = report.publisher.name("en" if lang == "en" else "vi")
     for k in report.kiosks:
         u = k.uptime
         writer.writerow(
@@ -296,6 +299,7 @@ def render_csv(report: Report, lang: str) -> bytes:
                 k.usage.sessions,
                 _csv_number(k.usage.seconds / 3600),
                 *(k.usage.languages.get(c, 0) for c in LANGUAGES),
+                body,
             ]
         )
     return buf.getvalue().encode("utf-8-sig")

@@ -8,11 +8,8 @@ only what changed).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
-import shutil
-import tempfile
 import time
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
@@ -43,10 +40,13 @@ from kiosk.protocol.pack import (
 from kiosk.protocol.ui_strings import UI_STRINGS
 from server.packs import fonts
 from server.packs.errors import OutputError, PackSourceError
+from server.packs.fileio import swap_in_folder
 from server.packs.lint import LintResult, lint_pack
 from server.packs.markup import HeadingNode, ImageNode, ListNode, ParagraphNode, Span
 from server.packs.media import MediaProblem, PreparedImage, prepare_image
+from server.packs.qr import qr_files
 from server.packs.segment import Segmenter, WordSplitter, lao_splitter, thai_splitter
+from server.publisher import Settings
 
 
 @dataclass(frozen=True)
@@ -71,13 +71,18 @@ def build_pack(
     version: int | None = None,
     today: date | None = None,
     font_cache: Path | None = None,
+    settings: Settings | None = None,
+    edition: date | None = None,
 ) -> BuildResult:
     """Lint, then build the pack in `root` into `out` (replaced atomically).
 
     `font_cache` keeps subset fonts between builds (see fonts.subset_font).
+    `settings` (publisher, site URL) replace pack.toml's [publisher] and [site];
+    `edition` is the edition date the pages show (default: `today`). With a
+    site URL, every page in every language gets its QR code (qr.py).
     """
     started = time.monotonic()
-    lint = lint_pack(root, today=today)
+    lint = lint_pack(root, today=today, settings=settings, edition=edition, version=version)
     if not lint.ok:
         errors = lint.findings.errors
         raise PackSourceError(
@@ -86,6 +91,7 @@ def build_pack(
             lint.findings.sorted(),
         )
     files, titles = _compile(lint, font_cache)
+    files |= qr_files(lint.source, lint.settings)
     manifest = _manifest(lint, files, titles, version)
     _write(out, manifest, files)
     return BuildResult(manifest, out, time.monotonic() - started)
@@ -280,24 +286,13 @@ def _write(out: Path, manifest: Manifest, files: dict[str, bytes]) -> None:
     is_pack = (out / MANIFEST_NAME).is_file()
     if out.exists() and not is_pack and (not out.is_dir() or any(out.iterdir())):
         raise OutputError(f"{out} exists and is not a built pack: choose an empty or new folder")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+
+    def fill(tmp: Path) -> None:
         blobs = tmp / BLOB_DIR
         blobs.mkdir(parents=True)
         by_hash = {entry.sha256: files[entry.path] for entry in manifest.files}
         for digest, data in sorted(by_hash.items()):
             (blobs / digest).write_bytes(data)
         (tmp / MANIFEST_NAME).write_bytes(manifest.to_bytes())
-        os.chmod(tmp, 0o755)
-        if out.exists():
-            old = out.with_name(f".{out.name}.old-{os.getpid()}")
-            os.replace(out, old)
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            shutil.rmtree(tmp)
-        raise
+
+    swap_in_folder(out, fill)

@@ -11,6 +11,7 @@ Rules (the `rule` of each finding):
   image                unreadable, oversize or decompression-bomb picture
   path                 a path that escapes the pack folder (.., absolute, symlink)
   validity             an invalid or empty validity window
+  placeholder          an unknown {{placeholder}}, or one with no value to fill it
   oversize, encoding   text files too large or not UTF-8
   unused               (warning) files or folders nothing uses
 """
@@ -29,8 +30,10 @@ from server.packs.errors import FontMissingError
 from server.packs.findings import Findings
 from server.packs.markup import ParsedPage, parse_page
 from server.packs.media import MediaProblem, check_image
+from server.packs.placeholders import Fill, fill_lines
 from server.packs.segment import Segmenter
 from server.packs.source import PACK_TOML, PackSource, load_source, safe_file
+from server.publisher import Settings
 
 
 @dataclass
@@ -43,20 +46,38 @@ class LintResult:
     images: dict[str, Path] = field(default_factory=dict)
     #: every picture the sources name -> where ("file:line"), good or not
     referenced: dict[str, list[str]] = field(default_factory=dict)
+    #: the settings the placeholders were filled from (--settings, else pack.toml's)
+    settings: Settings = field(default_factory=lambda: Settings(None))
+    #: page text per (page id, language) with the placeholders filled
+    filled: dict[tuple[str, str], str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return not self.findings.errors
 
 
-def lint_pack(root: Path, *, today: date | None = None) -> LintResult:
+def lint_pack(
+    root: Path,
+    *,
+    today: date | None = None,
+    settings: Settings | None = None,
+    edition: date | None = None,
+    version: int | None = None,
+) -> LintResult:
+    """Every problem of the sources in `root`. `settings` replaces pack.toml's
+    [publisher] and [site]; `edition` (default: `today`, else 1 January 2000)
+    and `version` (default: pack.toml's) fill {{pack.…}}."""
     findings = Findings()
     src = load_source(root, findings)
-    result = LintResult(src, findings)
+    chosen = settings if settings is not None else src.settings
+    result = LintResult(src, findings, settings=chosen)
+    fill = Fill(chosen.publisher, edition or today or date(2000, 1, 1), version or src.version)
     for (page_id, lang), text in sorted(src.texts.items()):
         rel = src.page_file(page_id, lang)
+        filled, dropped = fill_lines(text, lang, fill, rel, findings)
+        result.filled[(page_id, lang)] = filled
         result.pages[(page_id, lang)] = parse_page(
-            text, rel, findings, join="" if lang == "zh" else " "
+            filled, rel, findings, join="" if lang == "zh" else " ", skip=frozenset(dropped)
         )
     _check_links(result)
     _check_images(result)
@@ -157,7 +178,7 @@ def _check_glyphs(result: LintResult) -> None:
                         rel, number, "glyph", f"the {script} font cannot draw {_describe(ch)}"
                     )
 
-    for (page_id, lang), text in sorted(src.texts.items()):
+    for (page_id, lang), text in sorted(result.filled.items()):
         check(enumerate(text.split("\n"), start=1), lang, src.page_file(page_id, lang))
     for lang, title in src.title.items():
         check([(0, title)], lang, PACK_TOML)

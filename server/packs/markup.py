@@ -18,7 +18,7 @@ HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
 ORDERED = re.compile(r"^(\d{1,3})\.\s+(.*)$")
 IMAGE = re.compile(r"^!\[(.*)\]\(([^()\s]*)\)$")
 HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]*[^>]*>")
-ESCAPABLE = set("*[]!\\()#-_`")
+ESCAPABLE = set("*[]!\\()#-_`{}")
 
 
 @dataclass(frozen=True)
@@ -70,8 +70,11 @@ class ParsedPage:
     images: list[tuple[str, int]] = field(default_factory=list)
 
 
-def parse_page(text: str, file: str, findings: Findings, *, join: str = " ") -> ParsedPage:
-    """Parse one page file. `join` glues the lines of a paragraph (Chinese: "")."""
+def parse_page(
+    text: str, file: str, findings: Findings, *, join: str = " ", skip: frozenset[int] = frozenset()
+) -> ParsedPage:
+    """Parse one page file. `join` glues the lines of a paragraph (Chinese: "");
+    lines numbered in `skip` are left out (placeholders without a value)."""
     page = ParsedPage()
     lines = text.split("\n")
     if lines and lines[-1] == "":
@@ -93,6 +96,8 @@ def parse_page(text: str, file: str, findings: Findings, *, join: str = " ") -> 
             items = []
 
     for number, raw in enumerate(lines, start=1):
+        if number in skip:
+            continue
         line = raw.rstrip()
         if "\t" in line:
             findings.warning(file, number, "markup", "tab character: use spaces")

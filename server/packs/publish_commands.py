@@ -117,6 +117,9 @@ def _publish(args: argparse.Namespace) -> int:
     warning = _after_publish(config.store_url, result)
     if warning:
         print(f"bgk: warning: {warning}", file=sys.stderr)
+    site_warning = _make_site(config, result.pack.pack)
+    if site_warning:
+        print(f"bgk: warning: {site_warning}", file=sys.stderr)
     p = result.pack
     text = (
         f"published {p.pack} version {p.version} to {', '.join(p.to)}"
@@ -125,6 +128,19 @@ def _publish(args: argparse.Namespace) -> int:
     )
     _print(args, result.as_dict(), text)
     return 0
+
+
+def _make_site(config: Any, pack_id: str) -> str | None:
+    """The pack's web copy for /p/<pack>/, made now so that no traveller waits for it."""
+    from kiosk.protocol.errors import BgkError, ProtocolError
+    from server.packs.sitecache import SiteCache
+    from server.packs.today import vietnam_today
+
+    try:
+        SiteCache(config).folder(pack_id, vietnam_today())
+    except (BgkError, OSError, ProtocolError) as exc:
+        return f"published, but its web copy (/p/{pack_id}/) will be made when first asked: {exc}"
+    return None
 
 
 def _after_publish(store_url: str, result: PublishResult) -> str | None:

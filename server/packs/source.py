@@ -17,15 +17,26 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from kiosk.protocol.errors import ProtocolError
+from kiosk.protocol.errors import ProtocolError, UsageError
 from kiosk.protocol.languages import LANGUAGES
 from kiosk.protocol.pack import PACK_ID, PAGE_ID
 from kiosk.protocol.paths import check_pack_path
 from server.packs.findings import Findings
+from server.publisher import Settings, parse_settings
 
 PACK_TOML = "pack.toml"
 MAX_TEXT_BYTES = 1024 * 1024
-PACK_KEYS = {"id", "version", "default_language", "languages", "title", "attract", "pages"}
+PACK_KEYS = {
+    "id",
+    "version",
+    "default_language",
+    "languages",
+    "title",
+    "attract",
+    "pages",
+    "publisher",
+    "site",
+}
 PAGE_KEYS = {"id", "parent", "icon", "valid_from", "valid_until"}
 
 
@@ -59,6 +70,8 @@ class PackSource:
     #: page text per (page id, language), None when missing or unreadable
     texts: dict[tuple[str, str], str] = field(default_factory=dict)
     glossary: dict[str, list[str]] = field(default_factory=dict)
+    #: [publisher] and [site] of pack.toml: the pack's own settings (server/publisher.py)
+    settings: Settings = field(default_factory=lambda: Settings(None))
 
     def page_file(self, page_id: str, lang: str) -> str:
         return f"pages/{page_id}/{lang}.md"
@@ -209,6 +222,11 @@ def load_source(root: Path, findings: Findings) -> PackSource:
     for key in sorted(set(raw) - PACK_KEYS):
         findings.error(PACK_TOML, lines.key(key), "toml", f"unknown key {key!r}")
     _read_header(src, raw, lines, findings)
+    try:
+        src.settings = parse_settings(raw, PACK_TOML)
+    except UsageError as exc:
+        line = lines.table("publisher") or lines.table("site")
+        findings.error(PACK_TOML, line, "toml", str(exc).removeprefix(f"{PACK_TOML}: "))
     _read_pages(src, raw, lines, findings)
     for page in src.pages:
         for lang in src.languages:

@@ -63,6 +63,16 @@ def api_router() -> APIRouter:
     viewer = Depends(require("viewer"))
     publisher = Depends(require("publisher"))
 
+    @router.get(
+        "/about",
+        summary="who publishes (name, address, phone, e-mail, portal, legal basis); public",
+        description="The [publisher] of server.toml (`bgk server init --publisher-…`) and "
+        "the base URL of the packs' web copies ([site] url, empty when none).",
+    )
+    def about(request: Request) -> dict[str, Any]:
+        config = _config(request)
+        return {"publisher": config.publisher.as_json(), "site_url": config.site_url}
+
     @router.get("/kiosks", summary="every enrolled kiosk with its state")
     def kiosks(request: Request, _p: Principal = viewer) -> list[dict[str, Any]]:
         views = fleetops.kiosks_view(store_of(request), _config(request), now_of(request))

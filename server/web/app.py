@@ -1,6 +1,7 @@
 """The server's FastAPI app. `create_app(config)` builds it; server/run.py serves it.
 
-Routers: pack delivery (server/web/files.py), /healthz, the JSON API
+Routers: pack delivery (server/web/files.py), the packs' web copies at /p/
+(server/web/sites.py), /healthz, the JSON API
 (server/web/api.py) and the dashboard (server/web/dashboard.py). The app owns
 one store (the fleet database) for its lifetime; `clock` gives epoch seconds
 (tests pass their own).
@@ -24,6 +25,7 @@ from server.web.auth import LoginThrottle
 from server.web.dashboard import install_dashboard
 from server.web.dashboard_pages import PageError, error_page, wants_page
 from server.web.files import files_router, not_found
+from server.web.sites import sites_router
 
 
 def _utcnow() -> datetime:
@@ -46,6 +48,7 @@ def create_app(
     app.state.clock = clock
     app.state.login_throttle = LoginThrottle()
     app.include_router(files_router(config.tuf_dir, config.blob_dir))
+    app.include_router(sites_router(config))
     app.include_router(api_router())
     install_dashboard(app)
     install_error_handlers(app)

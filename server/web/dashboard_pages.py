@@ -158,6 +158,7 @@ def render(
         csrf=principal.session.csrf if principal and principal.session else "",
         path=request.url.path,
         refresh_s=getattr(request.app.state, "dashboard_refresh_s", REFRESH_S),
+        publisher=config_of(request).publisher,
         **context,
     )
     response = HTMLResponse(html, status_code=status, headers=PAGE_HEADERS)

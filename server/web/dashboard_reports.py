@@ -20,7 +20,7 @@ from kiosk.protocol.languages import LANGUAGES
 from server.fleet.reports import Report, server_report
 from server.fleet.reports_period import Period, local_date, local_datetime, month_period
 from server.fleet.reports_period import parse_period as parse
-from server.fleet.reports_render import last_day, render_csv, usage_languages
+from server.fleet.reports_render import last_day, publisher_line, render_csv, usage_languages
 from server.fleet.view import VIETNAM
 from server.web.auth import Principal, now_of, store_of
 from server.web.dashboard_pages import (
@@ -96,6 +96,7 @@ def reports_router() -> APIRouter:
         context.update(
             report=report,
             period_title=report.period.title(lang_of(request)),
+            publisher_line=publisher_line(report, lang_of(request)),
             first_day=local_date(report.period.start),
             last_day=last_day(report.period.start, report.period.end),
             until=local_datetime(report.until),

@@ -64,6 +64,14 @@ def _check_running(info: dict[str, Any], env: dict[str, str]) -> None:
     manifest = json.loads((current / "manifest.json").read_bytes())
     assert manifest["id"] == "lao-bao"
 
+    # The traveller's copies: the web copy the QR codes open, a leaflet per language.
+    page = requests.get(info["pack_site_url"] + "lo/emergency.html", timeout=30)
+    assert page.status_code == 200 and '<html lang="lo">' in page.text
+    assert (Path(info["pack_site_dir"]) / "zh" / "contact.html").is_file()
+    assert sorted(info["leaflets"]) == ["en", "lo", "th", "vi", "zh"]
+    for pdf in info["leaflets"].values():
+        assert Path(pdf).read_bytes().startswith(b"%PDF")
+
     # The server saw the fleet: the real kiosk and the simulated ones.
     fleet = subprocess.run(
         [sys.executable, "-m", "kiosk.cli", "server", "fleet", "--data", info["data_dir"], "--json"],

@@ -114,13 +114,14 @@ def test_json_and_csv(site: Site, tmp_path: Path) -> None:
     assert raw.startswith(BOM)
     rows = list(csv.reader(io.StringIO(raw[len(BOM) :].decode("utf-8"))))
     assert rows[0][:5] == ["Kỳ báo cáo", "Cửa khẩu", "Kiosk", "Tính từ", "Đến"]
-    assert rows[0][-5:] == [f"Lượt sử dụng: {n}" for n in
-                            ("Tiếng Việt", "Tiếng Anh", "Tiếng Lào", "Tiếng Thái", "Tiếng Trung")]  # fmt: skip
+    assert rows[0][-6:-1] == [f"Lượt sử dụng: {n}" for n in
+                              ("Tiếng Việt", "Tiếng Anh", "Tiếng Lào", "Tiếng Thái", "Tiếng Trung")]  # fmt: skip
+    assert rows[0][-1] == "Đơn vị báo cáo"
     assert len(rows) == 6 and all(len(r) == len(rows[0]) for r in rows)
     lb01 = next(r for r in rows if r[2] == "lb-01")
     assert lb01[0] == "2026-05" and lb01[1] == "lao-bao"
     assert lb01[3] == "28/05/2026" and lb01[4] == "31/05/2026"
-    assert lb01[-5:] == ["5", "0", "6", "0", "2"]
+    assert lb01[-6:] == ["5", "0", "6", "0", "2", "Sở Thông tin và Truyền thông tỉnh Quảng Trị"]
     lt02 = next(r for r in rows if r[2] == "lt-02")
     assert lt02[6] == "0.00" and lt02[12] == "chưa từng kết nối"
     english = tmp_path / "may-en.csv"

@@ -202,13 +202,15 @@ def _ack(cmd_id: str) -> bytes:
 
 
 @contextmanager
-def serve(app: Any) -> Iterator[str]:
-    """`app` under uvicorn in a thread, on a port picked now (socket bound first);
-    yields its base URL."""
+def serve(app: Any, sock: socket.socket | None = None) -> Iterator[str]:
+    """`app` under uvicorn in a thread, on `sock` (a socket already bound, when the
+    URL must be known before the app is made) or on a port picked now; yields its
+    base URL."""
     import uvicorn
 
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
+    if sock is None:
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
     uv = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -12,7 +12,9 @@ drawkit.py holds the palette, the Pen and the PNG writer, icons.py the
 pictograms; this file the larger pictures (steps, emergency numbers, map,
 gate and bridge scenes). Everything is drawn from simple shapes; nothing is copied from
 elsewhere. One picture serves all five languages, so pictures carry no words:
-only Latin place names and numbers, in Noto Sans.
+places are numbered (the page text of each language names them) and
+countries shown by their flags. edition2.py draws the pictures added in
+edition 2 (the gate-area plan, the new pictograms).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from drawkit import (
     hexc,
     star_points,
 )
+from edition2 import badge, flag_myanmar, flag_thailand, g_lifebuoy, make_gate_plan
 from icons import (
     GLYPHS,
     g_box,
@@ -92,7 +95,7 @@ def make_steps() -> None:
 
 
 def make_emergency() -> None:
-    W, H, s = 1800, 640, 2
+    W, H, s = 1800, 520, 2
     img = Image.new("RGB", (W * s, H * s), WHITE)
     pen = Pen(ImageDraw.Draw(img), k=s)
     pen.rect(0, 0, W, H, fill=(241, 245, 249))
@@ -100,12 +103,13 @@ def make_emergency() -> None:
         ("113", (30, 58, 138), g_police),
         ("114", (234, 88, 12), g_flame),
         ("115", (220, 38, 38), g_health),
+        ("112", (3, 105, 161), g_lifebuoy),
     ]
     for i, (number, colour, glyph) in enumerate(cards):
-        x0 = 40 + i * 580
-        pen.rrect(x0, 60, x0 + 540, 580, 48, fill=colour)
-        glyph(pen.sub(x0 + 270 - 256 * 0.52, 70, 0.52), colour)
-        pen.text(x0 + 270, 440, number, 170, WHITE, bold=True, anchor="mm")
+        x0 = 30 + i * 440
+        pen.rrect(x0, 40, x0 + 420, 480, 40, fill=colour)
+        glyph(pen.sub(x0 + 210 - 256 * 0.42, 52, 0.42), colour)
+        pen.text(x0 + 210, 368, number, 130, WHITE, bold=True, anchor="mm")
     finish(img, (W, H), MEDIA / "emergency.png", colors=48)
 
 
@@ -162,6 +166,23 @@ ROUTE = [
     "Huế",
     "Đà Nẵng",
 ]
+#: where each town's number stands, from its dot: (dx, dy, anchor of the old label)
+LABELS = {
+    "Mawlamyine": (0, 40, "mt"),
+    "Myawaddy": (-6, -26, "rb"),
+    "Mae Sot": (6, -26, "lb"),
+    "Phitsanulok": (0, -28, "mb"),
+    "Khon Kaen": (0, 34, "mt"),
+    "Mukdahan": (-8, 34, "rt"),
+    "Savannakhet": (8, 30, "lt"),
+    "Dansavanh": (-10, -26, "rb"),
+    "Khe Sanh": (10, 28, "lt"),
+    "Đông Hà": (0, -28, "mb"),
+    "Huế": (18, 0, "lm"),
+    "Đà Nẵng": (-18, 0, "rm"),
+}
+
+
 ROAD9_SEGMENTS = [
     ("Savannakhet", "Dansavanh"),
     ("Dansavanh", "Lao Bảo"),
@@ -213,17 +234,14 @@ def draw_map(pen: Pen, W: int, y0: int, y1: int) -> None:
     ]
     pen.poly([(x, max(y0, min(y1, y))) for x, y in west], fill=sea)
     pen.poly([(x, max(y0, min(y1, y))) for x, y in east], fill=sea)
-    # country names, large and pale
-    for name, x in (("MYANMAR", 232), ("THAILAND", 700), ("LAOS", 1240), ("VIET NAM", 1540)):
-        pen.text(
-            x,
-            y0 + 80,
-            name,
-            36 if name == "MYANMAR" else 44,
-            (196, 190, 170),
-            bold=True,
-            anchor="mm",
-        )
+    # each country by its flag (no names: one picture serves all five languages)
+    for flag, x in (
+        (flag_myanmar, 232),
+        (flag_thailand, 700),
+        (flag_laos, 1240),
+        (flag_vietnam, 1540),
+    ):
+        flag(pen, x - 45, y0 + 50, 90)
     # borders (schematic): the Moei river, the Mekong, the Viet Nam - Laos line
     river = (96, 160, 220)
     pen.line(_wiggle((355, y0), (355, y1), 3, 14, 12), fill=river, width=5)
@@ -254,38 +272,23 @@ def draw_map(pen: Pen, W: int, y0: int, y1: int) -> None:
     for x, y in ((1236, 560), (1600, 493)):
         pen.rrect(x - 34, y - 30, x + 34, y + 30, 10, fill=WHITE, outline=ROAD9_COLOUR, width=6)
         pen.text(x, y + 1, "9", 40, ROAD9_COLOUR, bold=True, anchor="mm")
-    # towns
-    labels = {
-        "Mawlamyine": (0, 40, "mt"),
-        "Myawaddy": (-6, -26, "rb"),
-        "Mae Sot": (6, -26, "lb"),
-        "Phitsanulok": (0, -28, "mb"),
-        "Khon Kaen": (0, 34, "mt"),
-        "Mukdahan": (-8, 34, "rt"),
-        "Savannakhet": (8, 30, "lt"),
-        "Dansavanh": (-10, -26, "rb"),
-        "Khe Sanh": (10, 28, "lt"),
-        "Đông Hà": (0, -28, "mb"),
-        "Huế": (18, 0, "lm"),
-        "Đà Nẵng": (-18, 0, "rm"),
-    }
+    # towns, numbered in the order of the road (the page text names them)
+    numbered = [n for n in ROUTE if n != "Lao Bảo"]
     for name, (x, y) in PLACES.items():
         if name == "Lao Bảo":
             continue
         pen.circle(x, y, 13, fill=WHITE, outline=INK, width=5)
-        dx, dy, anchor = labels[name]
-        pen.text_halo(x + dx, y + dy, name, 30, INK, land, bold=False, anchor=anchor, halo_w=5)
+        dx, dy, _anchor = LABELS[name]
+        badge(pen, x + dx * 0.9, y + dy * 1.1, numbered.index(name) + 1, r=22)
     # Lao Bao: a pin
     x, y = PLACES["Lao Bảo"]
     pen.poly([(x, y - 4), (x - 34, y - 70), (x + 34, y - 70)], fill=ROAD9_COLOUR)
     pen.circle(x, y - 92, 44, fill=ROAD9_COLOUR)
     pen.circle(x, y - 92, 18, fill=WHITE)
     pen.circle(x, y, 10, fill=INK)
-    pen.text_halo(x + 6, y + 40, "Lao Bảo", 40, INK, land, bold=True, anchor="mt", halo_w=6)
     # north arrow
     nx, ny = 60, y1 - 120
     pen.poly([(nx, ny - 40), (nx + 20, ny + 20), (nx, ny + 8), (nx - 20, ny + 20)], fill=INK)
-    pen.text(nx, ny + 30, "N", 30, INK, bold=True, anchor="mt")
 
 
 def make_map(path: Path, size: tuple[int, int], title: bool) -> None:
@@ -297,7 +300,10 @@ def make_map(path: Path, size: tuple[int, int], title: bool) -> None:
         pen.rect(0, 0, W, 200, fill=(11, 79, 138))
         flag_vietnam(pen, 80, 52, 144)
         flag_laos(pen, W - 80 - 144, 52, 144)
-        pen.text(W / 2, 100, "Lao Bảo  ·  Dansavanh", 84, WHITE, bold=True, anchor="mm")
+        # the gate between the two flags: a pin, as on the map below
+        pen.poly([(W / 2, 176), (W / 2 - 44, 96), (W / 2 + 44, 96)], fill=ROAD9_COLOUR)
+        pen.circle(W / 2, 80, 56, fill=ROAD9_COLOUR)
+        pen.circle(W / 2, 80, 22, fill=WHITE)
         draw_map(pen.sub(0, 200 - 170, 1), W, 170, 1050)
     else:
         draw_map(pen.sub(0, -60, 1), W, 60, 1140)
@@ -358,7 +364,7 @@ def make_gate_scene() -> None:
     # the gate: a wide canopy over the lanes, a central block with a tiered roof
     pen.rect(520, 560, 1400, 600, fill=hexc("f3f4f6"))
     pen.rect(520, 600, 1400, 640, fill=hexc("b91c1c"))
-    pen.text(960, 620, "LAO BẢO", 34, WHITE, bold=True, anchor="mm")
+    pen.poly(star_points(960, 620, 16), fill=VN_YELLOW)
     for x in (560, 700, 840, 1080, 1220, 1360):
         pen.rect(x - 10, 640, x + 10, 740, fill=hexc("e5e7eb"))
     for x in (610, 1250):
@@ -391,8 +397,7 @@ def make_gate_scene() -> None:
         fill=hexc("dc2626"),
         corners=(True, True, False, False),
     )
-    pen.text(px, py - 96, "QL9", 40, WHITE, bold=True, anchor="mm")
-    pen.text(px, py - 10, "Lao Bảo", 26, INK, bold=True, anchor="mm")
+    pen.text(px, py - 96, "9", 44, WHITE, bold=True, anchor="mm")
     pen.rect(px - 70, py + 60, px + 70, py + 80, fill=hexc("9ca3af"))
     # trees
     rnd = random.Random(21)
@@ -460,19 +465,6 @@ def make_bridge_scene() -> None:
     bottom = [(x, y + fw * 2 / 3) for x, y in reversed(wave)]
     pen.poly(wave + bottom, fill=VN_RED)
     pen.poly(star_points(fx + fw / 2, fy + fw / 3 + 4, fw / 5), fill=VN_YELLOW)
-    # caption: place names only
-    pen.text_halo(
-        960,
-        960,
-        "Hiền Lương  ·  Bến Hải",
-        60,
-        WHITE,
-        hexc("1f3b52"),
-        bold=True,
-        anchor="mm",
-        halo_w=6,
-    )
-    pen.text_halo(960, 1036, "17°N", 40, WHITE, hexc("1f3b52"), bold=True, anchor="mm", halo_w=5)
     finish(img, (W, H), MEDIA / "attract-bridge.png", colors=128)
 
 
@@ -486,6 +478,7 @@ def main() -> None:
     make_map(MEDIA / "map-corridor.png", (1600, 900), title=False)
     make_gate_scene()
     make_bridge_scene()
+    make_gate_plan()
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from kivy.properties import NumericProperty, ObjectProperty
+from kivy.uix.image import Image as KvImage
 from kivy.uix.screenmanager import Screen
 from kivy.uix.widget import Widget
 
@@ -60,6 +61,7 @@ class PageScreen(Screen):  # type: ignore[misc]
         children = [p for p in pack.manifest.children(page_id) if p.id in visible]
         if children:
             body.children_section(pack, lang, children)
+        self._show_qr(pack.qr(page_id, lang), pack.ui("take_away", lang), body, width, column)
         holder = self.ids.holder
         holder.clear_widgets()
         self.side = (width - column) / 2
@@ -74,10 +76,51 @@ class PageScreen(Screen):  # type: ignore[misc]
         bar.height = theme.bar_height
         self.ids.scroll.scroll_y = 1
 
+    def _show_qr(
+        self, path: Any, caption: Tokens, body: _Body, width: float, column: float
+    ) -> None:
+        """The QR code to this page on the pack's web copy: in the right margin when
+        the screen is wide enough, else at the end of the page."""
+        box = self.ids.qr_box
+        box.clear_widgets()
+        box.opacity = 0
+        t = self.theme
+        side = round(t.px(180))
+        texture = body.pictures.texture(path, (side, side)) if path is not None else None
+        if texture is None:
+            return
+        image = KvImage(texture=texture, size_hint=(None, None), size=(side, side))
+        image.name = "qr"
+        if (width - column) / 2 >= side + 2 * t.px(14):
+            label = body.text(caption, t.px(20), halign="center", color=colours.MUTED,
+                              width=side, wrap_width=side, pad_top=t.px(8))  # fmt: skip
+            box.width = side
+            box.pos_hint = {"right": 1 - t.px(14) / width, "top": 1 - t.px(14) / max(1, t.height)}
+            label.bind(height=lambda _w, h: setattr(box, "height", side + h))
+            box.height = side + label.height
+            box.add_widget(image)
+            box.add_widget(label)
+            box.opacity = 1
+            return
+        body.widgets.append(
+            body.text(
+                caption,
+                t.caption,
+                halign="center",
+                color=colours.MUTED,
+                pad_top=t.px(30),
+                pad_bottom=t.px(10),
+            )
+        )
+        image.pos_hint = {"center_x": 0.5}
+        body.widgets.append(image)
+        body.gap(28)
+
     def on_leave(self, *_args: Any) -> None:
         """The page's widgets go with their textures and pictures (drawn afresh when
         a page is shown again)."""
         self.ids.holder.clear_widgets()
+        self.ids.qr_box.clear_widgets()
         self.title, self.kicker = (), ()
         self.ids.bar.labels = {}
 
