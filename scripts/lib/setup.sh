@@ -15,6 +15,7 @@ DEBIAN_PACKAGES=(
   chromium                        # dashboard tests (Playwright drives Debian's chromium)
   curl
   nginx-light                     # pack delivery tests and bench serve files with deploy/nginx
+  faketime                        # scripts/test --faketime: the suite under a shifted clock
 )
 
 bgk_log() { printf '[setup] %s\n' "$*" >&2; }

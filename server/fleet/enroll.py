@@ -5,7 +5,8 @@ A bundle is the folder copied onto a kiosk (to /etc/bgk/): `kiosk.toml`
 each part returns TOML sections and files:
 
     identity_part   [kiosk] id, gate, groups, state_dir
-    tuf_part        [server] url, trusted_root = "root.json" + root.json (the TUF trust anchor)
+    tuf_part        [server] url, trusted_root = "root.json" + root.json (the TUF trust anchor),
+                    enrolled (UTC: the kiosk's first time floor)
     mqtt_part       [mqtt] broker URL, CA, credentials, command key (server/fleet/bundle.py)
 
 Another area adds its part (e.g. MQTT credentials) to BUNDLE_PARTS here.
@@ -20,6 +21,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,8 +80,12 @@ def tuf_part(ctx: BundleContext) -> BundlePiece:
     from server.packs.signing import utcnow
 
     repo = TufRepository(ctx.config.tuf_dir, ctx.config.tuf, {}, utcnow)
+    # the enrolment time is the kiosk's first time floor (a Pi has no clock battery)
+    enrolled = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ctx.now))
     return BundlePiece(
-        sections={"server": {"url": ctx.config.url, "trusted_root": "root.json"}},
+        sections={
+            "server": {"url": ctx.config.url, "trusted_root": "root.json", "enrolled": enrolled}
+        },
         files=[BundleFile("root.json", repo.root_bytes())],
     )
 

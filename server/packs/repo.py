@@ -79,8 +79,10 @@ class TufRepository(Repository):
         self.expiry = expiry
         self.signers = signers
         self.now = now
-        #: per-role validity overriding `expiry` (export for USB stretches snapshot/timestamp)
+        #: per-role validity overriding `expiry`
         self.valid_for = dict(valid_for or {})
+        #: versions already used outside this folder (a USB export): the next one is above
+        self.used_versions: dict[str, int] = {}
 
     # --- storage -------------------------------------------------------------
     def versions(self, role: str) -> list[int]:
@@ -115,6 +117,7 @@ class TufRepository(Repository):
     def close(self, role: str, md: Metadata[Any]) -> None:
         stored = self.path_of(role)
         latest = Metadata.from_bytes(stored.read_bytes()).signed.version if stored else 0
+        latest = max(latest, self.used_versions.get(role, 0))
         now = self.now()
         md.signed.version = latest + 1
         md.signed.expires = (now + self.validity(role)).replace(microsecond=0)
