@@ -15,7 +15,6 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import IO, Any, Final, Protocol
 from urllib.parse import urlsplit
@@ -178,9 +177,6 @@ class HttpSource:
         self._local = threading.local()
         self._sessions: list[Any] = []
         self._lock = threading.Lock()
-        #: the server's clock (HTTP Date) at the last answer: unsigned, only ever
-        #: used to tell a technician that the kiosk's own clock is wrong
-        self.server_time: float | None = None
 
     def _session(self) -> Any:
         session = getattr(self._local, "session", None)
@@ -208,7 +204,6 @@ class HttpSource:
         except requests.exceptions.RequestException as exc:
             raise _network_error(exc, where) from None
         status = response.status_code
-        self.server_time = _http_date(response.headers.get("Date")) or self.server_time
         if status in (403, 404):
             response.close()
             raise NotFound(f"the server at {where} has no {_tail(url)} (HTTP {status})", status)
@@ -370,15 +365,6 @@ def _refused(where: str, kind: str) -> BadDownload:
         f"{where} is {kind}, not a regular file: refused, nothing was installed and the "
         "kiosk keeps its current pack; make the stick again with `bgk server export`"
     )
-
-
-def _http_date(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return parsedate_to_datetime(value).timestamp()
-    except (TypeError, ValueError, IndexError):
-        return None
 
 
 def _host(url: str) -> str:

@@ -246,8 +246,7 @@ class translate_errors:
             return
         s = self.session
         if isinstance(exc, tuf_errors.ExpiredMetadataError):
-            server_time = getattr(s.source, "server_time", None)
-            wrong = clock_problem(s.now, server_time, s.signed_times())
+            wrong = clock_problem(s.now, s.signed_times())
             if wrong is not None:
                 raise ClockWrong(f"{self.what} looks expired ({exc}): {wrong}") from exc
         mapped = map_error(exc, self.what, s.source, s.fetcher.url)
@@ -284,9 +283,9 @@ def map_error(exc: BaseException, what: str, source: Source, url: str) -> AgentE
             f"{what} from {origin} does not match its signed hash or length ({exc}); {keep}"
         )
     if isinstance(exc, tuf_errors.DownloadLengthMismatchError):
-        unsigned = _unsigned_length(url.rsplit("/", 1)[-1])
+        unsigned = _unsigned_length(url.rsplit("/", 1)[-1], origin)
         if unsigned is not None:  # no signed length: ngclient's cap for the role
-            return BadDownload(f"{unsigned} from {origin} (damaged or hostile); {keep}")
+            return BadDownload(f"{unsigned} (damaged or hostile); {keep}")
         return BadDownload(f"{what}: {origin} sent more data than the signed length; {keep}")
     if isinstance(exc, tuf_errors.RepositoryError):
         return UntrustedMetadata(f"{what} from {origin} failed verification ({exc}); {keep}")
@@ -307,11 +306,13 @@ def map_error(exc: BaseException, what: str, source: Source, url: str) -> AgentE
     return None
 
 
-def _unsigned_length(name: str) -> str | None:
+def _unsigned_length(name: str, origin: str) -> str | None:
     """For metadata whose length no signed file states, the words about its cap."""
     config = UpdaterConfig()
     if name == "timestamp.json":
-        return f"{name} is larger than the {config.timestamp_max_length} bytes a timestamp may be"
-    if name.endswith(".root.json"):
-        return f"{name} is larger than the {config.root_max_length} bytes a root may be"
-    return None
+        cap, role = config.timestamp_max_length, "timestamp"
+    elif name.endswith(".root.json"):
+        cap, role = config.root_max_length, "root"
+    else:
+        return None
+    return f"{name} from {origin} is larger than the {cap} bytes a {role} may be"

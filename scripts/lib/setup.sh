@@ -75,6 +75,34 @@ bgk_install_venv() {
   fi
 }
 
+# bgk_faketime OFFSET: this shell and everything it starts see a shifted wall
+# clock (libfaketime, Debian's faketime). OFFSET is +400d, -2h, or @TIME (read by
+# `date -d`, UTC unless it names a zone). LD_PRELOAD is inherited, so pytest and
+# every process it starts (bgk commands, Mosquitto, nginx, Xvfb, Chromium) share
+# the clock, unless a test hands a child an environment without it. @TIME becomes
+# one offset computed here (from the real clock), so processes started later do
+# not each restart at TIME: the clock runs on from it. Monotonic clocks are left
+# alone: faked, they make Python's timed waits (Event.wait, Lock.acquire) hang.
+bgk_faketime() {
+  local spec="$1" lib target offset
+  lib="$(ls /usr/lib/*/faketime/libfaketime.so.1 2>/dev/null | head -n1 || true)"
+  [ -n "$lib" ] || { bgk_log "libfaketime is missing: apt-get install faketime"; return 2; }
+  case "$spec" in
+    @*)
+      target="$(date -u -d "${spec#@}" +%s)" || { bgk_log "cannot read the time ${spec#@}"; return 2; }
+      offset="$(( target - $(env -u LD_PRELOAD -u FAKETIME date -u +%s) ))"
+      if [ "$offset" -ge 0 ]; then FAKETIME="+$offset"; else FAKETIME="$offset"; fi
+      ;;
+    [+-][0-9]*) FAKETIME="$spec" ;;
+    *) bgk_log "--faketime takes +400d, -2h or @YYYY-MM-DD HH:MM:SS, not $spec"; return 2 ;;
+  esac
+  export FAKETIME FAKETIME_DONT_FAKE_MONOTONIC=1
+  case ":${LD_PRELOAD:-}:" in
+    *":$lib:"*) ;;
+    *) export LD_PRELOAD="$lib${LD_PRELOAD:+:$LD_PRELOAD}" ;;
+  esac
+}
+
 bgk_setup() {
   bgk_install_debian
   bgk_install_venv "${1:-dev}"
