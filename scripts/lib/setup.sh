@@ -15,7 +15,8 @@ DEBIAN_PACKAGES=(
   chromium                        # dashboard tests (Playwright drives Debian's chromium)
   curl
   nginx-light                     # pack delivery tests and bench serve files with deploy/nginx
-  faketime                        # scripts/test --faketime: the suite under a shifted clock
+  faketime gcc libc6-dev          # scripts/test --faketime: the suite under a shifted clock
+                                  # (gcc builds lib/faketime_fix.c, a fix for faketime 0.9.10)
 )
 
 bgk_log() { printf '[setup] %s\n' "$*" >&2; }
@@ -82,11 +83,18 @@ bgk_install_venv() {
 # the clock, unless a test hands a child an environment without it. @TIME becomes
 # one offset computed here (from the real clock), so processes started later do
 # not each restart at TIME: the clock runs on from it. Monotonic clocks are left
-# alone: faked, they make Python's timed waits (Event.wait, Lock.acquire) hang.
+# alone: faked, they make Python's timed waits (Event.wait, Lock.acquire) hang;
+# lib/faketime_fix.c (built here once, preloaded first) keeps sleeps on them working.
 bgk_faketime() {
-  local spec="$1" lib target offset
+  local spec="$1" lib target offset fix="$VENV/lib/bgk-faketime-fix.so" src
+  src="$BGK_ROOT/scripts/lib/faketime_fix.c"
   lib="$(ls /usr/lib/*/faketime/libfaketime.so.1 2>/dev/null | head -n1 || true)"
   [ -n "$lib" ] || { bgk_log "libfaketime is missing: apt-get install faketime"; return 2; }
+  if [ ! -f "$fix" ] || [ "$src" -nt "$fix" ]; then
+    command -v cc >/dev/null 2>&1 || { bgk_log "a C compiler is missing: apt-get install gcc libc6-dev"; return 2; }
+    mkdir -p "$(dirname "$fix")"
+    cc -shared -fPIC -O2 -Wall -o "$fix.tmp" "$src" -ldl && mv "$fix.tmp" "$fix" || return 2
+  fi
   case "$spec" in
     @*)
       target="$(date -u -d "${spec#@}" +%s)" || { bgk_log "cannot read the time ${spec#@}"; return 2; }
@@ -99,7 +107,7 @@ bgk_faketime() {
   export FAKETIME FAKETIME_DONT_FAKE_MONOTONIC=1
   case ":${LD_PRELOAD:-}:" in
     *":$lib:"*) ;;
-    *) export LD_PRELOAD="$lib${LD_PRELOAD:+:$LD_PRELOAD}" ;;
+    *) export LD_PRELOAD="$fix:$lib${LD_PRELOAD:+:$LD_PRELOAD}" ;;
   esac
 }
 
