@@ -54,7 +54,8 @@ def kiosk_status(config: KioskConfig, clock_now: float) -> dict[str, Any]:
     # what the disk says now that the saved state does not (yet)
     now_notes = [n for n in (problem if saved is not None else None, seen.note) if n]
     cached = cached_state(layout.tuf)
-    floor = max(state.time_floor, config.server.enrolled, cached.issued or 0.0 if cached else 0.0)
+    issued = cached.issued if cached is not None and cached.issued is not None else 0.0
+    floor = max(state.time_floor, config.server.enrolled, issued)
     now = max(clock_now, floor)
     if cached is None:
         stale, stale_reason = True, "no verified metadata yet (never synced)"

@@ -93,7 +93,7 @@ bgk_faketime() {
   if [ ! -f "$fix" ] || [ "$src" -nt "$fix" ]; then
     command -v cc >/dev/null 2>&1 || { bgk_log "a C compiler is missing: apt-get install gcc libc6-dev"; return 2; }
     mkdir -p "$(dirname "$fix")"
-    cc -shared -fPIC -O2 -Wall -o "$fix.tmp" "$src" -ldl && mv "$fix.tmp" "$fix" || return 2
+    cc -shared -fPIC -O2 -Wall -o "$fix.tmp" "$src" -ldl -lpthread && mv "$fix.tmp" "$fix" || return 2
   fi
   case "$spec" in
     @*)
