@@ -72,15 +72,11 @@ class TufRepository(Repository):
         expiry: TufConfig,
         signers: Mapping[str, Sequence[Signer]],
         now: Callable[[], datetime],
-        *,
-        valid_for: Mapping[str, timedelta] | None = None,
     ) -> None:
         self.dir = tuf_dir
         self.expiry = expiry
         self.signers = signers
         self.now = now
-        #: per-role validity overriding `expiry`
-        self.valid_for = dict(valid_for or {})
         #: versions already used outside this folder (a USB export): the next one is above
         self.used_versions: dict[str, int] = {}
 
@@ -127,7 +123,7 @@ class TufRepository(Repository):
         self.write(role, md)
 
     def validity(self, role: str) -> timedelta:
-        return self.valid_for.get(role, timedelta(days=expiry_days(self.expiry, role)))
+        return timedelta(days=expiry_days(self.expiry, role))
 
     def sign(self, role: str, md: Metadata[Any]) -> None:
         signers = self.signers.get(role) or []
