@@ -5,7 +5,7 @@ directory of the config file, so an enrolment bundle works wherever it is
 copied. Every limit is documented next to its field.
 
     [kiosk]   id, gate, groups, state_dir
-    [server]  url, trusted_root, ca
+    [server]  url, trusted_root, ca, enrolled
     [mqtt]    url, ca, cert, key, username, password, heartbeat_s, keepalive_s,
               will_delay_s, command_key
     [sync]    interval_s, timeout_s, bandwidth_kbps, health_tries, health_wait_s, min_free_mb,
@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,9 @@ class ServerConfig:
     #: CA certificate(s) for the server's HTTPS when it is not signed by a public CA
     #: (a provincial CA, a test CA); None = the system's trusted CAs
     ca: Path | None = None
+    #: when it was enrolled (epoch s; `enrolled = "2026-12-02T07:00:00Z"` in the bundle): the
+    #: first time floor, so a kiosk whose clock starts in 1970 still refuses expired metadata
+    enrolled: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -136,7 +140,10 @@ def parse_config(raw: dict[str, Any], base: Path, source: Path | None = None) ->
     if not url.startswith(("http://", "https://")):
         raise UsageError(f"{where}: [server] url must start with http:// or https://")
     server = ServerConfig(
-        url=url, trusted_root=r.req_path("server", "trusted_root"), ca=r.path("server", "ca", None)
+        url=url,
+        trusted_root=r.req_path("server", "trusted_root"),
+        ca=r.path("server", "ca", None),
+        enrolled=_utc_time(r.text("server", "enrolled", ""), f"{where}: [server] enrolled"),
     )
     mqtt = MqttConfig(
         url=r.text("mqtt", "url", ""),
@@ -167,3 +174,16 @@ def parse_config(raw: dict[str, Any], base: Path, source: Path | None = None) ->
         idle_timeout_s=r.num("ui", "idle_timeout_s", 90.0, 15, 3600),
     )
     return KioskConfig(kiosk=identity, server=server, mqtt=mqtt, sync=sync, ui=ui, source=source)
+
+
+def _utc_time(text: str, where: str) -> float:
+    """Epoch seconds of an ISO 8601 UTC time ("" = 0: not known)."""
+    if not text:
+        return 0.0
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"{where} must be a UTC time like 2026-12-02T07:00:00Z") from None
+    if when.tzinfo is None:
+        raise UsageError(f"{where} must end with Z (UTC)")
+    return when.timestamp()

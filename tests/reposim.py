@@ -117,6 +117,9 @@ class _SimStream:
 class RepoSim:
     """An in-memory TUF repository (consistent snapshots) that is also a `Source`."""
 
+    name = "the server"
+    is_stick = False
+
     def __init__(self, now: datetime = T0) -> None:
         self.now = now
         self.keys: dict[str, list[CryptoSigner]] = {

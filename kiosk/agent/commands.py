@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,6 +16,11 @@ from kiosk.protocol.commands import Registry
 if TYPE_CHECKING:
     from kiosk.agent.sync import CycleResult, Deps, Syncer
     from kiosk.config import KioskConfig
+
+#: `bgk kiosk import` gives up after this long (a 4 GB pack from a slow stick takes ~15 min)
+IMPORT_TIME_LIMIT_S = 1800.0
+#: after the time limit, this long for the import to stop by itself before the process ends
+IMPORT_GRACE_S = 30.0
 
 
 def register(registry: Registry) -> None:
@@ -34,8 +40,15 @@ def register(registry: Registry) -> None:
     p = registry.add(
         "kiosk import", "install a signed pack from a USB folder (bgk server export)", _import
     )
-    p.add_argument("dir", type=Path, help="the exported folder")
+    p.add_argument("dir", type=Path, help="the exported folder (on the USB stick)")
     _config(p)
+    p.add_argument(
+        "--time-limit",
+        type=float,
+        default=IMPORT_TIME_LIMIT_S,
+        metavar="SECONDS",
+        help=f"give up when reading the stick takes longer, 10..86400 (default {IMPORT_TIME_LIMIT_S:.0f})",
+    )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
     p = registry.add(
@@ -165,27 +178,52 @@ def _sync(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from kiosk.agent.fetch import LocalSource
+    from kiosk.agent.errors import ImportTimedOut
+    from kiosk.agent.fetch import LocalSource, NotFound
     from kiosk.agent.sync import Syncer
     from kiosk.protocol.errors import BgkError, UsageError
 
+    if not 10 <= args.time_limit <= 86400:
+        raise UsageError("--time-limit must be between 10 and 86400 seconds")
     config = _load(args)
+    source = LocalSource(args.dir, "local:/", deadline=time.monotonic() + args.time_limit)
+    not_export = UsageError(
+        f"{args.dir} is not an exported pack (no readable export.json): "
+        "make one with `bgk server export PACK -o DIR`"
+    )
     try:
-        info = json.loads((args.dir / "export.json").read_text(encoding="utf-8"))
+        info = json.loads(source.read_small("export.json", 64 * 1024))
         pack = str(info["pack"])
-    except (OSError, ValueError, KeyError, TypeError):
-        raise UsageError(
-            f"{args.dir} is not an exported pack (no readable export.json): "
-            "make one with `bgk server export PACK -o DIR`"
-        ) from None
-    source = LocalSource(args.dir, "local:/")
+    except (NotFound, ValueError, KeyError, TypeError):
+        raise not_export from None
     syncer = Syncer(config, _root(config), _deps(config, source, "local:"))
+    # a read the kernel never returns from (a hung stick) is not stopped by the
+    # deadline: end the process, which releases the sync lock for the agent
+    watchdog = _watchdog(
+        args.time_limit + IMPORT_GRACE_S,
+        f"reading the USB stick {args.dir} did not finish within {args.time_limit:.0f} s: "
+        "gave up (nothing was installed; the kiosk keeps its current pack)",
+        ImportTimedOut.exit_code,
+    )
     try:
         result, health = _once(syncer, pack)
     except BgkError as exc:
         _fail_json(args, exc)
         raise
+    finally:
+        watchdog.cancel()
     return _report(args, syncer, result, health)
+
+
+def _watchdog(after_s: float, message: str, code: int) -> threading.Timer:
+    def fire() -> None:
+        print(f"bgk: {message}", file=sys.stderr, flush=True)
+        os._exit(code)
+
+    timer = threading.Timer(after_s, fire)
+    timer.daemon = True
+    timer.start()
+    return timer
 
 
 def _status(args: argparse.Namespace) -> int:

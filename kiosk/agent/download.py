@@ -208,7 +208,7 @@ def _fetch_once(
                 stats.add(bytes=len(chunk))
                 if have > length:
                     raise BadDownload(
-                        f"the server sent more than the signed {length} bytes of file "
+                        f"{source.name} sent more than the signed {length} bytes of file "
                         f"{sha256[:12]}…: download refused, the current pack keeps playing"
                     )
                 digest.update(chunk)
@@ -236,13 +236,13 @@ def _fetch_once(
         # a complete answer (a dropped connection raised above) that is too short
         part.unlink(missing_ok=True)
         raise BadDownload(
-            f"file {sha256[:12]}… from the server has {have} bytes, not the signed {length} "
+            f"file {sha256[:12]}… from {source.name} has {have} bytes, not the signed {length} "
             "(damaged or substituted): download refused, the current pack keeps playing"
         )
     if digest.hexdigest() != sha256:
         part.unlink(missing_ok=True)
         raise BadDownload(
-            f"file {sha256[:12]}… from the server does not match its signed hash "
+            f"file {sha256[:12]}… from {source.name} does not match its signed hash "
             "(damaged or substituted): download refused, the current pack keeps playing"
         )
     os.replace(part, final)

@@ -18,7 +18,9 @@
         └── LocalProblem         this kiosk's own problem (disk, files): a technician must look
             ├── NotEnoughSpace     free space is below what the download needs
             ├── DiskFailed         writing to the state folder failed (full, read-only, damaged)
-            └── SyncBusy           another sync holds the lock (try again in a minute)
+            ├── SyncBusy           another sync holds the lock (try again in a minute)
+            ├── ImportTimedOut     reading a USB stick took longer than the import's limit
+            └── ClockWrong         the kiosk's clock is far from every signed time: check it
 
 Every error has a stable `code` (the dashboard translates it) and a message
 for a technician: what happened, what the kiosk does now, what to do.
@@ -102,6 +104,16 @@ class SyncBusy(LocalProblem):
     code = "sync-busy"
 
 
+class ImportTimedOut(LocalProblem):
+    code = "import-timed-out"
+
+
+class ClockWrong(LocalProblem):
+    """Signed metadata looks expired because the kiosk's clock is far ahead."""
+
+    code = "clock-wrong"
+
+
 #: one line per code for the console and dashboard in Vietnamese (English is the message)
 SUMMARY_VI: Final[dict[str, str]] = {
     "agent-error": "Lỗi đồng bộ; kiosk vẫn hiển thị gói nội dung hiện tại.",
@@ -120,4 +132,6 @@ SUMMARY_VI: Final[dict[str, str]] = {
     "not-enough-space": "Không đủ dung lượng trống để tải gói mới; cần giải phóng bộ nhớ.",
     "disk-failed": "Lỗi ghi thẻ nhớ/ổ đĩa của kiosk; cần kỹ thuật viên kiểm tra.",
     "sync-busy": "Một lần đồng bộ khác đang chạy; thử lại sau một phút.",
+    "import-timed-out": "Đọc USB quá lâu (USB hỏng hoặc quá chậm); không cài đặt gì. Thử USB khác.",
+    "clock-wrong": "Đồng hồ của kiosk có lẽ bị sai; kiểm tra bằng `timedatectl` (NTP).",
 }

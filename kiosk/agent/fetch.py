@@ -3,12 +3,14 @@
 A `Source` opens a URL, optionally from a byte offset (HTTP Range), and
 streams it in chunks. `HttpSource` uses requests (streaming, large chunks,
 timeouts, optional bandwidth cap); `LocalSource` reads an exported folder
-(USB import) under a fake base URL, so the same TUF and download code runs
-on both. Tests inject their own sources.
+(USB import: regular files only, within a time limit) under a fake base URL,
+so the same TUF and download code runs on both. Tests inject their own sources.
 """
 
 from __future__ import annotations
 
+import errno
+import os
 import re
 import threading
 import time
@@ -17,9 +19,15 @@ from pathlib import Path
 from typing import IO, Any, Final, Protocol
 from urllib.parse import urlsplit
 
-from kiosk.agent.errors import DownloadStalled, ServerFailed, ServerUnreachable
+from kiosk.agent.errors import (
+    BadDownload,
+    DownloadStalled,
+    ImportTimedOut,
+    ServerFailed,
+    ServerUnreachable,
+)
 from kiosk.protocol.errors import ProtocolError
-from kiosk.protocol.paths import check_pack_path
+from kiosk.protocol.paths import check_pack_path, special_file
 
 #: requests' iter_content runs at a third of the speed with small chunks (DESIGN §8)
 CHUNK_SIZE: Final = 512 * 1024
@@ -50,6 +58,12 @@ class Stream(Protocol):
 
 
 class Source(Protocol):
+    #: where the bytes come from, in a technician's words ("the server", "the USB stick")
+    name: str
+    #: True for a USB stick (`bgk kiosk import`): only there may metadata made for a
+    #: stick (kiosk.protocol.delivery.EXPORT_FIELD) be accepted
+    is_stick: bool
+
     def open(self, url: str, start: int = 0) -> Stream: ...
 
 
@@ -145,6 +159,9 @@ class HttpSource:
     """HTTP(S) with requests: streaming, Range resume, timeouts, optional cap.
     Safe to use from several threads (one requests session per thread)."""
 
+    name = "the server"
+    is_stick = False
+
     def __init__(
         self,
         timeout_s: float,
@@ -219,13 +236,27 @@ class HttpSource:
 
 
 class _FileStream:
-    def __init__(self, fh: IO[bytes], offset: int, chunk_size: int) -> None:
+    def __init__(
+        self, fh: IO[bytes], offset: int, chunk_size: int, source: LocalSource, rel: str
+    ) -> None:
         self._fh = fh
+        self._rel = rel
         self.offset = offset
         self._chunk_size = chunk_size
+        self._source = source
 
     def chunks(self) -> Iterator[bytes]:
-        while chunk := self._fh.read(self._chunk_size):
+        while True:
+            self._source.check_time()
+            try:
+                chunk = self._fh.read(self._chunk_size)
+            except OSError as exc:
+                raise BadDownload(
+                    f"reading {self._rel} from the USB stick failed ({exc.strerror}): "
+                    "is the stick damaged? Nothing was installed; copy the export again"
+                ) from None
+            if not chunk:
+                return
             yield chunk
 
     def close(self) -> None:
@@ -233,33 +264,112 @@ class _FileStream:
 
 
 class LocalSource:
-    """Files of an exported folder under the fake base URL `base` (USB import)."""
+    """Files of an exported folder (USB import) under the fake base URL `base`.
 
-    def __init__(self, root: Path, base: str = "local:/", chunk_size: int = CHUNK_SIZE) -> None:
+    Reads regular files only: a named pipe, device or socket on the stick
+    (which would block or never end), or a symbolic link anywhere below the
+    folder, is refused when opened. Everything must be read before the
+    monotonic `deadline` (a stick that stalls ends the import with an error).
+    """
+
+    name = "the USB stick"
+    is_stick = True
+
+    def __init__(
+        self,
+        root: Path,
+        base: str = "local:/",
+        chunk_size: int = CHUNK_SIZE,
+        *,
+        deadline: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.root = root
         self.base = base
         self.chunk_size = chunk_size
+        self.deadline = deadline
+        self.clock = clock
+
+    def check_time(self) -> None:
+        if self.deadline is not None and self.clock() > self.deadline:
+            raise ImportTimedOut(
+                f"reading the USB stick ({self.root}) took longer than the import's time limit: "
+                "the stick may be damaged or very slow; nothing was installed, the kiosk keeps "
+                "its current pack (try another stick, or a longer --time-limit)"
+            )
 
     def open(self, url: str, start: int = 0) -> Stream:
         if not url.startswith(self.base):
-            raise NotFound(f"{url} is not in the imported folder")
+            raise NotFound(f"{url} is not in the import folder")
         rel = url[len(self.base) :]
         try:
-            path = self.root / check_pack_path(rel)
+            check_pack_path(rel)
         except ProtocolError:
-            raise NotFound(f"{rel} is not a file of the imported folder") from None
-        try:
-            fh = open(path, "rb")  # noqa: SIM115 - closed by the stream
-        except FileNotFoundError:
-            raise NotFound(f"the imported folder {self.root} has no {rel}") from None
-        except OSError as exc:
-            raise ServerFailed(f"cannot read {path} from the imported folder: {exc}") from None
-        size = path.stat().st_size
+            raise NotFound(f"{rel} is not a file of the import folder") from None
+        fh = self.open_file(rel)
+        size = os.fstat(fh.fileno()).st_size
         if start and start >= size:
             fh.close()
             raise RangeNotSatisfiable(f"{rel}: range from byte {start} not available")
         fh.seek(start)
-        return _FileStream(fh, start, self.chunk_size)
+        return _FileStream(fh, start, self.chunk_size, self, rel)
+
+    def open_file(self, rel: str) -> IO[bytes]:
+        """root/rel opened for reading if it is a regular file reached without
+        following a symbolic link; NotFound when it is not there."""
+        self.check_time()
+        where = f"{rel} on the USB stick ({self.root})"
+        parts = rel.split("/")
+        try:
+            fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
+        except FileNotFoundError:
+            raise NotFound(f"the import folder {self.root} does not exist") from None
+        except OSError as exc:
+            raise BadDownload(
+                f"cannot open the import folder {self.root}: {exc.strerror}"
+            ) from None
+        try:
+            for i, part in enumerate(parts):
+                last = i == len(parts) - 1
+                flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NOCTTY
+                # O_NONBLOCK: opening a named pipe must not wait for a writer
+                flags |= os.O_NONBLOCK if last else os.O_DIRECTORY
+                try:
+                    next_fd = os.open(part, flags, dir_fd=fd)
+                except FileNotFoundError:
+                    raise NotFound(f"the import folder {self.root} has no {rel}") from None
+                except OSError as exc:
+                    if exc.errno in (errno.ELOOP, errno.ENOTDIR) and os.path.islink(
+                        os.path.join(self.root, *parts[: i + 1])
+                    ):
+                        raise _refused(where, "a symbolic link") from None
+                    raise BadDownload(f"cannot open {where}: {exc.strerror}") from None
+                os.close(fd)
+                fd = next_fd
+            kind = special_file(os.fstat(fd).st_mode)
+            if kind is not None:
+                raise _refused(where, kind)
+            os.set_blocking(fd, True)
+            fh = os.fdopen(fd, "rb")
+        except BaseException:
+            os.close(fd)
+            raise
+        return fh
+
+    def read_small(self, rel: str, limit: int) -> bytes:
+        """A small file of the folder (export.json), at most `limit` bytes."""
+        with self.open_file(rel) as fh:
+            data = fh.read(limit + 1)
+        if len(data) > limit:
+            raise BadDownload(f"{rel} on the USB stick is larger than {limit} bytes: refused")
+        return data
+
+
+def _refused(where: str, kind: str) -> BadDownload:
+    return BadDownload(
+        f"{where} is {kind}, not a regular file: refused, nothing was installed and the "
+        "kiosk keeps its current pack; make the stick again with `bgk server export`"
+    )
 
 
 def _host(url: str) -> str:

@@ -53,18 +53,18 @@ def is_installed(offer: PackOffer, state: AgentState) -> bool:
     )
 
 
-def check_not_older(offer: PackOffer, state: AgentState) -> None:
+def check_not_older(offer: PackOffer, state: AgentState, origin: str = "the server") -> None:
     ref = state.installed
     if ref is None or ref.id != offer.pack:
         return
     if offer.version < ref.version:
         raise OlderPack(
-            f"the server offers {offer.pack} version {offer.version}, older than the installed "
+            f"{origin} offers {offer.pack} version {offer.version}, older than the installed "
             f"version {ref.version}: not installed (rollback refused), the current pack keeps playing"
         )
     if offer.version == ref.version and offer.sha256 != ref.sha256:
         raise BadManifest(
-            f"the server offers {offer.pack} version {offer.version} with other content than the "
+            f"{origin} offers {offer.pack} version {offer.version} with other content than the "
             "installed one: refused (a version is never changed after publishing)"
         )
 

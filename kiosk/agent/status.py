@@ -13,8 +13,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from kiosk.agent.errors import SUMMARY_VI
+from kiosk.agent.install import reconcile
 from kiosk.agent.layout import Layout
-from kiosk.agent.state import AgentState, PackRef, StateFile
+from kiosk.agent.state import PackRef, StateFile
 from kiosk.agent.structure import describe_pack
 from kiosk.agent.tufclient import cached_state
 from kiosk.config import KioskConfig
@@ -44,12 +45,17 @@ def _ref(ref: PackRef | None) -> dict[str, Any] | None:
 
 def kiosk_status(config: KioskConfig, clock_now: float) -> dict[str, Any]:
     layout = Layout(config.kiosk.state_dir)
-    state, problem = StateFile(layout.state_file).load()
+    saved, problem = StateFile(layout.state_file).load()
     current = layout.current_name()
-    if state is None:
-        state = AgentState(installed=describe_pack(layout, current) if current else None)
+    # what is true on disk, as the agent will see it when it next loads (an install
+    # killed before its switch is no longer pending; `current` says what plays)
+    seen = reconcile(saved, current, lambda name: describe_pack(layout, name), problem)
+    state = seen.state
+    # what the disk says now that the saved state does not (yet)
+    now_notes = [n for n in (problem if saved is not None else None, seen.note) if n]
     cached = cached_state(layout.tuf)
-    floor = max(state.time_floor, cached.issued or 0.0) if cached else state.time_floor
+    issued = cached.issued if cached is not None and cached.issued is not None else 0.0
+    floor = max(state.time_floor, config.server.enrolled, issued)
     now = max(clock_now, floor)
     if cached is None:
         stale, stale_reason = True, "no verified metadata yet (never synced)"
@@ -113,7 +119,8 @@ def kiosk_status(config: KioskConfig, clock_now: float) -> dict[str, Any]:
             for b in state.blacklist
         ],
         "ui": ui,
-        "notes": list(state.notes) + ([problem] if problem else []),
+        "found": now_notes,
+        "notes": list(state.notes) + now_notes,
     }
 
 
@@ -127,10 +134,12 @@ def status_text(s: dict[str, Any]) -> str:
         f"installed: {pack(s['installed'])}",
         f"previous:  {pack(s['previous'])}",
     ]
-    if s["pending"]:
+    p = s["pending"]
+    if p and p["reverting"]:
+        lines.append(f"pending:   {pack(p)} failed to start: going back to the previous pack")
+    elif p:
         lines.append(
-            f"pending:   {pack(s['pending'])}, waiting for its health check "
-            f"({s['pending']['tries']} failed starts)"
+            f"pending:   {pack(p)}, waiting for its health check ({p['tries']} failed starts)"
         )
     last = s["last_sync"]
     lines.append(
@@ -142,6 +151,8 @@ def status_text(s: dict[str, Any]) -> str:
         lines.append(f"last error ({e['local']}): {e['message']}")
         lines.append(f"  {e['summary_vi']}")
     lines.append("stale: " + (f"YES - {s['stale_reason']}" if s["stale"] else "no"))
+    for note in s["found"]:
+        lines.append(f"note: {note}")
     for b in s["blacklist"]:
         lines.append(f"blacklisted: {b['id']} version {b['version']} ({b['reason']})")
     if s["ui"]:

@@ -104,8 +104,10 @@ class Syncer:
         if saved is not None and problem:
             state = state.with_note(problem)
         cached = cached_state(self.layout.tuf)
-        if cached is not None and cached.issued is not None and cached.issued > state.time_floor:
-            state = replace(state, time_floor=cached.issued)
+        issued = cached.issued if cached is not None and cached.issued is not None else 0.0
+        floor = max(state.time_floor, issued, self.config.server.enrolled)
+        if floor > state.time_floor:  # the newest signed time seen, or the enrolment's
+            state = replace(state, time_floor=floor)
         if result.note:
             log.warning("%s", result.note)
             state = state.with_note(result.note)
@@ -174,7 +176,7 @@ class Syncer:
                     state.installed,
                 ),
             )
-        install.check_not_older(offer, state)
+        install.check_not_older(offer, state, d.source.name)
         ref = install.pack_ref(offer)
         manifest_path = self.layout.manifests / f"{offer.sha256}.json"
         data = session.fetch_manifest(offer, manifest_path)

@@ -9,21 +9,24 @@ Errors come out as the agent's error tree (kiosk.agent.errors).
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from tuf.api import exceptions as tuf_errors
 from tuf.api.metadata import Metadata
-from tuf.ngclient import Updater
+from tuf.ngclient import Updater, UpdaterConfig
 from tuf.ngclient.fetcher import FetcherInterface
 
+from kiosk.agent.clockcheck import clock_problem
 from kiosk.agent.errors import (
     AgentError,
     BadDownload,
+    ClockWrong,
     DiskFailed,
     MetadataExpired,
     ServerFailed,
@@ -31,24 +34,45 @@ from kiosk.agent.errors import (
     UntrustedMetadata,
 )
 from kiosk.agent.fetch import NotFound, Source
-from kiosk.protocol.delivery import ISSUED_FIELD, TARGETS_PATH, TUF_PATH, PackOffer
+from kiosk.protocol.delivery import (
+    EXPORT_FIELD,
+    ISSUED_FIELD,
+    TARGETS_PATH,
+    TUF_PATH,
+    PackOffer,
+)
 
 log = logging.getLogger(__name__)
 
 
+#: a timestamp this long or longer is not inspected for EXPORT_FIELD (ngclient
+#: refuses it anyway: timestamp_max_length is 16 KiB)
+_PEEK_LIMIT: Final = 64 * 1024
+
+
 class SourceFetcher(FetcherInterface):
-    """python-tuf's fetcher interface over our `Source` (HTTP or a USB folder)."""
+    """python-tuf's fetcher interface over our `Source` (HTTP or a USB folder).
+
+    Over the network, a timestamp made for a USB stick (signed EXPORT_FIELD) is
+    refused before ngclient sees it: a copy of a stick, replayed, must not keep
+    a networked kiosk on old content for the stick's long validity."""
 
     def __init__(self, source: Source) -> None:
         self.source = source
+        #: the file being fetched (for messages: which file was too long)
+        self.url = ""
 
     def _fetch(self, url: str) -> Iterator[bytes]:
+        self.url = url
         try:
             stream = self.source.open(url)
         except NotFound as exc:
             # ngclient reads 403/404 on (N+1).root.json as "no newer root"
             raise tuf_errors.DownloadHTTPError(str(exc), exc.status) from None
-        return _drain(stream)
+        chunks = _drain(stream)
+        if not self.source.is_stick and url.rsplit("/", 1)[-1] == "timestamp.json":
+            return _refuse_export(chunks, self.source.name)
+        return chunks
 
 
 def _drain(stream: Any) -> Iterator[bytes]:
@@ -56,6 +80,30 @@ def _drain(stream: Any) -> Iterator[bytes]:
         yield from stream.chunks()
     finally:
         stream.close()
+
+
+def _refuse_export(chunks: Iterator[bytes], origin: str) -> Iterator[bytes]:
+    """The chunks of a timestamp, unless it is signed as made for a stick."""
+    held = bytearray()
+    for chunk in chunks:
+        held += chunk
+        if len(held) >= _PEEK_LIMIT:  # too long to be a timestamp: ngclient says so
+            yield bytes(held)
+            yield from chunks
+            return
+    try:
+        signed = json.loads(held)["signed"]
+        made = signed.get(EXPORT_FIELD) if isinstance(signed, dict) else None
+    except (ValueError, KeyError, TypeError):
+        made = None  # not even metadata: ngclient refuses it with its own words
+    if made is not None:
+        raise UntrustedMetadata(
+            f"{origin} sent a timestamp made for a USB stick (bgk server export, {made}); "
+            "a network sync never accepts one (a copied stick replayed to keep this kiosk on "
+            "old content?): nothing was installed, the kiosk keeps its current pack; "
+            "tell the DoIC"
+        )
+    yield bytes(held)
 
 
 @dataclass(frozen=True)
@@ -116,13 +164,16 @@ class TufSession:
         now: float,
     ) -> None:
         self.metadata_dir = metadata_dir
+        self.source = source
+        self.now = now
+        self.fetcher = SourceFetcher(source)
         metadata_dir.mkdir(parents=True, exist_ok=True)
         try:
             self.updater = Updater(
                 str(metadata_dir),
                 base_url + TUF_PATH,
                 target_base_url=base_url + TARGETS_PATH,
-                fetcher=SourceFetcher(source),
+                fetcher=self.fetcher,
                 bootstrap=root,
             )
         except tuf_errors.RepositoryError as exc:
@@ -134,7 +185,7 @@ class TufSession:
         _pin_reference_time(self.updater, now)
 
     def refresh(self) -> TrustedState:
-        with translate_errors("the signed pack list"):
+        with translate_errors("the signed pack list", self):
             self.updater.refresh()
         state = cached_state(self.metadata_dir)
         if state is None:
@@ -143,13 +194,27 @@ class TufSession:
 
     def fetch_manifest(self, offer: PackOffer, dest: Path) -> bytes:
         """Download the offered pack's manifest, verified against its signed hash."""
-        with translate_errors(f"the manifest of {offer.pack} version {offer.version}"):
+        with translate_errors(f"the manifest of {offer.pack} version {offer.version}", self):
             info = self.updater.get_targetinfo(offer.path)
             if info is None:
                 raise UntrustedMetadata(f"{offer.path} is not in the signed targets")
             dest.parent.mkdir(parents=True, exist_ok=True)
             self.updater.download_target(info, filepath=str(dest))
         return dest.read_bytes()
+
+    def signed_times(self) -> list[float]:
+        """Every signed time this session knows: expiries of the metadata loaded
+        (expired ones too), the timestamp's issue time, the cached state's."""
+        times = []
+        for signed in self.updater._trusted_set:
+            times.append(epoch(signed.expires))
+            issued = _parse_issued(signed.unrecognized_fields.get(ISSUED_FIELD))
+            if issued is not None:
+                times.append(issued)
+        cached = cached_state(self.metadata_dir)
+        if cached is not None:
+            times += [cached.expires, *([cached.issued] if cached.issued else [])]
+        return times
 
 
 def _pin_reference_time(updater: Updater, now: float) -> None:
@@ -167,8 +232,9 @@ def _pin_reference_time(updater: Updater, now: float) -> None:
 class translate_errors:
     """python-tuf's exceptions -> the agent's error tree, with words for a technician."""
 
-    def __init__(self, what: str) -> None:
+    def __init__(self, what: str, session: TufSession) -> None:
         self.what = what
+        self.session = session
 
     def __enter__(self) -> None:
         return None
@@ -178,40 +244,75 @@ class translate_errors:
     ) -> None:
         if exc is None or isinstance(exc, AgentError):
             return
-        mapped = map_error(exc, self.what)
+        s = self.session
+        if isinstance(exc, tuf_errors.ExpiredMetadataError):
+            wrong = clock_problem(s.now, s.signed_times())
+            if wrong is not None:
+                raise ClockWrong(f"{self.what} looks expired ({exc}): {wrong}") from exc
+        mapped = map_error(exc, self.what, s.source, s.fetcher.url)
         if mapped is not None:
             raise mapped from exc
 
 
-def map_error(exc: BaseException, what: str) -> AgentError | None:
+def map_error(exc: BaseException, what: str, source: Source, url: str) -> AgentError | None:
     keep = "nothing was installed; the kiosk keeps its current pack"
+    origin = source.name
     if isinstance(exc, tuf_errors.ExpiredMetadataError):
+        fix = (
+            "export the pack again (`bgk server export`) and import the new stick"
+            if source.is_stick
+            else "the server must re-sign it (is `bgk server run` running?)"
+        )
         return MetadataExpired(
-            f"{what} from the server has expired ({exc}): the server must re-sign it "
-            "(is `bgk server run` running?); the kiosk keeps showing its current pack (stale)"
+            f"{what} from {origin} has expired ({exc}): {fix}; "
+            "the kiosk keeps showing its current pack (stale)"
         )
     if isinstance(exc, tuf_errors.BadVersionNumberError):
         return UntrustedMetadata(
-            f"{what} is older than what this kiosk already trusts (rollback: {exc}); {keep}"
+            f"{what} from {origin} is older than what this kiosk already trusts "
+            f"(rollback: {exc}); {keep}"
+            + ("; export the pack again for a newer stick" if source.is_stick else "")
         )
     if isinstance(exc, tuf_errors.UnsignedMetadataError):
         return UntrustedMetadata(
-            f"{what} is not signed by the keys this kiosk trusts ({exc}); {keep}; "
-            "tell the DoIC: the server's files or keys may have been tampered with"
+            f"{what} from {origin} is not signed by the keys this kiosk trusts ({exc}); {keep}; "
+            f"tell the DoIC: the files or keys of {origin} may have been tampered with"
         )
     if isinstance(exc, tuf_errors.LengthOrHashMismatchError):
-        return BadDownload(f"{what} does not match its signed hash or length ({exc}); {keep}")
+        return BadDownload(
+            f"{what} from {origin} does not match its signed hash or length ({exc}); {keep}"
+        )
     if isinstance(exc, tuf_errors.DownloadLengthMismatchError):
-        return BadDownload(f"{what}: the server sent more data than the signed length; {keep}")
+        unsigned = _unsigned_length(url.rsplit("/", 1)[-1], origin)
+        if unsigned is not None:  # no signed length: ngclient's cap for the role
+            return BadDownload(f"{unsigned} (damaged or hostile); {keep}")
+        return BadDownload(f"{what}: {origin} sent more data than the signed length; {keep}")
     if isinstance(exc, tuf_errors.RepositoryError):
-        return UntrustedMetadata(f"{what} failed verification ({exc}); {keep}")
+        return UntrustedMetadata(f"{what} from {origin} failed verification ({exc}); {keep}")
+    if isinstance(exc, tuf_errors.DownloadHTTPError) and source.is_stick:
+        return BadDownload(
+            f"{what} is not complete on the USB stick ({exc}); {keep}; "
+            "make the stick again with `bgk server export`"
+        )
     if isinstance(exc, tuf_errors.DownloadHTTPError):
         return ServerFailed(f"the server answered HTTP {exc.status_code} for {what}; will retry")
     if isinstance(exc, tuf_errors.DownloadError):
         cause = exc.__cause__ or exc.__context__
         if isinstance(cause, AgentError):
             return cause
-        return ServerUnreachable(f"cannot download {what} from the server; will retry")
+        return ServerUnreachable(f"cannot download {what} from {origin}; will retry")
     if isinstance(exc, OSError):
         return DiskFailed(f"writing {what} to the kiosk's disk failed: {exc}")
     return None
+
+
+def _unsigned_length(name: str, origin: str) -> str | None:
+    """For metadata whose length no signed file states, the words about its cap."""
+    config = UpdaterConfig()
+    if name == "timestamp.json":
+        cap, role = config.timestamp_max_length, "timestamp"
+    elif name.endswith(".root.json"):
+        cap, role = config.root_max_length, "root"
+    else:
+        return None
+    return f"{name} from {origin} is larger than the {cap} bytes a {role} may be"

@@ -27,6 +27,10 @@ BLOB_PATH: Final = "/blobs/sha256/"
 #: signed field of timestamp metadata: when the server signed it (UTC, ISO 8601).
 #: Kiosks keep the newest one as their time floor (a Pi without RTC boots in 1970).
 ISSUED_FIELD: Final = "x-bgk-issued"
+#: signed field of timestamp metadata made for a USB stick (`bgk server export`, UTC,
+#: ISO 8601): it lives longer than the server's. Kiosks accept it only from a stick,
+#: never over the network, so a copy of a stick cannot freeze networked kiosks.
+EXPORT_FIELD: Final = "x-bgk-export"
 #: publishing to everyone
 AUDIENCE_ALL: Final = "all"
 TARGET_PATH: Final = re.compile(r"^packs/([a-z0-9][a-z0-9-]{0,62})/([1-9][0-9]*)\.manifest\.json$")

@@ -7,6 +7,7 @@ read under it, it must be proven to stay inside the pack directory.
 from __future__ import annotations
 
 import re
+import stat
 import unicodedata
 
 from kiosk.protocol.errors import ProtocolError
@@ -42,3 +43,19 @@ def check_sha256(value: str) -> str:
     if not SHA256_HEX.match(value):
         raise ProtocolError(f"not a sha256 hex digest: {value!r}")
     return value
+
+
+def special_file(mode: int) -> str | None:
+    """What a file that is not a regular file is, in words (None for a regular file):
+    a named pipe, device or socket blocks or never ends when read."""
+    for test, kind in (
+        (stat.S_ISFIFO, "a named pipe (FIFO)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISLNK, "a symbolic link"),
+    ):
+        if test(mode):
+            return kind
+    return None if stat.S_ISREG(mode) else "not a regular file"

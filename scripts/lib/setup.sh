@@ -21,6 +21,8 @@ DEBIAN_PACKAGES=(
   shellcheck                      # scripts/check: the installers and scripts
   postgresql-client               # bgk server backup/restore with PostgreSQL (pg_dump, pg_restore)
   zbar-tools poppler-utils        # tests read the QR codes (zbarimg) and the leaflet PDFs (pdftotext, pdftoppm)
+  faketime gcc libc6-dev          # scripts/test --faketime: the suite under a shifted clock
+                                  # (gcc builds lib/faketime_fix.c, a fix for faketime 0.9.10)
 )
 
 bgk_log() { printf '[setup] %s\n' "$*" >&2; }
@@ -78,6 +80,41 @@ bgk_install_venv() {
     "$VENV/bin/python" -m pip install -q -e "$BGK_ROOT[$extras]"
     echo "$want" > "$stamp"
   fi
+}
+
+# bgk_faketime OFFSET: this shell and everything it starts see a shifted wall
+# clock (libfaketime, Debian's faketime). OFFSET is +400d, -2h, or @TIME (read by
+# `date -d`, UTC unless it names a zone). LD_PRELOAD is inherited, so pytest and
+# every process it starts (bgk commands, Mosquitto, nginx, Xvfb, Chromium) share
+# the clock, unless a test hands a child an environment without it. @TIME becomes
+# one offset computed here (from the real clock), so processes started later do
+# not each restart at TIME: the clock runs on from it. Monotonic clocks are left
+# alone: faked, they make Python's timed waits (Event.wait, Lock.acquire) hang;
+# lib/faketime_fix.c (built here once, preloaded first) keeps sleeps on them working.
+bgk_faketime() {
+  local spec="$1" lib target offset fix="$VENV/lib/bgk-faketime-fix.so" src
+  src="$BGK_ROOT/scripts/lib/faketime_fix.c"
+  lib="$(ls /usr/lib/*/faketime/libfaketime.so.1 2>/dev/null | head -n1 || true)"
+  [ -n "$lib" ] || { bgk_log "libfaketime is missing: apt-get install faketime"; return 2; }
+  if [ ! -f "$fix" ] || [ "$src" -nt "$fix" ]; then
+    command -v cc >/dev/null 2>&1 || { bgk_log "a C compiler is missing: apt-get install gcc libc6-dev"; return 2; }
+    mkdir -p "$(dirname "$fix")"
+    cc -shared -fPIC -O2 -Wall -o "$fix.tmp" "$src" -ldl -lpthread && mv "$fix.tmp" "$fix" || return 2
+  fi
+  case "$spec" in
+    @*)
+      target="$(date -u -d "${spec#@}" +%s)" || { bgk_log "cannot read the time ${spec#@}"; return 2; }
+      offset="$(( target - $(env -u LD_PRELOAD -u FAKETIME date -u +%s) ))"
+      if [ "$offset" -ge 0 ]; then FAKETIME="+$offset"; else FAKETIME="$offset"; fi
+      ;;
+    [+-][0-9]*) FAKETIME="$spec" ;;
+    *) bgk_log "--faketime takes +400d, -2h or @YYYY-MM-DD HH:MM:SS, not $spec"; return 2 ;;
+  esac
+  export FAKETIME FAKETIME_DONT_FAKE_MONOTONIC=1
+  case ":${LD_PRELOAD:-}:" in
+    *":$lib:"*) ;;
+    *) export LD_PRELOAD="$fix:$lib${LD_PRELOAD:+:$LD_PRELOAD}" ;;
+  esac
 }
 
 bgk_setup() {

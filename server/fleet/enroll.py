@@ -7,6 +7,7 @@ each part returns TOML sections and files:
     identity_part   [kiosk] id, gate, groups, state_dir
     tuf_part        [server] url, trusted_root = "root.json" + root.json (the TUF trust anchor),
                     ca = "server-ca.crt" when server.toml names a private HTTPS CA
+                    enrolled (UTC: the kiosk's first time floor)
     mqtt_part       [mqtt] broker URL, CA, credentials, command key (server/fleet/bundle.py)
 
 Another area adds its part (e.g. MQTT credentials) to BUNDLE_PARTS here.
@@ -33,6 +34,7 @@ import os
 import shutil
 import tarfile
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -106,7 +108,13 @@ def tuf_part(ctx: BundleContext) -> BundlePiece:
     from server.packs.signing import utcnow
 
     repo = TufRepository(ctx.config.tuf_dir, ctx.config.tuf, {}, utcnow)
-    server: dict[str, TomlValue] = {"url": ctx.config.url, "trusted_root": "root.json"}
+    # the enrolment time is the kiosk's first time floor (a Pi has no clock battery)
+    enrolled = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ctx.now))
+    server: dict[str, TomlValue] = {
+        "url": ctx.config.url,
+        "trusted_root": "root.json",
+        "enrolled": enrolled,
+    }
     files = [BundleFile("root.json", repo.root_bytes())]
     if ctx.config.ca is not None:
         try:

@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 DAY = 86400.0
 #: most viewed pages listed per gate and for the whole fleet
 TOP_PAGES = 10
-ALERT_KINDS = ("offline", "ui_down", "pack_rejected", "disk_low", "temp_high")
+ALERT_KINDS = ("offline", "ui_down", "pack_rejected", "disk_low", "temp_high", "clock")
 
 
 @dataclass

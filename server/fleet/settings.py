@@ -13,6 +13,7 @@ hostnames = ["gate.example"]        # extra names in the broker's TLS certificat
 heartbeat_s = 30, keepalive_s = 30, will_delay_s = 30   # written into kiosk bundles
 offline_alert_s = 300               # alert when a kiosk is offline longer than this
 disk_low_mb = 500, temp_high_c = 80 # alert thresholds
+clock_skew_s = 600                  # alert when a kiosk's clock is this far from the server's
 hb_retention_days = 30, event_retention_days = 400
 batch_ms = 100, batch_max = 5000    # ingest transactions: at most this long / this many
 sweep_s = 5                         # how often states, alerts and expiries are derived
@@ -63,6 +64,8 @@ class FleetSettings:
     disk_low_mb: int = 500
     #: alert when a kiosk's CPU is at least this hot, °C
     temp_high_c: float = 80.0
+    #: alert when a kiosk's clock is this far from the server's, 60..86400 s
+    clock_skew_s: float = 600.0
     #: keep heartbeat history this many days, 1..3650
     hb_retention_days: int = 30
     #: keep events, presence changes, closed alerts and commands this many days, 1..3650
@@ -114,6 +117,7 @@ def parse_settings(r: TomlReader, server_url: str) -> tuple[MqttSettings, FleetS
         offline_alert_s=r.num("fleet", "offline_alert_s", 300.0, 0, 86400),
         disk_low_mb=int(r.num("fleet", "disk_low_mb", 500, 0, 10_000_000)),
         temp_high_c=r.num("fleet", "temp_high_c", 80.0, 20, 150),
+        clock_skew_s=r.num("fleet", "clock_skew_s", 600.0, 60, 86400),
         hb_retention_days=int(r.num("fleet", "hb_retention_days", 30, 1, 3650)),
         event_retention_days=int(r.num("fleet", "event_retention_days", 400, 1, 3650)),
         batch_ms=int(r.num("fleet", "batch_ms", 100, 5, 2000)),

@@ -16,18 +16,24 @@ Alerts (open while the condition holds, closed when it ends):
     pack_rejected  the kiosk rejected or rolled back a pack and has installed none since
     disk_low       less free disk than [fleet] disk_low_mb
     temp_high      CPU at [fleet] temp_high_c or hotter
+    clock          the kiosk's clock (in its last heartbeat) is more than [fleet]
+                   clock_skew_s from the server's: it will refuse good metadata (ahead)
+                   or cannot be trusted in reports; detail: the time the kiosk said
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from server.fleet.settings import FleetSettings
 
 State = Literal["online", "stale", "offline"]
-ALERT_KINDS = ("offline", "ui_down", "pack_rejected", "disk_low", "temp_high")
+ALERT_KINDS = ("offline", "ui_down", "pack_rejected", "disk_low", "temp_high", "clock")
 MB = 1024 * 1024
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +46,8 @@ class Facts:
     online: bool | None
     status_at: float | None
     hb_at: float | None
+    #: the kiosk's clock when it sent its last heartbeat
+    hb_ts: float | None
     period: float | None
     stale: bool | None
     ui_alive: bool | None
@@ -87,4 +95,7 @@ def alert_conditions(
         out["disk_low"] = f"{f.disk_free // MB} MB free"
     if f.temp is not None and f.temp >= cfg.temp_high_c:
         out["temp_high"] = f"{f.temp:.1f} °C"
+    if f.hb_at is not None and f.hb_ts is not None and abs(f.hb_ts - f.hb_at) > cfg.clock_skew_s:
+        said = dt.datetime.fromtimestamp(max(f.hb_ts, 0.0), VIETNAM)
+        out["clock"] = said.strftime("%d/%m/%Y %H:%M")
     return out

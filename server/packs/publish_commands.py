@@ -55,7 +55,8 @@ def register(registry: Registry) -> None:
         "--valid-days",
         type=int,
         default=7,
-        help="days the stick stays importable (re-signs snapshot/timestamp; default 7)",
+        help="days the stick stays importable, 1..365 (its own signed metadata; the server's "
+        "stays as it is; default 7)",
     )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
@@ -202,6 +203,7 @@ def _export(args: argparse.Namespace) -> int:
     from server.config import load_server_config
     from server.packs.export import export_pack
     from server.packs.signing import utcnow
+    from server.packs.today import VIETNAM
 
     result = export_pack(
         load_server_config(args.data), args.pack, args.out, utcnow, valid_days=args.valid_days
@@ -211,7 +213,8 @@ def _export(args: argparse.Namespace) -> int:
         result.as_dict(),
         f"exported {result.pack.pack} version {result.pack.version} ({result.files} files, "
         f"{result.bytes / 1e6:.1f} MB) to {result.out}; import before "
-        f"{result.expires:%d/%m/%Y} with `bgk kiosk import {result.out}`",
+        f"{result.expires.astimezone(VIETNAM):%d/%m/%Y %H:%M} (Vietnam time) with "
+        f"`bgk kiosk import {result.out}`",
     )
     return 0
 

@@ -73,18 +73,17 @@ class TufRepository(Repository):
         signers: Mapping[str, Sequence[Signer]],
         now: Callable[[], datetime],
         *,
-        valid_for: Mapping[str, timedelta] | None = None,
         min_versions: Mapping[str, int] | None = None,
     ) -> None:
         self.dir = tuf_dir
         self.expiry = expiry
         self.signers = signers
         self.now = now
-        #: per-role validity overriding `expiry` (export for USB stretches snapshot/timestamp)
-        self.valid_for = dict(valid_for or {})
         #: per-role lowest version the next signing may have (a restore jumps past
         #: versions kiosks may already trust: server/ops/restore.py)
         self.min_versions = dict(min_versions or {})
+        #: versions already used outside this folder (a USB export): the next one is above
+        self.used_versions: dict[str, int] = {}
 
     # --- storage -------------------------------------------------------------
     def versions(self, role: str) -> list[int]:
@@ -119,6 +118,7 @@ class TufRepository(Repository):
     def close(self, role: str, md: Metadata[Any]) -> None:
         stored = self.path_of(role)
         latest = Metadata.from_bytes(stored.read_bytes()).signed.version if stored else 0
+        latest = max(latest, self.used_versions.get(role, 0))
         now = self.now()
         md.signed.version = max(latest + 1, self.min_versions.get(role, 0))
         md.signed.expires = (now + self.validity(role)).replace(microsecond=0)
@@ -128,7 +128,7 @@ class TufRepository(Repository):
         self.write(role, md)
 
     def validity(self, role: str) -> timedelta:
-        return self.valid_for.get(role, timedelta(days=expiry_days(self.expiry, role)))
+        return timedelta(days=expiry_days(self.expiry, role))
 
     def sign(self, role: str, md: Metadata[Any]) -> None:
         signers = self.signers.get(role) or []

@@ -7,8 +7,8 @@ folder given with `--keys`, else from `[tuf] offline_keys` in server.toml.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from securesystemslib.signer import Signer
@@ -50,11 +50,10 @@ def open_repository(
     *,
     keys: Path | None = None,
     now: Callable[[], datetime] = utcnow,
-    valid_for: Mapping[str, timedelta] | None = None,
 ) -> TufRepository:
     """The repository of a data dir, able to sign `roles` (always snapshot and timestamp)."""
     signers = load_signers(config, set(roles) | set(ONLINE_ROLES), keys)
-    repo = TufRepository(config.tuf_dir, config.tuf, signers, now, valid_for=valid_for)
+    repo = TufRepository(config.tuf_dir, config.tuf, signers, now)
     if not repo.exists():
         raise RepositoryError(
             f"{config.tuf_dir} holds no TUF repository: run `bgk server init --data {config.data} ...`"

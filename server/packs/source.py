@@ -20,7 +20,7 @@ from typing import Any
 from kiosk.protocol.errors import ProtocolError, UsageError
 from kiosk.protocol.languages import LANGUAGES
 from kiosk.protocol.pack import PACK_ID, PAGE_ID
-from kiosk.protocol.paths import check_pack_path
+from kiosk.protocol.paths import check_pack_path, special_file
 from server.packs.findings import Findings
 from server.publisher import Settings, parse_settings
 
@@ -139,8 +139,15 @@ def safe_file(root: Path, rel: str, findings: Findings, where: str, line: int) -
     except ValueError:
         findings.error(where, line, "path", f"{rel!r} leads outside the pack folder")
         return None
-    if not path.is_file():
+    try:
+        kind = special_file(path.lstat().st_mode)
+    except FileNotFoundError:
         findings.error(where, line, "missing-file", f"{rel!r} does not exist")
+        return None
+    if kind is not None:
+        findings.error(
+            where, line, "path", f"{rel!r} is {kind}, not a regular file; copy a real file in"
+        )
         return None
     return path
 
@@ -207,8 +214,14 @@ def load_source(root: Path, findings: Findings) -> PackSource:
         return src
     scan_links(root, findings)
     toml_path = root / PACK_TOML
-    if toml_path.is_symlink() or not toml_path.is_file():
+    if toml_path.is_symlink():  # scan_links said so
+        return src
+    if not toml_path.exists():
         findings.error(PACK_TOML, 0, "missing-file", "missing: every pack needs a pack.toml")
+        return src
+    kind = special_file(toml_path.stat().st_mode)
+    if kind is not None:
+        findings.error(PACK_TOML, 0, "path", f"is {kind}, not a regular file: save it as a file")
         return src
     text = read_text(toml_path, PACK_TOML, findings)
     if text is None:

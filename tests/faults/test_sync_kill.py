@@ -148,6 +148,16 @@ def test_sigkill_at_every_step(world: World, tmp_path: Path, checkpoint: str, ex
     assert installed(kiosk.state_dir) == ("demo", expect)
     status = kiosk.status()
     assert status["current"] is not None
+    # status says what is true: the pack `current` points to, pending or installed
+    shows = status["pending"] or status["installed"]
+    assert shows["version"] == expect and status["current"] == shows["dir"]
+    if checkpoint == "pending-saved":  # the kill came between saving and switching
+        text = subprocess.run(
+            [*BGK, "kiosk", "status", "--config", str(folder / "kiosk.toml")],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        assert "installed: demo version 1" in text and "pending" not in text
+        assert "note: an install of demo v2 was interrupted before the switch" in text
     # the next sync finishes the job: the new pack, committed, nothing left over
     kiosk.sync()
     assert installed(kiosk.state_dir) == ("demo", 2)

@@ -13,7 +13,13 @@ from deliverykit import T0, RepoSim, SimKiosk, installed, pack_files
 from securesystemslib.signer import CryptoSigner
 from tuf.api.metadata import Metadata, MetaFile, Timestamp
 
-from kiosk.agent.errors import AgentError, MetadataExpired, OlderPack, UntrustedMetadata
+from kiosk.agent.errors import (
+    AgentError,
+    BadDownload,
+    MetadataExpired,
+    OlderPack,
+    UntrustedMetadata,
+)
 
 DAY = 86400.0
 
@@ -88,6 +94,16 @@ def test_below_threshold_or_duplicate_signatures(tmp_path: Path, how: str) -> No
         sim.files[name] = json.dumps(doc).encode()
         sim.publish(("snapshot", "timestamp"))
     refused(kiosk, UntrustedMetadata, "signed pack list")
+
+
+def test_a_huge_timestamp_is_refused_for_its_size_not_a_signed_length(
+    sim: RepoSim, kiosk: SimKiosk
+) -> None:
+    sim.add_pack(pack_files("v2"), version=2)
+    sim.faults.endless.add("tuf/timestamp.json")  # no signed file says how long it is
+    err = refused(kiosk, BadDownload, "timestamp.json from the server is larger than")
+    assert "the 16384 bytes a timestamp may be" in str(err)
+    assert "signed length" not in str(err)
 
 
 def test_old_timestamp_replayed(sim: RepoSim, kiosk: SimKiosk) -> None:

@@ -299,9 +299,8 @@ def test_healthz_is_not_ok_when_a_part_is_not(site: Site) -> None:
     client.app.state.services = [Ingest(False)]  # type: ignore[attr-defined]
     body = client.get("/healthz").json()
     assert body["ok"] is False and body["tuf"]["ok"] is True
-    later = create_app(
-        site.cfg, store=site.store, now=lambda: dt.datetime(2099, 1, 1, tzinfo=dt.UTC)
-    )
+    month_later = dt.datetime.now(dt.UTC) + dt.timedelta(days=30)  # the online roles expired
+    later = create_app(site.cfg, store=site.store, now=lambda: month_later)
     body = TestClient(later).get("/healthz").json()
     assert body["ok"] is False and "refresher" in body["tuf"]["error"]
 

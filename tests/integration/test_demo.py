@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -22,6 +23,8 @@ def test_demo_comes_up_headless_and_stops_cleanly(tmp_path: Path, font_cache: Pa
     state = tmp_path / "demo"
     env = {"XDG_CACHE_HOME": str(font_cache.parents[1]), "PYTHAINLP_READ_ONLY": "1",
            "PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "HOME": str(tmp_path)}  # fmt: skip
+    # under `scripts/test --faketime` the demo's processes see the same shifted clock
+    env |= {k: v for k, v in os.environ.items() if k == "LD_PRELOAD" or k.startswith("FAKETIME")}
     demo = subprocess.Popen(
         [sys.executable, "-m", "kiosk.cli", "demo", "--headless", "--kiosks", "5",
          "--duration", "180", "--state-dir", str(state)],

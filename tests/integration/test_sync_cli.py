@@ -7,9 +7,11 @@ import contextlib
 import io
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -165,6 +167,74 @@ def test_export_and_usb_import(server: dict[str, Any]) -> None:
     assert installed(config.parent / "state") == ("mini", out["version"])
     not_usb = bgk("kiosk", "import", server["tmp"], "--config", config, check=False)
     assert not_usb.returncode != 0 and "bgk server export" in not_usb.stderr
+
+
+def test_a_fifo_on_the_stick_is_refused_within_seconds_and_the_network_sync_still_works(
+    server: dict[str, Any],
+) -> None:
+    usb = server["tmp"] / "usb-fifo"
+    bgk_json("server", "export", "mini", "--data", server["data"], "-o", usb)
+    blob = sorted((usb / "blobs" / "sha256").iterdir())[0]
+    blob.unlink()
+    os.mkfifo(blob)  # no writer ever comes: reading it would block forever
+    config = enroll(server, "lb-fifo")
+    started = time.monotonic()
+    proc = subprocess.run(
+        [*BGK, "kiosk", "import", str(usb), "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert time.monotonic() - started < 30  # refused at once, not at the time limit
+    assert proc.returncode == 4 and "Traceback" not in proc.stderr
+    assert "on the USB stick" in proc.stderr and "named pipe (FIFO)" in proc.stderr
+    assert "the server" not in proc.stderr
+    # the import let go of the sync lock: the network sync installs the pack
+    result = bgk_json("kiosk", "sync", "--config", config, "--once")
+    assert result["installed"]["id"] == "mini"
+
+
+def test_the_import_watchdog_ends_a_read_that_never_returns(tmp_path: Path) -> None:
+    """A read stuck in the kernel (a hung stick) is not stopped by the deadline
+    checks: the watchdog ends the process (releasing the sync lock) with words."""
+    code = (
+        "import threading; from kiosk.agent.commands import _watchdog\n"
+        "_watchdog(0.5, 'reading the USB stick did not finish', 5)\n"
+        "threading.Event().wait()\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 5
+    assert proc.stderr.strip() == "bgk: reading the USB stick did not finish"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["kiosk", "status"], ["kiosk", "status", "--json"], ["--help"]],
+    ids=["status", "status-json", "help"],
+)
+def test_a_closed_pipe_ends_bgk_quietly(server: dict[str, Any], args: list[str]) -> None:
+    config = server["tmp"] / "lb-pipe" / "kiosk.toml"
+    if "status" in args and not config.exists():
+        enroll(server, "lb-pipe")
+    elif "status" not in args:
+        config = None
+    argv = [*BGK, *args, *(["--config", str(config)] if config is not None else [])]
+    # the reader is gone before bgk writes a byte (`bgk ... | head` at its worst)
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=60)
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err
+    assert err == ""
+    # and through a real shell pipe into head
+    shell = subprocess.run(
+        ["bash", "-c", " ".join(map(shlex.quote, argv)) + " | head -n 1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert shell.returncode == 0 and shell.stderr == "" and shell.stdout.strip()
 
 
 def test_rotation_then_agent_installs_the_next_version(server: dict[str, Any]) -> None:

@@ -33,7 +33,7 @@ T = 1_780_000_000.0
 def facts(**over: object) -> Facts:
     base: dict[str, object] = dict(
         kiosk_id="k", state="online", state_since=T - 1000, online=True, status_at=T - 1000, hb_at=T - 5,
-        period=30.0, stale=False, ui_alive=True, disk_free=10**10, temp=50.0,
+        hb_ts=T - 4, period=30.0, stale=False, ui_alive=True, disk_free=10**10, temp=50.0,
         rejected_pack=None, rejected_version=None, rejected_reason=None,
     )  # fmt: skip
     base.update(over)
@@ -77,6 +77,17 @@ def test_alert_rules() -> None:
         facts(), "offline", T - 299, T, CFG
     )  # not yet N minutes
     assert "offline" in alert_conditions(facts(), "offline", T - 300, T, CFG)
+
+
+def test_a_kiosk_clock_far_from_the_servers_is_an_alert_with_the_time_it_said() -> None:
+    # a Pi without a clock battery: 2040, or back in 1970 after a power cut
+    ahead = alert_conditions(facts(hb_ts=2_208_988_800.0), "online", T - 1000, T, CFG)
+    assert ahead == {"clock": "01/01/2040 07:00"}  # Vietnam time, as the kiosk said it
+    behind = alert_conditions(facts(hb_ts=0.0), "online", T - 1000, T, CFG)
+    assert behind == {"clock": "01/01/1970 08:00"}  # Saigon was UTC+8 in 1970 (tzdata)
+    # within [fleet] clock_skew_s (600 s) of the server: no alert
+    assert alert_conditions(facts(hb_ts=T - 5 + 590), "online", T - 1000, T, CFG) == {}
+    assert "clock" in alert_conditions(facts(hb_ts=T - 5 - 610), "online", T - 1000, T, CFG)
 
 
 def test_deploy_config_is_what_the_command_writes() -> None:

@@ -165,6 +165,30 @@ CASES: dict[str, tuple[Breaker, str, str, int | str, str]] = {
         0,
         "symlinks are not allowed",
     ),
+    "named pipe where a picture should be": (
+        lambda p: ((p / "media/dot.png").unlink(), os.mkfifo(p / "media/dot.png")),
+        "pack.toml",
+        "path",
+        '"media/dot.png"',
+        "'media/dot.png' is a named pipe (FIFO), not a regular file",
+    ),
+    "pack.toml is a symlink": (
+        lambda p: (
+            shutil.move(p / "pack.toml", p.parent / "elsewhere.toml"),
+            (p / "pack.toml").symlink_to(p.parent / "elsewhere.toml"),
+        ),
+        "pack.toml",
+        "path",
+        0,
+        "symlinks are not allowed in a pack",
+    ),
+    "pack.toml is a named pipe": (
+        lambda p: ((p / "pack.toml").unlink(), os.mkfifo(p / "pack.toml")),
+        "pack.toml",
+        "path",
+        0,
+        "is a named pipe (FIFO), not a regular file",
+    ),
     "validity window backwards": (
         lambda p: edit(
             p / "pack.toml",

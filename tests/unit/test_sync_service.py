@@ -50,11 +50,15 @@ def test_service_commits_when_the_ui_shows_the_new_pack(tmp_path: Path) -> None:
         # the UI notices the switch and shows the new pack
         channel.write_health(UiHealth(kiosk.clock, 10, "demo", 2, "home", None, None))
         service.trigger_sync()
-        wait_for(lambda: kiosk.status()["pending"] is None, "the commit")
+
+        # the commit event comes after the state is saved: wait for the event itself
+        def commits() -> list[str]:
+            return [e.message for e in kiosk.events.events if e.kind == "commit"]
+
+        wait_for(lambda: "the screen shows demo v2" in (commits() or [""])[-1], "the commit")
         status = kiosk.status()
         assert status["installed"]["version"] == 2 and status["previous"]["version"] == 1
-        commits = [e.message for e in kiosk.events.events if e.kind == "commit"]
-        assert "the screen shows demo v2" in commits[-1]
+        assert status["pending"] is None
     finally:
         service.stop()
         thread.join(timeout=10)

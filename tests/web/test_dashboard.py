@@ -10,7 +10,7 @@ import pytest
 from conftest import SignIn
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from webkit import PASSWORD, Site
+from webkit import PASSWORD, T0, Site
 
 from server.store.schema import commands
 
@@ -421,6 +421,30 @@ def test_alerts_page_lists_open_and_recently_closed_alerts(sign_in: SignIn) -> N
     assert re.findall(r'data-kind="(\w+)"', closed_part) == ["temp_high"]
     words = text_of(closed_part)
     assert "nhiệt độ cao 85.0 °C 29/05/2026 02:26 29/05/2026 03:26" in words
+
+
+def test_a_kiosk_whose_clock_is_wrong_is_a_problem_on_the_dashboard(
+    sign_in: SignIn, site: Site
+) -> None:
+    """A Pi without a clock battery that came up in 2040: the server sees the time
+    in its heartbeats (through the real ingest) and opens a `clock` alert."""
+    from webkit import _hb, _raw
+
+    from server.fleet.ingest import IngestWriter
+    from server.fleet.sweeper import Sweeper
+
+    in_2040 = 2_208_988_800.0  # 01/01/2040 07:00 in Vietnam
+    IngestWriter(site.store, site.cfg.fleet, site.cfg.data).write(
+        [_raw("lt-02", "hb", _hb(1, in_2040, ("lao-bao", 4)))], T0 - 1
+    )
+    Sweeper(site.store, site.cfg.fleet, site.cfg.data).sweep(T0)
+    viewer = sign_in("viewer")
+    open_part = viewer.get("/alerts").text.split('id="closed"')[0]
+    assert "clock" in re.findall(r'data-kind="(\w+)"', open_part)
+    assert "đồng hồ kiosk sai 01/01/2040 07:00" in text_of(open_part)
+    assert "đồng hồ kiosk sai" in text_of(viewer.get("/kiosks/lt-02").text)
+    english = text_of(viewer.get("/alerts?lang=en").text)
+    assert "kiosk clock wrong 01/01/2040 07:00" in english
 
 
 def test_packs_page_lists_published_packs(sign_in: SignIn) -> None:

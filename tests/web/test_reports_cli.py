@@ -32,6 +32,18 @@ def vietnam_month(ts: float) -> str:
     return datetime.fromtimestamp(ts, VIETNAM).strftime("%Y-%m")
 
 
+def months_ahead(ts: float, n: int) -> str:
+    """The month n months after the one `ts` falls in (Vietnam time)."""
+    today = datetime.fromtimestamp(ts, VIETNAM)
+    index = today.year * 12 + today.month - 1 + n
+    return f"{index // 12}-{index % 12 + 1:02d}"
+
+
+#: a month that has not begun by the clock the command reads (two ahead: the
+#: calendar may turn while the test runs)
+FUTURE_MONTH = months_ahead(time.time(), 2)
+
+
 def bgk(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "kiosk.cli", *args], capture_output=True, text=True, timeout=120
@@ -135,7 +147,10 @@ def test_json_and_csv(site: Site, tmp_path: Path) -> None:
     [
         (("--month", "2026-13"), "bgk: error: --month 2026-13: use YYYY-MM, e.g. 2026-11\n"),
         (("--year", "20x6"), "bgk: error: --year 20x6: use YYYY, e.g. 2026\n"),
-        (("--month", "2099-01"), "bgk: error: month 2099-01 has not begun yet (today is "),
+        (
+            ("--month", FUTURE_MONTH),
+            f"bgk: error: month {FUTURE_MONTH} has not begun yet (today is ",
+        ),
     ],
 )
 def test_bad_and_future_periods_are_refused_in_one_line(
