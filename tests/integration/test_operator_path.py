@@ -124,8 +124,11 @@ class Walk:
 
     def env(self, machine: str) -> dict[str, str]:
         root = self.pi if machine == "pi" else self.server
+        # the machines of the walk have no desktop session (a kiosk draws through
+        # KMS/DRM), whatever display the UI tests of this run opened
+        desktop = ("DISPLAY", "WAYLAND_DISPLAY", "XAUTHORITY")
         return {
-            **os.environ,
+            **{k: v for k, v in os.environ.items() if k not in desktop},
             "PATH": f"{self.bin}:{os.environ['PATH']}",
             "BGK_EMU_ROOT": str(root),
             "BGK_EMU_BIN": str(self.bin),
