@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from kiosk.protocol.commands import Registry
+from kiosk.protocol.errors import UsageError
 
 
 def register(registry: Registry) -> None:
@@ -36,6 +37,14 @@ def register(registry: Registry) -> None:
         "--mqtt",
         metavar="URL",
         help="MQTT broker of the fleet (default: [mqtt] url of server.toml)",
+    )
+    p.add_argument(
+        "--client",
+        type=int,
+        default=1,
+        metavar="N",
+        help="broker accounts _server-N and _server-(N+1) (default 1); a second server "
+        "process on the same store needs its own, e.g. --client 3",
     )
 
     p = registry.add(
@@ -93,7 +102,13 @@ def _run(args: argparse.Namespace) -> int:
 
         mqtt = replace(config.mqtt, url=check_mqtt_url(args.mqtt, "--mqtt"))
         config = replace(config, mqtt=mqtt)
-    run_server(config, args.http or config.http.listen, default_services(config))
+    if not 1 <= args.client < config.mqtt.server_clients:
+        raise UsageError(
+            f"--client {args.client}: use 1..{config.mqtt.server_clients - 1} "
+            f"(the broker has accounts _server-1.._server-{config.mqtt.server_clients}: "
+            "[mqtt] server_clients)"
+        )
+    run_server(config, args.http or config.http.listen, default_services(config, args.client))
     return 0
 
 

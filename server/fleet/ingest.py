@@ -207,7 +207,7 @@ class IngestWriter:
         if not (hb_rows or statuses or events or acks or shots):
             return result
         if not self._loaded:
-            self._load_known()
+            self.load_known()
         with write_transaction(self.store) as conn:
             if hb_rows:
                 self._hb_insert.run(conn, hb_rows)
@@ -232,7 +232,8 @@ class IngestWriter:
             self.known[kiosk] = new
         return result
 
-    def _load_known(self) -> None:
+    def load_known(self) -> None:
+        """Read every kiosk's state (the sweeper of another process moves them)."""
         with self.store.engine.connect() as conn:
             self.known.update(
                 (r[0], r[1])

@@ -47,6 +47,12 @@ class Outgoing:
     expiry_s: int
 
 
+def new_notice_id(now: float) -> str:
+    """A notice's id: its time (ms) and a random part, so that two notices sent in the
+    same millisecond (two server processes, two publishers) never merge."""
+    return f"n{int(now * 1000)}-{secrets.token_hex(3)}"
+
+
 def sign_command(keys: FleetKeys, cmd: Command) -> Command:
     sig = keys.load_command_key().sign(command_signing_bytes(cmd))
     return cmd.model_copy(update={"sig": base64.b64encode(sig).decode()})

@@ -12,6 +12,12 @@ its LWT and for commands with message expiry, and the ingest link
 (MQTT 3.1.1, _server-2: see server.fleet.mqtt.Link for why). "ingest"
 processes (`bgk server ingest --client N`, N >= 3) have the ingest link only.
 Several processes share the load with [mqtt] share = true ($share/ingest/...).
+
+Several processes against one store (server.fleet.lease): each claims its
+broker accounts as leases (two logins with one account would throw each
+other off the broker); the "fleet-sweeper" lease decides which one sweeps,
+and among main processes the "fleet-control" lease which one connects the
+control link (server status, commands, announcements). The others ingest.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from typing import Any, Literal
 from sqlalchemy.exc import SQLAlchemyError
 
 from kiosk.protocol.backoff import Backoff
+from kiosk.protocol.errors import UsageError
 from kiosk.protocol.payloads import ServerStatus
 from kiosk.protocol.topics import (
     ANNOUNCE,
@@ -41,6 +48,7 @@ from server.config import ServerConfig
 from server.fleet.announce import AnnounceWatcher
 from server.fleet.credentials import server_identity
 from server.fleet.ingest import IngestWriter, Raw
+from server.fleet.lease import Lease
 from server.fleet.mqtt import Link, Will
 from server.fleet.pki import FleetKeys
 from server.fleet.remote import due_commands, mark_sent
@@ -152,6 +160,17 @@ class FleetService:
         )
         self.control: Link | None = None
         self.announcer = AnnounceWatcher(cfg)
+        ttl = cfg.fleet.leader_lease_s
+        accounts = [ingest_index] if role == "ingest" else [client_index, ingest_index]
+        self.accounts = [
+            Lease(store, f"mqtt-{server_identity(keys, n).username}", ttl_s=ttl) for n in accounts
+        ]
+        self.sweep_lease = Lease(store, "fleet-sweeper", ttl_s=ttl)
+        self.control_lease = Lease(store, "fleet-control", ttl_s=ttl) if role == "main" else None
+        #: set while this process holds the control lease (the control link is up then)
+        self._controlling = threading.Event()
+        self._decided = False
+        self._claimed = False
         if role == "main":
             # MQTT v5: retained server status with an LWT, commands with message expiry
             down = ServerStatus(online=False, ts=clock()).to_bytes()
@@ -179,8 +198,57 @@ class FleetService:
         return [self.link] if self.control is None else [self.link, self.control]
 
     @property
+    def controlling(self) -> bool:
+        """Whether this process holds the control lease (and so the control link)."""
+        return self._controlling.is_set()
+
+    @property
     def connected(self) -> bool:
-        return all(link.connected for link in self.links)
+        """The ingest link is up, and the control link too when this process leads."""
+        if not self.link.connected:
+            return False
+        if self.control is None:
+            return True
+        return self._decided and (self.control.connected or not self.controlling)
+
+    # --- leases ---------------------------------------------------------------------
+    def claim(self) -> None:
+        """Claim this process's broker accounts; refuse to start on one in use."""
+        if self._claimed:
+            return
+        try:
+            for lease in self.accounts:
+                if not lease.renew():
+                    holder = lease.last.holder if lease.last else "?"
+                    name = lease.name.removeprefix("mqtt-")
+                    raise UsageError(
+                        f"the broker account {name} is used by another server process "
+                        f"({holder}): start this one with another --client number "
+                        f"([mqtt] server_clients = {self.cfg.mqtt.server_clients} accounts)"
+                    )
+            self._renew_leaders()
+        except SQLAlchemyError as exc:
+            log.error("cannot claim leases (the store fails: %s)", str(exc).splitlines()[0])
+        self._claimed = self._decided = True
+
+    def _renew_leaders(self) -> None:
+        for lease in self.accounts:
+            if not lease.renew():
+                log.error("broker account lease %s was taken by %s", lease.name, lease.last)
+        self.sweep_lease.renew()
+        if self.control_lease is not None:
+            if self.control_lease.renew():
+                self._controlling.set()
+            else:
+                self._controlling.clear()
+
+    def _release(self) -> None:
+        for lease in [self.sweep_lease, self.control_lease, *self.accounts]:
+            if lease is not None:
+                try:
+                    lease.release()
+                except SQLAlchemyError as exc:
+                    log.warning("cannot release lease %s: %s", lease.name, exc)
 
     # --- link callbacks -----------------------------------------------------------
     def _received(self, topic: str, payload: bytes, qos: int, mid: int, _props: Any) -> None:
@@ -247,11 +315,22 @@ class FleetService:
             self._sent_ids.add(out.cmd_id)
 
     def sweep_loop(self) -> None:
-        """States by heartbeat age, alerts, command expiry, retention: on their own
-        thread, so that a sweep over thousands of kiosks never delays the ingest."""
+        """Leases; and, while this process holds the sweeper lease, states by heartbeat
+        age, alerts, command expiry, retention: on their own thread, so that a sweep
+        over thousands of kiosks never delays the ingest. Without the lease, the
+        states the leader derives are read back (the ingest's hint of who is offline)."""
         next_retention = time.monotonic() + 60
-        while not self._stop.wait(self.fleet.sweep_s):
+        next_sweep = time.monotonic() + self.fleet.sweep_s
+        period = min(self.fleet.sweep_s, self.fleet.leader_lease_s / 3)
+        while not self._stop.wait(max(0.0, min(period, next_sweep - time.monotonic()))):
             try:
+                self._renew_leaders()
+                if time.monotonic() < next_sweep:
+                    continue
+                next_sweep = time.monotonic() + self.fleet.sweep_s
+                if not self.sweep_lease.held:
+                    self.writer.load_known()
+                    continue
                 swept = self.sweeper.sweep(self.clock())
                 self.writer.known.update(swept.states)
                 if time.monotonic() >= next_retention:
@@ -261,6 +340,7 @@ class FleetService:
                 log.error("fleet store failed during sweeping: %s", str(exc).splitlines()[0])
 
     def run(self) -> None:
+        self.claim()
         sweeper = threading.Thread(target=self.sweep_loop, name="fleet-sweeper", daemon=True)
         sweeper.start()
         try:
@@ -274,27 +354,33 @@ class FleetService:
         next_cmds = next_stats = 0.0
         while not self._stop.is_set():
             now = time.monotonic()
-            for link in self.links:
-                link.maintain(now)
+            self.link.maintain(now)
+            control = self.control
+            if control is not None:
+                if self.controlling:
+                    control.maintain(now)
+                elif control.has_socket():
+                    log.info("another server process leads: closing the control link")
+                    control.close()
             due = now + 0.2 if not self._batch else self._batch[0].mono + batch_s
             if self.link.has_socket():
                 self.link.pump(max(0.0, due - now), until=due)
             else:
                 self._stop.wait(min(max(0.0, due - now), 0.2))
-            if self.control is not None and self.control.has_socket():
-                self.control.pump(0)
+            if control is not None and control.has_socket():
+                control.pump(0)
             now = time.monotonic()
             if self._batch and (
                 len(self._batch) >= self.fleet.batch_max or now - self._batch[0].mono >= batch_s
             ):
                 self.flush()
             try:
-                if self.control is not None and self.control.connected and now >= next_cmds:
+                if control is not None and control.connected and now >= next_cmds:
                     next_cmds = now + 0.5
                     self._send_commands()
                     announce = self.announcer.changed()
                     if announce is not None:
-                        self.control.publish(ANNOUNCE, announce.to_bytes(), 1, retain=True)
+                        control.publish(ANNOUNCE, announce.to_bytes(), 1, retain=True)
                         log.info("announced %s", announce.packs)
             except SQLAlchemyError as exc:
                 log.error("fleet store failed sending commands: %s", str(exc).splitlines()[0])
@@ -319,10 +405,14 @@ class FleetService:
             "running": running,
             "received": self.stats.received,
             "db_errors": self.stats.db_errors,
+            #: which of the fleet's single jobs this process does now (lease.py)
+            "sweeper": self.sweep_lease.held,
+            "control": self.controlling,
         }
 
     # --- lifecycle ------------------------------------------------------------------
     def start(self) -> None:
+        self.claim()
         self._thread = threading.Thread(target=self._guarded_run, name="fleet-ingest", daemon=True)
         self._thread.start()
 
@@ -345,6 +435,7 @@ class FleetService:
             control.pump(0.1)
         for link in self.links:
             link.close()
+        self._release()
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -370,11 +461,12 @@ class _OwnedStore(FleetService):
         self.store.dispose()
 
 
-def fleet_service(cfg: ServerConfig) -> FleetService:
-    """The main fleet service of `bgk server run` (_server-1: ingest, commands, presence)."""
+def fleet_service(cfg: ServerConfig, client_index: int = 1) -> FleetService:
+    """The main fleet service of `bgk server run` (broker accounts _server-N for the
+    control link and _server-(N+1) for the ingest)."""
     from server.fleet.pki import ensure_fleet_keys
     from server.fleet.settings import broker_hostnames
     from server.store import open_store
 
     keys = ensure_fleet_keys(cfg.data, broker_hostnames(cfg.mqtt))
-    return _OwnedStore(cfg, open_store(cfg.store_url), keys, role="main", client_index=1)
+    return _OwnedStore(cfg, open_store(cfg.store_url), keys, role="main", client_index=client_index)

@@ -23,7 +23,7 @@ from kiosk.protocol.errors import BgkError, UsageError
 from kiosk.protocol.languages import LANGUAGES
 from server.config import ServerConfig
 from server.fleet.pki import FleetKeys
-from server.fleet.remote import QueuedCommand, queue_command
+from server.fleet.remote import QueuedCommand, new_notice_id, queue_command
 from server.fleet.reports import kiosk_uptime_between
 from server.fleet.reports_uptime import Uptime
 from server.fleet.view import KioskView, fleet_view, local_time
@@ -249,7 +249,7 @@ def notice_args(text: dict[str, str], minutes: float, now: float, level: str) ->
     if level not in ("urgent", "info"):
         raise UsageError("level: urgent or info")
     return {
-        "id": f"n{int(now * 1000)}",
+        "id": new_notice_id(now),
         "text": cleaned,
         "expires": now + minutes * 60,
         "level": level,

@@ -1,0 +1,30 @@
+"""scale-out: leases (one holder at a time: the fleet leader, broker accounts)
+
+Revision ID: 0005
+Revises: 0004
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "leases",
+        sa.Column("name", sa.String(63), primary_key=True),
+        sa.Column("holder", sa.String(200), nullable=False),
+        sa.Column("term", sa.BigInteger, nullable=False),
+        sa.Column("since", sa.Double, nullable=False),
+        sa.Column("expires_at", sa.Double, nullable=False),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("leases")
