@@ -209,15 +209,18 @@ class IngestWriter:
         if not self._loaded:
             self.load_known()
         with write_transaction(self.store) as conn:
+            if not self.store.is_sqlite:
+                self._lock_rows(conn, latest, statuses, events, now)
             if hb_rows:
                 self._hb_insert.run(conn, hb_rows)
                 # in kiosk order: two processes upserting never deadlock (PostgreSQL)
                 self._state_upsert.run(conn, [latest[k] for k in sorted(latest)])
-            for kiosk, status in statuses:
+            for kiosk, status in sorted(statuses, key=lambda item: item[0]):
                 self._status(conn, kiosk, status, now)
             if events:
+                events.sort(key=lambda item: (item[0], item[1].outbox_id, item[1].seq))
                 self._events(conn, events, now)
-            for kiosk, ack in acks:
+            for kiosk, ack in sorted(acks, key=lambda item: item[1].cmd_id):
                 self._ack(conn, kiosk, ack, now)
             if shots:
                 conn.execute(screenshots.insert(), shots)
@@ -231,6 +234,34 @@ class IngestWriter:
         for kiosk, (_old, new) in result.changes.items():
             self.known[kiosk] = new
         return result
+
+    def _lock_rows(
+        self,
+        conn: Connection,
+        latest: dict[str, tuple[Any, ...]],
+        statuses: list[tuple[str, Status]],
+        events: list[tuple[str, Event]],
+        now: float,
+    ) -> None:
+        """PostgreSQL: create and lock every kiosk_state row this batch touches, in
+        kiosk order, before touching any. Processes sharing the load (and the
+        sweeper) then take row locks in one order and cannot deadlock: a status
+        of kiosk B then A in one batch and A then B in another did (found by
+        bench/soak.py)."""
+        touched = sorted(set(latest) | {k for k, _ in statuses} | {k for k, _ in events})
+        if not touched:
+            return
+        conn.execute(
+            self._new_state,
+            [{"kiosk_id": k, "state": "offline", "state_since": now} for k in touched],
+        )
+        for i in range(0, len(touched), 5000):
+            conn.execute(
+                select(kiosk_state.c.kiosk_id)
+                .where(kiosk_state.c.kiosk_id.in_(touched[i : i + 5000]))
+                .order_by(kiosk_state.c.kiosk_id)
+                .with_for_update()
+            ).all()
 
     def load_known(self) -> None:
         """Read every kiosk's state (the sweeper of another process moves them)."""

@@ -1,6 +1,6 @@
 """Several server processes on one store. Leases (server.fleet.lease), SQLite and
-PostgreSQL: one
-holder at a time, taken over when it lapses or when its process is gone."""
+PostgreSQL: one holder at a time, taken over when it lapses or when its process
+is gone; notice ids that never collide."""
 
 from __future__ import annotations
 
