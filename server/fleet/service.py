@@ -322,10 +322,13 @@ class FleetService:
         next_retention = time.monotonic() + 60
         next_sweep = time.monotonic() + self.fleet.sweep_s
         period = min(self.fleet.sweep_s, self.fleet.leader_lease_s / 3)
-        while not self._stop.wait(max(0.0, min(period, next_sweep - time.monotonic()))):
+        wait = period
+        while not self._stop.wait(wait):
+            wait = period
             try:
                 self._renew_leaders()
                 if time.monotonic() < next_sweep:
+                    wait = max(0.0, min(period, next_sweep - time.monotonic()))
                     continue
                 next_sweep = time.monotonic() + self.fleet.sweep_s
                 if not self.sweep_lease.held:
@@ -337,6 +340,7 @@ class FleetService:
                     next_retention = time.monotonic() + 3600
                     self.sweeper.retention(self.clock())
             except SQLAlchemyError as exc:
+                # one line per try, a period apart (a store that is down is not spun on)
                 log.error("fleet store failed during sweeping: %s", str(exc).splitlines()[0])
 
     def run(self) -> None:
