@@ -43,16 +43,35 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import requests
 from install import write_pack
-from soakfaults import Fault, Schedule, broker_kill, burst, clock_step, disk_full
-from soakfaults import ingest_kill, partition, postgres_restart, save, server_kill
+from soakfaults import (
+    Fault,
+    Schedule,
+    broker_kill,
+    burst,
+    clock_step,
+    disk_full,
+    ingest_kill,
+    partition,
+    postgres_restart,
+    save,
+    server_kill,
+)
+from soaknet import Impairment, Link, in_ns, netns_add, netns_del, rss_kib
 from soakworld import (
-    PY, REPO, Nginx, Postgres, Proc, free_port, healthy, ingest_proc, server_proc, wait,
+    PY,
+    REPO,
+    Nginx,
+    Postgres,
+    Proc,
+    free_port,
+    healthy,
+    ingest_proc,
+    server_proc,
+    wait,
     write_json,
 )  # fmt: skip
-from soaknet import Impairment, Link, in_ns, netns_add, netns_del, rss_kib
-
-import requests
 
 from server.config import load_server_config
 from server.datadir import init_data_dir
@@ -100,6 +119,8 @@ class Soak:
         self.memory: list[tuple[float, str, int, int]] = []
         self._stop = threading.Event()
         self._control_n = 0
+        #: monotonic times: warm-up over (memory baselines), run over
+        self.warm = self.end = 0.0
 
     def elapsed(self) -> float:
         return time.monotonic() - self.t0
@@ -112,7 +133,9 @@ class Soak:
         self.pg.create_db()
         nginx_port = free_port()
         init_keyset(tmp / "keys")
-        self.cfg = init_data_dir(tmp / "data", tmp / "keys", f"http://127.0.0.1:{nginx_port}", utcnow)
+        self.cfg = init_data_dir(
+            tmp / "data", tmp / "keys", f"http://127.0.0.1:{nginx_port}", utcnow
+        )
         self.data = self.cfg.data
         self.store = open_store(self.pg.url)
         self.broker = LocalBroker.create(
@@ -133,7 +156,9 @@ class Soak:
         self.broker.reload()
         self.publish()  # version 1 before anyone starts
         self.servers = [(server_proc(tmp, self.data, c, free_port()), 0) for c in (1, 3)]
-        self.servers = [(p, int(p.argv[p.argv.index("--http") + 1].split(":")[1])) for p, _ in self.servers]
+        self.servers = [
+            (p, int(p.argv[p.argv.index("--http") + 1].split(":")[1])) for p, _ in self.servers
+        ]
         self.ingest = ingest_proc(tmp, self.data, 5)
         for proc, port in self.servers:
             proc.start()
@@ -157,7 +182,9 @@ class Soak:
         state.mkdir(parents=True)
         subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", str(state)], check=True)
         bundle = self.tmp / "bundles" / kid
-        enroll_kiosk(self.cfg, kid, gate, (), bundle, time.time(), state_dir=str(state), replace=True)
+        enroll_kiosk(
+            self.cfg, kid, gate, (), bundle, time.time(), state_dir=str(state), replace=True
+        )
         toml = bundle / "kiosk.toml"
         toml.write_text(
             toml.read_text() + "\n[sync]\ninterval_s = 60\nmin_free_mb = 0\ntimeout_s = 20\n"
@@ -229,7 +256,11 @@ class Soak:
         return self.version
 
     def notice(self, why: str) -> None:
-        body = {"text": {"vi": f"Kiểm thử: {why}", "en": f"Soak: {why}"}, "to": ["all"], "minutes": 5}
+        body = {
+            "text": {"vi": f"Kiểm thử: {why}", "en": f"Soak: {why}"},
+            "to": ["all"],
+            "minutes": 5,
+        }
         try:
             r = requests.post(f"{self.url}/api/v1/notices", json=body, timeout=60,
                               headers={"Authorization": f"Bearer {self.token}"})  # fmt: skip
@@ -242,28 +273,35 @@ class Soak:
     def probe_loop(self) -> None:
         session = requests.Session()
         session.trust_env = False
-        kinds = [
-            ("dashboard", "/", {"cookies": {"bgk_session": self.cookie}}),
-            ("api kiosk", "/api/v1/kiosks/kiosk-1", {"headers": {"Authorization": f"Bearer {self.token}"}}),
-            ("api alerts", "/api/v1/alerts", {"headers": {"Authorization": f"Bearer {self.token}"}}),
-            ("tuf", "/tuf/timestamp.json", {}),
-        ]  # fmt: skip
+        bearer = {"Authorization": f"Bearer {self.token}"}
+        kinds: list[tuple[str, str, dict[str, str], dict[str, str]]] = [
+            ("dashboard", "/", {}, {"bgk_session": self.cookie}),
+            ("api kiosk", "/api/v1/kiosks/kiosk-1", bearer, {}),
+            ("api alerts", "/api/v1/alerts", bearer, {}),
+            ("tuf", "/tuf/timestamp.json", {}, {}),
+        ]
         i = 0
         while not self._stop.wait(0.5):
-            name, path, kw = kinds[i % len(kinds)]
+            name, path, headers, cookies = kinds[i % len(kinds)]
             i += 1
             t = time.monotonic()
             try:
-                status = session.get(self.url + path, timeout=10, **kw).status_code
+                got = session.get(self.url + path, headers=headers, cookies=cookies, timeout=10)
+                status = got.status_code
             except requests.RequestException:
                 status = -1
             self.probes.append((t, name, status, time.monotonic() - t))
 
     def memory_loop(self) -> None:
         while not self._stop.wait(10):
-            procs: list[tuple[str, Any]] = [("mosquitto", self.broker.proc), ("ingest", self.ingest.proc)]
+            procs: list[tuple[str, Any]] = [
+                ("mosquitto", self.broker.proc),
+                ("ingest", self.ingest.proc),
+            ]
             procs += [(p.name, p.proc) for p, _ in self.servers]
-            procs += [(a.id, a.proc.proc) for a in self.agents] + [(p.name, p.proc) for p in self.sims]
+            procs += [(a.id, a.proc.proc) for a in self.agents] + [
+                (p.name, p.proc) for p in self.sims
+            ]
             t = time.monotonic()
             for name, proc in procs:
                 if proc is not None and proc.poll() is None:
@@ -285,7 +323,7 @@ class Soak:
             self.sim_control(g, {"op": "stop"})
         for proc in getattr(self, "sims", []):
             with contextlib.suppress(Exception):
-                proc.proc.wait(60)  # type: ignore[union-attr]
+                proc.proc.wait(60) if proc.proc else None
             proc.stop()
         for agent in getattr(self, "agents", []):
             agent.proc.stop()
@@ -329,7 +367,10 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="bgk-soak-"))
     tmp.chmod(0o755)
     print(f"soak: {args.kiosks} simulated + 3 real kiosks, {args.minutes:g} min; work folder {tmp}")
-    print(f"load average before: {Path('/proc/loadavg').read_text().split()[:3]} (2 cores)", flush=True)
+    print(
+        f"load average before: {Path('/proc/loadavg').read_text().split()[:3]} (2 cores)",
+        flush=True,
+    )
     soak = Soak(args, tmp)
     status = 1
     try:

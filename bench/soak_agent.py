@@ -106,7 +106,7 @@ def main() -> int:
     args = parser.parse_args()
     config = load_config(args.config)
     JOURNAL = Journal(args.journal, config.kiosk.id)
-    fleet_module.Outbox = JournalOutbox  # type: ignore[misc]
+    fleet_module.Outbox = JournalOutbox  # type: ignore[attr-defined]
     services: list[AgentService] = []
     fleet = JournalFleetLink(
         config,

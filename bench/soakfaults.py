@@ -62,7 +62,7 @@ def ingest_kill(soak: Soak, f: Fault) -> None:
 def postgres_restart(soak: Soak, f: Fault) -> None:
     soak.pg.crash_restart(5)
     for _, port in soak.servers:
-        wait(lambda p=port: healthy(p), 120, "the servers after PostgreSQL's restart")  # type: ignore[misc]
+        wait(lambda p=port: healthy(p), 120, "the servers after PostgreSQL's restart")
 
 
 def disk_full(hold_s: float) -> Callable[[Soak, Fault], None]:
@@ -71,14 +71,13 @@ def disk_full(hold_s: float) -> Callable[[Soak, Fault], None]:
         filler = state / "filler.bin"
         st = os.statvfs(state)
         free = st.f_bavail * st.f_frsize
-        with open(filler, "wb") as fh:
-            with contextlib.suppress(OSError):
-                chunk = b"\0" * (1 << 20)
-                while free > 0:
-                    fh.write(chunk[: min(len(chunk), free)])
-                    free -= len(chunk)
-                fh.flush()
-                os.fsync(fh.fileno())
+        with open(filler, "wb") as fh, contextlib.suppress(OSError):
+            chunk = b"\0" * (1 << 20)
+            while free > 0:
+                fh.write(chunk[: min(len(chunk), free)])
+                free -= len(chunk)
+            fh.flush()
+            os.fsync(fh.fileno())
         f.notes.append(f"{soak.agents[-1].id}: {state} full")
         time.sleep(hold_s)
         filler.unlink()

@@ -53,12 +53,14 @@ from server.fleet.mqtt_hub import Hub, drop_connection  # noqa: E402
 SYNC_EVERY_S = 120.0
 ANNOUNCE_JITTER_S = 5.0
 SESSION_EVENT_S = 300.0
+NO_MATCHING_SUBSCRIBERS = 16
 
 
 class Kiosk:
     __slots__ = (
         "boot", "client", "connected", "dead", "id", "inflight", "installed", "next_event",
-        "offset", "outbox", "outbox_id", "pending", "seq", "syncing", "sync_at", "topic_hb",
+        "offset", "outbox", "outbox_id", "pending", "resend_at", "seq", "sync_at", "syncing",
+        "topic_hb",
     )  # fmt: skip
 
     def __init__(self, kiosk_id: str) -> None:
@@ -78,6 +80,8 @@ class Kiosk:
         self.sync_at = 0.0
         self.offset = 0.0
         self.next_event = 0.0
+        #: send the outbox again then (a PUBACK said nobody was subscribed)
+        self.resend_at = 0.0
         self.topic_hb = kiosk_topic(kiosk_id, Kind.HB)
 
 
@@ -149,7 +153,9 @@ class Fleet:
         k.client.on_publish = self._published
         self.hub.subscribe(k.client, kiosk_topic(k.id, Kind.CMD), 1)
         self.hub.subscribe(k.client, ANNOUNCE, 1)
-        birth = Status(online=True, boot_id=k.boot, seq0=k.seq + 1, ts=self.wall(k), hb_s=self.period)
+        birth = Status(
+            online=True, boot_id=k.boot, seq0=k.seq + 1, ts=self.wall(k), hb_s=self.period
+        )
         self.hub.publish(k.client, kiosk_topic(k.id, Kind.STATUS), birth.to_bytes(), 1, retain=True)
         k.inflight.clear()
         for seq in sorted(k.pending):  # the outbox: everything not yet acknowledged
@@ -159,8 +165,11 @@ class Fleet:
     def _lost(self, k: Kiosk) -> None:
         k.connected = False
 
-    def _published(self, _c: Any, k: Kiosk, mid: int, _rc: Any, _p: Any) -> None:
+    def _published(self, _c: Any, k: Kiosk, mid: int, rc: Any, _p: Any) -> None:
         seq = k.inflight.pop(mid, None)
+        if seq is not None and int(getattr(rc, "value", 0)) == NO_MATCHING_SUBSCRIBERS:
+            k.resend_at = time.monotonic() + 5.0  # delivered nowhere: as the agent, again
+            return
         if seq is not None and k.pending.pop(seq, None) is not None:
             self.counts["acked"] += 1
             self.log(k=k.id, e="ack", o=k.outbox_id, s=seq)
@@ -180,7 +189,7 @@ class Fleet:
         self.counts["commands"] += 1
         self.log(k=k.id, e="cmd", c=cmd.cmd_id, op=cmd.op)
         for state in ("accepted", "done"):
-            ack = CommandAck(cmd_id=cmd.cmd_id, state=state, reason="soak", ts=self.wall(k))  # type: ignore[arg-type]
+            ack = CommandAck(cmd_id=cmd.cmd_id, state=state, reason="soak", ts=self.wall(k))
             self._outbox(k, kiosk_topic(k.id, Kind.ACK), ack.to_bytes(), "ack")
 
     # --- the outbox ---------------------------------------------------------------------
@@ -330,9 +339,13 @@ class Fleet:
                 if k.sync_at and now >= k.sync_at and not k.syncing:
                     k.syncing, k.sync_at = True, 0.0
                     self.jobs.put(k)
-                if not k.connected and k.client is not None and k.client.socket() is None:
-                    if self.rng.random() < 0.02:  # reconnect with jitter (~1 s at 20 polls/s)
-                        self.hub.reconnect(k.client)
+                if k.resend_at and now >= k.resend_at and k.connected:
+                    k.resend_at = 0.0
+                    for seq in sorted(set(k.pending) - set(k.inflight.values())):
+                        self._send(k, seq)
+                gone = not k.connected and k.client is not None and k.client.socket() is None
+                if gone and self.rng.random() < 0.02:  # reconnect with jitter (~1 s at 20/s)
+                    self.hub.reconnect(k.client)
             while not self.results.empty():
                 k, result = self.results.get()
                 self._sync_done(k, result, now)
@@ -358,12 +371,20 @@ class Fleet:
             delay_s=int(self.spec["will_delay_s"]),
         )
         k.client = self.hub.open(
-            self.ids[k.id], k, will=will, keepalive=int(self.spec["keepalive_s"]), session_expiry=3600
+            self.ids[k.id],
+            k,
+            will=will,
+            keepalive=int(self.spec["keepalive_s"]),
+            session_expiry=3600,
         )
 
     def figures(self) -> None:
         connected = sum(k.connected for k in self.kiosks)
-        out = {**self.counts, "connected": connected, "pending": sum(len(k.pending) for k in self.kiosks)}
+        out = {
+            **self.counts,
+            "connected": connected,
+            "pending": sum(len(k.pending) for k in self.kiosks),
+        }
         tmp = Path(self.spec["figures"] + ".tmp")
         tmp.write_text(json.dumps(out))
         tmp.replace(self.spec["figures"])
@@ -375,7 +396,9 @@ class Fleet:
         for k in self.kiosks:
             if k.connected:
                 bye = Status(online=False, boot_id=k.boot, seq0=k.seq + 1, ts=self.wall(k))
-                self.hub.publish(k.client, kiosk_topic(k.id, Kind.STATUS), bye.to_bytes(), 1, retain=True)
+                self.hub.publish(
+                    k.client, kiosk_topic(k.id, Kind.STATUS), bye.to_bytes(), 1, retain=True
+                )
         self.hub.poll(0.2)
         self.figures()
         for _ in self.workers:

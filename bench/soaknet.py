@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import heapq
-import os
 import random
 import select
 import socket
@@ -33,6 +32,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 
 CLONE_NEWNET = 0x40000000
 SEGMENT = 1448
@@ -289,19 +289,12 @@ def in_ns(ns: str, argv: list[str]) -> list[str]:
 
 
 def rss_kib(pid: int) -> int:
+    """Resident memory of `pid` (`ip netns exec` execs the command: the same pid)."""
     try:
-        for line in open(f"/proc/{pid}/status"):
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
+        status = Path(f"/proc/{pid}/status").read_text()
     except OSError:
-        pass
+        return 0
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
     return 0
-
-
-def children_rss_kib(pid: int) -> int:
-    """RSS of `pid` or, for `ip netns exec` wrappers, of the process it became."""
-    return rss_kib(pid)
-
-
-__all__ = ["Impairment", "Link", "in_ns", "listeners_in", "netns_add", "netns_del", "rss_kib"]
-_ = os  # (os used by callers through rss helpers)

@@ -44,7 +44,7 @@ def wait(cond: Any, timeout: float, what: str) -> None:
 
 
 def log_file(tmp: Path, name: str) -> Any:
-    return open(tmp / "logs" / f"{name}.log", "ab")  # noqa: SIM115
+    return open(tmp / "logs" / f"{name}.log", "ab")
 
 
 class Postgres:
