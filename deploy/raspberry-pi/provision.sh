@@ -65,7 +65,12 @@ if [ ! -x "$PREFIX/venv/bin/python" ]; then
     run python3 -m venv "$PREFIX/venv"
 fi
 run "$PREFIX/venv/bin/pip" install -q --upgrade pip
-if [ -d "$source_dir" ]; then
+if [ -f "$source_dir/requirements/kiosk.lock" ]; then
+    # the locked versions, every file checked against its hash (scripts/lock)
+    run "$PREFIX/venv/bin/pip" install -q --require-hashes -r "$source_dir/requirements/kiosk.lock"
+    run "$PREFIX/venv/bin/pip" install -q --no-deps --upgrade "$source_dir"
+    [ -f "$source_dir/README.md" ] && run install -m 0644 "$source_dir/README.md" "$PREFIX/README.md"
+elif [ -d "$source_dir" ]; then
     run "$PREFIX/venv/bin/pip" install -q --upgrade "$source_dir[kiosk]"
     [ -f "$source_dir/README.md" ] && run install -m 0644 "$source_dir/README.md" "$PREFIX/README.md"
 else

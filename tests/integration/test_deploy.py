@@ -96,7 +96,9 @@ def test_provisioning_installs_the_bundle_privately_and_starts_both_services(bun
     out = run.stdout
     assert f"install -m 0640 -o root -g bgk {bundle}/kiosk.toml /etc/bgk/kiosk.toml" in out
     assert "install -d -m 0750 -o root -g bgk /etc/bgk" in out
-    assert f"pip install -q --upgrade {REPO}[kiosk]" in out
+    # the locked versions, checked by hash, then the project itself
+    assert f"pip install -q --require-hashes -r {REPO}/requirements/kiosk.lock" in out
+    assert f"pip install -q --no-deps --upgrade {REPO}" in out
     assert "usermod -a -G video,render,input bgk" in out
     assert "systemctl enable --now bgk-kiosk-agent.service" in out
     assert "systemctl enable --now bgk-kiosk-ui.service" in out
