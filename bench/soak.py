@@ -261,10 +261,11 @@ class Soak:
             "to": ["all"],
             "minutes": 5,
         }
+        t = time.monotonic()
         try:
-            r = requests.post(f"{self.url}/api/v1/notices", json=body, timeout=60,
+            r = requests.post(f"{self.url}/api/v1/notices", json=body, timeout=120,
                               headers={"Authorization": f"Bearer {self.token}"})  # fmt: skip
-            self.notices.append({"t": time.monotonic(), "status": r.status_code,
+            self.notices.append({"t": t, "status": r.status_code, "s": time.monotonic() - t,
                                  "commands": len(r.json().get("commands", []))})  # fmt: skip
         except (requests.RequestException, ValueError) as exc:
             self.notices.append({"t": time.monotonic(), "status": -1, "error": str(exc)[:200]})

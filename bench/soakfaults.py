@@ -26,8 +26,9 @@ class Fault:
     scope: str | list[str]
     start: float = 0.0
     end: float = 0.0
-    #: the pack version published while it was on
+    #: the pack version published while it was on, and when
     version: int | None = None
+    published: float = 0.0
     notes: list[str] = field(default_factory=list)
 
 
@@ -125,18 +126,22 @@ class Schedule:
         self.faults = faults
         self.done: list[Fault] = []
 
+    def _act(self, action: Callable[[Soak, Fault], None], fault: Fault) -> None:
+        action(self.soak, fault)
+        fault.end = time.monotonic()  # the fault is over (publishing may go on)
+
     def run(self, slot_s: float) -> None:
         for fault, action in self.faults:
             slot_end = time.monotonic() + slot_s
             fault.start = time.monotonic()
             print(f"[{self.soak.elapsed():6.0f} s] fault: {fault.name}", flush=True)
-            worker = threading.Thread(target=action, args=(self.soak, fault), daemon=True)
+            worker = threading.Thread(target=self._act, args=(action, fault), daemon=True)
             worker.start()
             time.sleep(3)
             fault.version = self.soak.publish()
+            fault.published = time.monotonic()
             self.soak.notice(fault.name)
             worker.join()
-            fault.end = time.monotonic()
             self.done.append(fault)
             print(
                 f"[{self.soak.elapsed():6.0f} s]   over after {fault.end - fault.start:.0f} s; "

@@ -23,7 +23,7 @@ from kiosk.protocol.errors import BgkError, UsageError
 from kiosk.protocol.languages import LANGUAGES
 from server.config import ServerConfig
 from server.fleet.pki import FleetKeys
-from server.fleet.remote import QueuedCommand, new_notice_id, queue_command
+from server.fleet.remote import QueuedCommand, new_notice_id, queue_command, queue_commands
 from server.fleet.reports import kiosk_uptime_between
 from server.fleet.reports_uptime import Uptime
 from server.fleet.view import KioskView, fleet_view, local_time
@@ -291,10 +291,7 @@ def send_notice(
     keys = _fleet_keys(config)
     # the command outlives its delivery attempts only as long as the notice itself
     ttl = min(max(minutes * 60, 10.0), 7 * 86400)
-    return [
-        queue_command(store, keys, kiosk_id, "notice", args, now=now, ttl_s=ttl, created_by=by)
-        for kiosk_id in targets
-    ]
+    return queue_commands(store, keys, targets, "notice", args, now=now, ttl_s=ttl, created_by=by)
 
 
 @dataclass(frozen=True)
@@ -410,10 +407,7 @@ def withdraw_notice(
     targets = [k for k in notice.kiosks if k in active]
     if not targets:
         raise UsageError(f"none of the kiosks notice {notice_id} went to is enrolled any more")
-    return [
-        queue_command(store, keys, k, "notice", args, now=now, ttl_s=ttl, created_by=by)
-        for k in targets
-    ]
+    return queue_commands(store, keys, targets, "notice", args, now=now, ttl_s=ttl, created_by=by)
 
 
 def widen_pack(

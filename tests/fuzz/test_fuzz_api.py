@@ -4,10 +4,11 @@ viewer's, a publisher's and an admin's bearer token and with none. No answer
 is a server error; without a token every route refuses (401); a viewer never
 gets a publisher's route to act (403); /me answers only about the caller.
 
-A short derandomized run here; `bench/fuzz.py --api` runs many more cases."""
+A short derandomized run here; `bench/fuzz.py` runs many more cases."""
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -27,8 +28,9 @@ from server.web.app import create_app
 ROLES = ("viewer", "publisher", "admin")
 #: routes that change something: publishers and admins only
 PUBLISHER_ROUTES = ("POST",)
-#: cases per route in the suite (bench/fuzz.py --api runs many more)
-MAX_EXAMPLES = 15
+#: cases per route: 15 in the suite, derandomized; bench/fuzz.py runs many more at random
+LONG = int(os.environ.get("BGK_FUZZ_EXAMPLES", "0"))
+MAX_EXAMPLES = LONG or 15
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +82,7 @@ def test_every_api_route_with_every_role(world: dict[str, Any]) -> None:
         @settings(
             max_examples=MAX_EXAMPLES,
             deadline=None,
-            derandomize=True,
+            derandomize=not LONG,
             database=None,
             suppress_health_check=list(HealthCheck),
         )

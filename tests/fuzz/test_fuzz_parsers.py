@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -38,10 +39,13 @@ from server.packs.findings import Findings
 from server.packs.markup import parse_page as parse_markup
 from server.packs.source import load_source
 
+#: bench/fuzz.py sets BGK_FUZZ_EXAMPLES for long random runs; the suite's runs are
+#: short and derandomized (a failure reproduces)
+LONG = int(os.environ.get("BGK_FUZZ_EXAMPLES", "0"))
 FUZZ = settings(
-    max_examples=120,
+    max_examples=LONG or 120,
     deadline=None,
-    derandomize=True,
+    derandomize=not LONG,
     database=None,
     suppress_health_check=[HealthCheck.too_slow],
 )

@@ -38,7 +38,9 @@ def locked(extra: str) -> dict[str, str]:
 def test_each_lock_pins_what_pyproject_asks_for(extra: str) -> None:
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     extras = project["optional-dependencies"]
-    wanted = {_name(r) for r in [*project["dependencies"], *extras[extra]] if not r.startswith("bgk")}
+    wanted = {
+        _name(r) for r in [*project["dependencies"], *extras[extra]] if not r.startswith("bgk")
+    }
     if extra == "dev":
         wanted |= {_name(r) for r in extras["server"] + extras["kiosk"]}
     pins = locked(extra)
