@@ -31,12 +31,15 @@ import logging
 import os
 import secrets
 import socket
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Connection, select, text, update
+from sqlalchemy.exc import SQLAlchemyError
 
-from server.fleet.ingest import dialect_insert, write_transaction
+from kiosk.protocol.errors import UsageError
+from server.fleet.transactions import dialect_insert, write_transaction
 from server.store import Store
 from server.store.schema import leases
 
@@ -161,3 +164,67 @@ def lease_info(store: Store, name: str) -> LeaseInfo | None:
     if row is None:
         return None
     return LeaseInfo(row.name, row.holder, row.term, row.since, row.expires_at)
+
+
+class FleetLeases:
+    """The leases of one fleet service (server.fleet.service): its broker accounts,
+    the sweeper's, and for a main process the control link's."""
+
+    def __init__(
+        self, store: Store, accounts: list[str], *, control: bool, ttl_s: float, server_clients: int
+    ) -> None:
+        self.accounts = [Lease(store, f"mqtt-{name}", ttl_s=ttl_s) for name in accounts]
+        self.sweeper = Lease(store, "fleet-sweeper", ttl_s=ttl_s)
+        self.control = Lease(store, "fleet-control", ttl_s=ttl_s) if control else None
+        self.server_clients = server_clients
+        #: set while this process holds the control lease (the ingest thread reads it)
+        self._controlling = threading.Event()
+        #: the first renewal was made (before it, nobody knows who leads)
+        self.decided = False
+
+    @property
+    def controlling(self) -> bool:
+        return self._controlling.is_set()
+
+    @property
+    def sweeping(self) -> bool:
+        return self.sweeper.held
+
+    def claim(self) -> None:
+        """Claim the broker accounts (refuse to start on one in use), then the rest."""
+        if self.decided:
+            return
+        try:
+            for lease in self.accounts:
+                if not lease.renew():
+                    holder = lease.last.holder if lease.last else "?"
+                    raise UsageError(
+                        f"the broker account {lease.name.removeprefix('mqtt-')} is used by another "
+                        f"server process ({holder}): start this one with another --client number "
+                        f"([mqtt] server_clients = {self.server_clients} accounts)"
+                    )
+            self.renew()
+        except SQLAlchemyError as exc:
+            log.error("cannot claim leases (the store fails: %s)", str(exc).splitlines()[0])
+        self.decided = True
+
+    def renew(self) -> None:
+        for lease in self.accounts:
+            if not lease.renew():
+                log.error("broker account lease %s was taken by %s", lease.name, lease.last)
+        self.sweeper.renew()
+        if self.control is not None:
+            if self.control.renew():
+                self._controlling.set()
+            else:
+                self._controlling.clear()
+
+    def release(self) -> None:
+        self._controlling.clear()
+        for lease in [self.sweeper, self.control, *self.accounts]:
+            if lease is None:
+                continue
+            try:
+                lease.release()
+            except SQLAlchemyError as exc:
+                log.warning("cannot release lease %s: %s", lease.name, exc)

@@ -28,14 +28,12 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from kiosk.protocol.backoff import Backoff
-from kiosk.protocol.errors import UsageError
 from kiosk.protocol.payloads import ServerStatus
 from kiosk.protocol.topics import (
     ANNOUNCE,
@@ -48,10 +46,11 @@ from server.config import ServerConfig
 from server.fleet.announce import AnnounceWatcher
 from server.fleet.credentials import server_identity
 from server.fleet.ingest import IngestWriter, Raw
-from server.fleet.lease import Lease
+from server.fleet.lease import FleetLeases
 from server.fleet.mqtt import Link, Will
 from server.fleet.pki import FleetKeys
 from server.fleet.remote import due_commands, mark_sent
+from server.fleet.stats import Stats
 from server.fleet.sweeper import Sweeper
 from server.store import Store
 
@@ -59,62 +58,6 @@ log = logging.getLogger(__name__)
 Role = Literal["main", "ingest"]
 #: in-memory batch cap while the store is failing (QoS 0 beyond it is dropped)
 MAX_PENDING = 200_000
-
-
-@dataclass
-class Latency:
-    """Receipt-to-commit latencies in 1 ms buckets (0..30 s)."""
-
-    buckets: list[int] = field(default_factory=lambda: [0] * 30_001)
-    count: int = 0
-
-    def add(self, seconds: float) -> None:
-        self.buckets[min(30_000, max(0, int(seconds * 1000)))] += 1
-        self.count += 1
-
-    def quantile(self, q: float) -> float | None:
-        if not self.count:
-            return None
-        want, seen = q * self.count, 0
-        for ms, n in enumerate(self.buckets):
-            seen += n
-            if seen >= want:
-                return ms / 1000
-        return 30.0
-
-
-@dataclass
-class Stats:
-    received: int = 0
-    committed: int = 0
-    dropped: int = 0
-    batches: int = 0
-    db_errors: int = 0
-    connects: int = 0
-    started: float = field(default_factory=time.monotonic)
-    #: monotonic times of the first receipt and the last commit (rates in benches)
-    first_mono: float | None = None
-    last_commit_mono: float | None = None
-    #: this process's CPU seconds at the first receipt (what came before is start-up)
-    first_cpu: float | None = None
-    latency: Latency = field(default_factory=Latency)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "received": self.received,
-            "committed": self.committed,
-            "dropped": self.dropped,
-            "batches": self.batches,
-            "db_errors": self.db_errors,
-            "connects": self.connects,
-            "p50_s": self.latency.quantile(0.5),
-            "p99_s": self.latency.quantile(0.99),
-            "uptime_s": time.monotonic() - self.started,
-            "first_mono": self.first_mono,
-            "last_commit_mono": self.last_commit_mono,
-            "cpu_s": time.process_time(),
-            "first_cpu": self.first_cpu,
-        }
 
 
 class FleetService:
@@ -160,17 +103,14 @@ class FleetService:
         )
         self.control: Link | None = None
         self.announcer = AnnounceWatcher(cfg)
-        ttl = cfg.fleet.leader_lease_s
         accounts = [ingest_index] if role == "ingest" else [client_index, ingest_index]
-        self.accounts = [
-            Lease(store, f"mqtt-{server_identity(keys, n).username}", ttl_s=ttl) for n in accounts
-        ]
-        self.sweep_lease = Lease(store, "fleet-sweeper", ttl_s=ttl)
-        self.control_lease = Lease(store, "fleet-control", ttl_s=ttl) if role == "main" else None
-        #: set while this process holds the control lease (the control link is up then)
-        self._controlling = threading.Event()
-        self._decided = False
-        self._claimed = False
+        self.leases = FleetLeases(
+            store,
+            [server_identity(keys, n).username for n in accounts],
+            control=role == "main",
+            ttl_s=cfg.fleet.leader_lease_s,
+            server_clients=cfg.mqtt.server_clients,
+        )
         if role == "main":
             # MQTT v5: retained server status with an LWT, commands with message expiry
             down = ServerStatus(online=False, ts=clock()).to_bytes()
@@ -200,7 +140,7 @@ class FleetService:
     @property
     def controlling(self) -> bool:
         """Whether this process holds the control lease (and so the control link)."""
-        return self._controlling.is_set()
+        return self.leases.controlling
 
     @property
     def connected(self) -> bool:
@@ -209,46 +149,7 @@ class FleetService:
             return False
         if self.control is None:
             return True
-        return self._decided and (self.control.connected or not self.controlling)
-
-    # --- leases ---------------------------------------------------------------------
-    def claim(self) -> None:
-        """Claim this process's broker accounts; refuse to start on one in use."""
-        if self._claimed:
-            return
-        try:
-            for lease in self.accounts:
-                if not lease.renew():
-                    holder = lease.last.holder if lease.last else "?"
-                    name = lease.name.removeprefix("mqtt-")
-                    raise UsageError(
-                        f"the broker account {name} is used by another server process "
-                        f"({holder}): start this one with another --client number "
-                        f"([mqtt] server_clients = {self.cfg.mqtt.server_clients} accounts)"
-                    )
-            self._renew_leaders()
-        except SQLAlchemyError as exc:
-            log.error("cannot claim leases (the store fails: %s)", str(exc).splitlines()[0])
-        self._claimed = self._decided = True
-
-    def _renew_leaders(self) -> None:
-        for lease in self.accounts:
-            if not lease.renew():
-                log.error("broker account lease %s was taken by %s", lease.name, lease.last)
-        self.sweep_lease.renew()
-        if self.control_lease is not None:
-            if self.control_lease.renew():
-                self._controlling.set()
-            else:
-                self._controlling.clear()
-
-    def _release(self) -> None:
-        for lease in [self.sweep_lease, self.control_lease, *self.accounts]:
-            if lease is not None:
-                try:
-                    lease.release()
-                except SQLAlchemyError as exc:
-                    log.warning("cannot release lease %s: %s", lease.name, exc)
+        return self.leases.decided and (self.control.connected or not self.controlling)
 
     # --- link callbacks -----------------------------------------------------------
     def _received(self, topic: str, payload: bytes, qos: int, mid: int, _props: Any) -> None:
@@ -326,12 +227,12 @@ class FleetService:
         while not self._stop.wait(wait):
             wait = period
             try:
-                self._renew_leaders()
+                self.leases.renew()
                 if time.monotonic() < next_sweep:
                     wait = max(0.0, min(period, next_sweep - time.monotonic()))
                     continue
                 next_sweep = time.monotonic() + self.fleet.sweep_s
-                if not self.sweep_lease.held:
+                if not self.leases.sweeping:
                     self.writer.load_known()
                     continue
                 swept = self.sweeper.sweep(self.clock())
@@ -344,7 +245,7 @@ class FleetService:
                 log.error("fleet store failed during sweeping: %s", str(exc).splitlines()[0])
 
     def run(self) -> None:
-        self.claim()
+        self.leases.claim()
         sweeper = threading.Thread(target=self.sweep_loop, name="fleet-sweeper", daemon=True)
         sweeper.start()
         try:
@@ -410,13 +311,13 @@ class FleetService:
             "received": self.stats.received,
             "db_errors": self.stats.db_errors,
             #: which of the fleet's single jobs this process does now (lease.py)
-            "sweeper": self.sweep_lease.held,
+            "sweeper": self.leases.sweeping,
             "control": self.controlling,
         }
 
     # --- lifecycle ------------------------------------------------------------------
     def start(self) -> None:
-        self.claim()
+        self.leases.claim()
         self._thread = threading.Thread(target=self._guarded_run, name="fleet-ingest", daemon=True)
         self._thread.start()
 
@@ -439,7 +340,7 @@ class FleetService:
             control.pump(0.1)
         for link in self.links:
             link.close()
-        self._release()
+        self.leases.release()
 
     def request_stop(self) -> None:
         self._stop.set()

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -196,11 +197,13 @@ def test_partition_offline_then_online_and_the_outbox_delivers_exactly_once(serv
         proxy.close()
 
 
-def test_an_event_no_server_was_subscribed_for_is_sent_again(server: Server) -> None:
+def test_an_event_no_server_was_subscribed_for_is_sent_again(tmp_path: Path) -> None:
     """A broker that restarted without its sessions (killed before its autosave)
     acknowledges a kiosk's event with "no matching subscribers" when the kiosk is
     back before the server: delivered nowhere. The outbox keeps it and sends it
-    again until the server's ingest is there (found by bench/soak.py)."""
+    again until the server's ingest is there (found by bench/soak.py). A broker of
+    its own: no server session has ever subscribed there."""
+    server = make_server(tmp_path, fleet="will_delay_s = 1\nkeepalive_s = 5\nheartbeat_s = 5")
     link = start(server, "lb-nosub")
     try:
         link.emit(AgentEvent("error", time.time(), "while nobody listens", {}))
@@ -219,3 +222,4 @@ def test_an_event_no_server_was_subscribed_for_is_sent_again(server: Server) -> 
             assert stored() == 1
     finally:
         link.stop()
+        server.close()
