@@ -218,7 +218,7 @@ class Soak:
                 "tuf_cache": str(self.tmp / f"simcache-{g}"), "period_s": 30, "will_delay_s": 10,
                 "keepalive_s": 30, "journal": str(self.tmp / "journal" / f"sim-{gate}.jsonl"),
                 "control": str(self.tmp / f"control-{g}.json"), "figures": str(self.tmp / f"sim-{g}.json"),
-                "workers": 3, "seed": g, "pack": "soak", "ramp_per_s": 200,
+                "workers": 3, "seed": g, "pack": "soak", "ramp_per_s": 100,
             }  # fmt: skip
             spec_path = self.tmp / f"sim-{g}.spec.json"
             spec_path.write_text(json.dumps(spec))
@@ -320,6 +320,9 @@ class Soak:
         if self._stop.is_set():
             return
         self._stop.set()
+        #: processes that ended before the soak asked them to (a crash: see logs/)
+        self.died = [p.name for p in [*getattr(self, "sims", []), *(a.proc for a in getattr(self, "agents", []))]
+                     if p.proc is not None and p.proc.poll() is not None]  # fmt: skip
         for g in range(len(self.gates)):
             self.sim_control(g, {"op": "stop"})
         for proc in getattr(self, "sims", []):

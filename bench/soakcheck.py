@@ -129,6 +129,12 @@ def check(soak: Soak, faults: list[Fault], view: list[dict[str, Any]]) -> int:
         f"{len(ours)} ({len(ours) - 3} simulated + 3 real agents); {len(j.dead)} lost power for good near the end",
     )
     rep.add("faults survived", f"{len(faults)}: " + "; ".join(f.name for f in faults))
+    died = getattr(soak, "died", [])
+    rep.add(
+        "simulators and kiosk agents ran throughout",
+        "yes" if not died else f"ended early: {', '.join(died)} (see logs/)",
+        not died,
+    )
 
     # 1. every QoS 1 event stored exactly once
     missing = j.events - stored_ev

@@ -293,7 +293,7 @@ class Fleet:
                     drop_connection(k.client)
             self.hub.poll(0.2)
             for k in self.kiosks:
-                if not k.dead:
+                if not k.dead and k.client is not None:
                     self.hub.reconnect(k.client)
         elif op == "clock":
             for k in self.kiosks[: cmd.get("count", 1)]:
@@ -301,7 +301,8 @@ class Fleet:
         elif op == "die":
             for k in [k for k in self.kiosks if not k.dead][-cmd["count"] :]:
                 k.dead = True
-                drop_connection(k.client)
+                if k.client is not None:
+                    drop_connection(k.client)
                 k.connected = False
                 self.log(k=k.id, e="dead")
         elif op == "stop":
@@ -343,9 +344,12 @@ class Fleet:
                     k.resend_at = 0.0
                     for seq in sorted(set(k.pending) - set(k.inflight.values())):
                         self._send(k, seq)
-                gone = not k.connected and k.client is not None and k.client.socket() is None
+                gone = not k.connected and (k.client is None or k.client.socket() is None)
                 if gone and self.rng.random() < 0.02:  # reconnect with jitter (~1 s at 20/s)
-                    self.hub.reconnect(k.client)
+                    if k.client is None:
+                        self._open(k)
+                    else:
+                        self.hub.reconnect(k.client)
             while not self.results.empty():
                 k, result = self.results.get()
                 self._sync_done(k, result, now)
@@ -363,6 +367,8 @@ class Fleet:
         self.close()
 
     def _open(self, k: Kiosk) -> None:
+        """A new client for `k` (TCP and TLS connect here, CONNACK in poll); on failure
+        (the broker busy or away) the loop tries again."""
         will = Will(
             kiosk_topic(k.id, Kind.STATUS),
             Status(online=False, boot_id=k.boot, seq0=k.seq + 1).to_bytes(),
@@ -370,13 +376,14 @@ class Fleet:
             retain=True,
             delay_s=int(self.spec["will_delay_s"]),
         )
-        k.client = self.hub.open(
-            self.ids[k.id],
-            k,
-            will=will,
-            keepalive=int(self.spec["keepalive_s"]),
-            session_expiry=3600,
-        )
+        try:
+            k.client = self.hub.open(
+                self.ids[k.id], k, will=will, keepalive=int(self.spec["keepalive_s"]),
+                session_expiry=3600,
+            )  # fmt: skip
+        except OSError as exc:  # ssl.SSLError too
+            k.client = None
+            self.log(k=k.id, e="connfail", why=str(exc)[:120])
 
     def figures(self) -> None:
         connected = sum(k.connected for k in self.kiosks)

@@ -178,7 +178,7 @@ class Link:
                 pair.held = True  # accepted, never answered
             else:
                 try:
-                    up = socket.create_connection(("127.0.0.1", port), timeout=2)
+                    up = socket.create_connection(("127.0.0.1", port), timeout=10)
                 except OSError:
                     conn.close()
                     continue
