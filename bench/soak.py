@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import glob
 import hashlib
 import json
 import os
@@ -84,7 +85,8 @@ from server.packs.signing import utcnow
 from server.store import open_store
 from server.web import accounts
 
-FAKETIME_LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
+#: libfaketime steps a real agent's clock (Debian: faketime)
+FAKETIME_LIB = next(iter(sorted(glob.glob("/usr/lib/*/faketime/libfaketime.so.1"))), "")
 IMPAIRMENTS = [
     Impairment(delay_s=0.6),
     Impairment(loss=0.10),
@@ -366,6 +368,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
         raise SystemExit("soak: run as root (network namespaces, tmpfs, PostgreSQL as postgres)")
+    if not FAKETIME_LIB:
+        raise SystemExit("soak: libfaketime is missing: apt-get install faketime")
     from soakcheck import check
 
     tmp = Path(tempfile.mkdtemp(prefix="bgk-soak-"))

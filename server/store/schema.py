@@ -269,3 +269,14 @@ leases = Table(
     Column("since", Double, nullable=False),
     Column("expires_at", Double, nullable=False),
 )
+
+#: wrong passwords at sign-in, per user name and per client address (server.web.auth):
+#: shared by every server process; rows older than the lock window are deleted
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(200), nullable=False),
+    Column("at", Double, nullable=False),
+    Index("ix_login_failures_key_at", "key", "at"),
+)

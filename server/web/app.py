@@ -22,7 +22,7 @@ from sqlalchemy import exc as sa_exc
 from server.config import ServerConfig
 from server.store import Store, open_store
 from server.web.api import api_router, install_error_handlers
-from server.web.auth import LoginThrottle
+from server.web.auth import StoreLoginThrottle
 from server.web.dashboard import install_dashboard
 from server.web.dashboard_pages import PageError, error_page, render, wants_page, words_of
 from server.web.files import files_router, not_found
@@ -48,7 +48,7 @@ def create_app(
     app.state.config = config
     app.state.store = store if store is not None else open_store(config.store_url)
     app.state.clock = clock
-    app.state.login_throttle = LoginThrottle()
+    app.state.login_throttle = StoreLoginThrottle(app.state.store, clock)
     app.include_router(files_router(config.tuf_dir, config.blob_dir))
     app.include_router(api_router())
     install_dashboard(app)

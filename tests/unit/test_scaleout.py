@@ -60,3 +60,28 @@ def test_notices_sent_in_the_same_millisecond_keep_their_own_ids() -> None:
     for notice_id in ids:
         assert notice_id.startswith("n1796000000123-")
         NoticeArgs(id=notice_id, text={"vi": "x"}, expires=now + 60)  # a valid token
+
+
+def test_sign_in_failures_count_across_server_processes(store: Any) -> None:
+    """Two server processes (each its own throttle) on one store lock a guessed
+    account together; the lock lapses after the window; a success clears it."""
+    import pytest
+
+    from server.web.auth import LOCK_S, MAX_FAILURES, LoginRefused, StoreLoginThrottle
+
+    clock = [1_796_000_000.0]
+    first, second = (StoreLoginThrottle(store, lambda: clock[0]) for _ in range(2))
+    keys = ["user:ana", "addr:203.0.113.5"]
+    for i in range(MAX_FAILURES):
+        (first if i % 2 else second).check(keys)
+        (first if i % 2 else second).failed(keys)
+    for throttle in (first, second):
+        with pytest.raises(LoginRefused) as refused:
+            throttle.check(["user:ana", "addr:198.51.100.7"])
+        assert refused.value.reason == "locked" and refused.value.retry_after
+    first.check(["user:bob", "addr:198.51.100.7"])  # someone else, elsewhere: not locked
+    clock[0] += LOCK_S + 1
+    second.check(keys)
+    first.failed(keys)
+    first.succeeded("user:ana")
+    second.check(["user:ana", "addr:198.51.100.7"])

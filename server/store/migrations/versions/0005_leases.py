@@ -1,4 +1,5 @@
-"""scale-out: leases (one holder at a time: the fleet leader, broker accounts)
+"""scale-out: leases (one holder at a time: the fleet leader, broker accounts) and
+sign-in failures shared by every server process
 
 Revision ID: 0005
 Revises: 0004
@@ -24,7 +25,16 @@ def upgrade() -> None:
         sa.Column("since", sa.Double, nullable=False),
         sa.Column("expires_at", sa.Double, nullable=False),
     )
+    op.create_table(
+        "login_failures",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("key", sa.String(200), nullable=False),
+        sa.Column("at", sa.Double, nullable=False),
+    )
+    op.create_index("ix_login_failures_key_at", "login_failures", ["key", "at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_login_failures_key_at", "login_failures")
+    op.drop_table("login_failures")
     op.drop_table("leases")
