@@ -416,9 +416,9 @@ def run_schedule(soak: Soak) -> tuple[list[Fault], list[dict[str, Any]]]:
         (Fault(f"partition {soak.gates[0]} {partition_s:.0f} s", soak.gates[0]), partition(partition_s)),
         (Fault("reconnect burst (all simulated)", all_), burst),
     ]  # fmt: skip
-    slot = (total - warmup - tail - partition_s) / len(faults)
-    print(f"[{soak.elapsed():6.0f} s] warm-up {warmup:.0f} s", flush=True)
-    time.sleep(max(0.0, warmup - soak.elapsed()))
+    slot = (total - soak.elapsed() - warmup - tail - partition_s) / len(faults)
+    print(f"[{soak.elapsed():6.0f} s] set up; warm-up {warmup:.0f} s", flush=True)
+    time.sleep(warmup)
     soak.warm = time.monotonic()
     schedule = Schedule(soak, faults)
     schedule.run(max(slot, 20.0))

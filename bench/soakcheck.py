@@ -269,7 +269,7 @@ def memory_rows(soak: Soak, rep: Report) -> None:
         ratio = statistics.mean(end) / statistics.mean(base)
         step = max(1, len(mine) // 8)
         curve = " ".join(f"{kib / 1024:.0f}" for _, kib in mine[::step])
-        restarted = " (restarted: its own warm-up)" if started > getattr(soak, "warm", 0) else ""
+        restarted = " (restarted: its own warm-up)" if len({s[1] for s in samples}) > 1 else ""
         rep.add(
             f"memory {name}",
             f"{statistics.mean(base) / 1024:.0f} -> {statistics.mean(end) / 1024:.0f} MiB "
