@@ -63,13 +63,13 @@ from soaknet import Impairment, Link, in_ns, netns_add, netns_del, rss_kib
 from soakworld import (
     PY,
     REPO,
-    Nginx,
     Postgres,
     Proc,
     free_port,
     healthy,
     ingest_proc,
     server_proc,
+    start_nginx,
     wait,
     write_json,
 )  # fmt: skip
@@ -166,7 +166,7 @@ class Soak:
             proc.start()
             wait(lambda port=port: healthy(port), 120, f"{proc.name}")
         self.ingest.start()
-        self.nginx = Nginx(tmp, self.data, [p for _, p in self.servers], nginx_port)
+        self.nginx = start_nginx(tmp, self.data, [p for _, p in self.servers], nginx_port)
         self.url = self.nginx.url
         now = time.time()
         accounts.add_user(self.store, "soak-pub", "publisher", "soak-password-1", now=now)

@@ -24,8 +24,6 @@ sys.path.insert(0, str(REPO))
 
 import requests  # noqa: E402
 
-from server.fleet.broker import LocalBroker  # noqa: E402
-
 PY = sys.executable
 
 
@@ -153,65 +151,13 @@ def healthy(port: int) -> bool:
     return bool(body.get("fleet_ingest", {}).get("ok"))
 
 
-class Nginx:
-    """deploy/nginx/site.conf.example and bgk-delivery.conf as they are, but plain
-    HTTP on a loopback port and an upstream of the two server processes."""
+def start_nginx(tmp: Path, data: Path, upstreams: list[int], port: int) -> Any:
+    """nginx as deployed (tests/floodkit.py: site.conf.example, bgk-delivery.conf,
+    bgk-limits.conf) with an upstream of the two server processes."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from floodkit import DeployedNginx  # type: ignore[import-not-found]
 
-    def __init__(self, tmp: Path, data: Path, upstreams: list[int], port: int) -> None:
-        self.dir = tmp / "nginx"
-        self.dir.mkdir()
-        self.port = port
-        self.url = f"http://127.0.0.1:{self.port}"
-        delivery = (REPO / "deploy/nginx/bgk-delivery.conf").read_text()
-        (self.dir / "delivery.conf").write_text(delivery.replace("/var/lib/bgk-server", str(data)))
-        site = (REPO / "deploy/nginx/site.conf.example").read_text()
-        lines = []
-        for line in site.splitlines():
-            s = line.strip()
-            if s.startswith(("listen ", "ssl_certificate", "server_name")):
-                continue
-            if s.startswith("include "):
-                line = f"    include {self.dir / 'delivery.conf'};"
-            if s.startswith("proxy_pass http://127.0.0.1:8080"):
-                line = "        proxy_pass http://bgk_servers;"
-            lines.append(line)
-            if s.startswith("server {"):
-                lines.append(f"    listen 127.0.0.1:{self.port};")
-        servers = "".join(
-            f"    server 127.0.0.1:{p} max_fails=1 fail_timeout=3s;\n" for p in upstreams
-        )
-        temps = "".join(
-            f"  {k}_temp_path {self.dir}/{k};\n"
-            for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-        )
-        user = "user root;\n" if os.geteuid() == 0 else ""
-        (self.dir / "nginx.conf").write_text(
-            f"{user}daemon off;\nworker_processes 2;\npid {self.dir}/nginx.pid;\n"
-            f"error_log {self.dir}/error.log;\nworker_rlimit_nofile 65536;\n"
-            "events { worker_connections 16384; }\n"
-            f"http {{\n  access_log off;\n{temps}"
-            f"  upstream bgk_servers {{\n{servers}  }}\n"
-            + "\n".join("  " + x for x in lines)
-            + "\n}\n"
-        )
-        self.proc = subprocess.Popen(
-            ["nginx", "-p", str(self.dir), "-c", str(self.dir / "nginx.conf")],
-            stderr=subprocess.DEVNULL,
-        )
-        wait(lambda: _accepts(self.port), 20, "nginx")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(10)
-
-
-def _accepts(port: int) -> bool:
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) == 0
-
-
-def start_broker(broker: LocalBroker) -> None:
-    broker.start(timeout=30)
+    return DeployedNginx(tmp / "nginx", data, upstreams=upstreams, port=port)
 
 
 def write_json(path: Path, data: Any) -> None:

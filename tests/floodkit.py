@@ -50,45 +50,61 @@ def raise_nofile(want: int) -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(want, hard), hard))
 
 
-class DeployedNginx:
-    """nginx serving `data` with the deploy configs; `tuned`: with bgk-limits.conf
-    and its nginx.conf lines, else Debian's defaults (768 connections a worker)."""
+def deployed_nginx_conf(
+    workdir: Path, data: Path, port: int, *, tuned: bool = True, upstreams: list[int] | None = None
+) -> Path:
+    """nginx.conf for `data` with the deploy files as they are (site.conf.example,
+    bgk-delivery.conf, and with `tuned` bgk-limits.conf and its nginx.conf lines, else
+    Debian's 768 connections a worker), plain HTTP on 127.0.0.1:`port`; the dashboard
+    and API proxied to `upstreams` (server ports) when given."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    delivery = (DEPLOY / "bgk-delivery.conf").read_text().replace("/var/lib/bgk-server", str(data))
+    (workdir / "delivery.conf").write_text(delivery)
+    site = []
+    for line in (DEPLOY / "site.conf.example").read_text().splitlines():
+        s = line.strip()
+        if s.startswith(("listen ", "ssl_certificate", "server_name")):
+            continue
+        if s.startswith("include "):
+            line = f"    include {workdir / 'delivery.conf'};"
+        if upstreams and s.startswith("proxy_pass http://127.0.0.1:8080"):
+            line = "        proxy_pass http://bgk_servers;"
+        site.append(line)
+        if s.startswith("server {"):
+            site.append(f"    listen 127.0.0.1:{port};")
+    main, events = limits_main_lines() if tuned else ("", "worker_connections 768;")
+    http = f"  include {DEPLOY / 'bgk-limits.conf'};\n" if tuned else ""
+    if upstreams:
+        servers = "".join(
+            f"    server 127.0.0.1:{p} max_fails=1 fail_timeout=3s;\n" for p in upstreams
+        )
+        http += f"  upstream bgk_servers {{\n{servers}  }}\n"
+    temps = "".join(
+        f"  {k}_temp_path {workdir}/{k};\n"
+        for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    user = "user root;\n" if os.geteuid() == 0 else ""
+    conf = workdir / "nginx.conf"
+    conf.write_text(
+        f"{user}daemon off;\nworker_processes 2;\npid {workdir}/nginx.pid;\n{main}\n"
+        f"error_log {workdir}/error.log crit;\nevents {{ {events} }}\n"
+        f"http {{\n  access_log off;\n{temps}{http}" + "\n".join("  " + x for x in site) + "\n}\n"
+    )
+    return conf
 
-    def __init__(self, workdir: Path, data: Path, *, tuned: bool = True) -> None:
-        workdir.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
+
+class DeployedNginx:
+    """nginx serving `data` as deployed (deployed_nginx_conf), started and listening."""
+
+    def __init__(
+        self, workdir: Path, data: Path, *, tuned: bool = True, upstreams: list[int] | None = None,
+        port: int | None = None,
+    ) -> None:  # fmt: skip
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        delivery = (
-            (DEPLOY / "bgk-delivery.conf").read_text().replace("/var/lib/bgk-server", str(data))
-        )
-        (workdir / "delivery.conf").write_text(delivery)
-        site = []
-        for line in (DEPLOY / "site.conf.example").read_text().splitlines():
-            s = line.strip()
-            if s.startswith(("listen ", "ssl_certificate", "server_name")):
-                continue
-            if s.startswith("include "):
-                line = f"    include {workdir / 'delivery.conf'};"
-            site.append(line)
-            if s.startswith("server {"):
-                site.append(f"    listen 127.0.0.1:{self.port};")
-        main, events = limits_main_lines() if tuned else ("", "worker_connections 768;")
-        limits = f"  include {DEPLOY / 'bgk-limits.conf'};\n" if tuned else ""
-        temps = "".join(
-            f"  {k}_temp_path {workdir}/{k};\n"
-            for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-        )
-        user = "user root;\n" if os.geteuid() == 0 else ""
-        (workdir / "nginx.conf").write_text(
-            f"{user}daemon off;\nworker_processes 2;\npid {workdir}/nginx.pid;\n{main}\n"
-            f"error_log {workdir}/error.log crit;\nevents {{ {events} }}\n"
-            f"http {{\n  access_log off;\n{temps}{limits}"
-            + "\n".join("  " + x for x in site)
-            + "\n}\n"
-        )
+        conf = deployed_nginx_conf(workdir, data, self.port, tuned=tuned, upstreams=upstreams)
         self.proc = subprocess.Popen(
-            ["nginx", "-p", str(workdir), "-c", str(workdir / "nginx.conf")],
-            stderr=subprocess.PIPE,
+            ["nginx", "-p", str(workdir), "-c", str(conf)], stderr=subprocess.PIPE
         )
         deadline = time.monotonic() + 20
         while True:
