@@ -10,6 +10,8 @@ state directory, each written atomically (kiosk.fsutil) by one side only:
                                      alive, what pack and screen it shows, last touch
       ui/notice.json                 agent -> UI: urgent notice (text per language,
                                      expiry); absent = no notice
+      ui/notice-shown.json           UI -> agent: the notice the UI put on screen, and
+                                     per language how many characters no font drew
       ui/requests/<id>.json          agent -> UI: requests (screenshot); the UI
                                      answers and deletes the request
       ui/screenshots/<id>.png        UI -> agent: the answer to a screenshot request
@@ -66,6 +68,16 @@ class Notice:
 
 
 @dataclass(frozen=True)
+class NoticeShown:
+    """The UI's word that a notice is on screen (the agent acknowledges with it)."""
+
+    id: str
+    #: per language of the notice: characters no font of the kiosk could draw
+    missing_glyphs: dict[str, int]
+    ts: float
+
+
+@dataclass(frozen=True)
 class Session:
     """One traveller session: from the first touch to the return to the attract loop."""
 
@@ -86,6 +98,7 @@ class Channel:
         self.ui_dir = state_dir / "ui"
         self.health_path = self.ui_dir / "health.json"
         self.notice_path = self.ui_dir / "notice.json"
+        self.notice_shown_path = self.ui_dir / "notice-shown.json"
         self.requests_dir = self.ui_dir / "requests"
         self.screenshots_dir = self.ui_dir / "screenshots"
         self.sessions_dir = self.ui_dir / "sessions"
@@ -108,6 +121,9 @@ class Channel:
             )
         except (KeyError, TypeError, ValueError):
             return None
+
+    def write_notice_shown(self, shown: NoticeShown) -> None:
+        atomic_write_json(self.notice_shown_path, asdict(shown), durable=False)
 
     def pending_requests(self) -> list[tuple[str, dict[str, Any]]]:
         out = []
@@ -142,6 +158,16 @@ class Channel:
                 self.notice_path.unlink()
             return
         atomic_write_json(self.notice_path, asdict(notice))
+
+    def read_notice_shown(self) -> NoticeShown | None:
+        raw = _read(self.notice_shown_path)
+        if not isinstance(raw, dict):
+            return None
+        try:
+            missing = {str(k): int(v) for k, v in dict(raw["missing_glyphs"]).items()}
+            return NoticeShown(id=str(raw["id"]), missing_glyphs=missing, ts=float(raw["ts"]))
+        except (KeyError, TypeError, ValueError):
+            return None
 
     def request(self, request_id: str, body: dict[str, Any]) -> None:
         atomic_write(self.requests_dir / f"{request_id}.json", json.dumps(body).encode())

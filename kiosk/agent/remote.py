@@ -16,7 +16,9 @@ Refusals are acknowledged as `failed` with the reason.
     resync      start a sync cycle now (the result arrives as events)
     screenshot  ask the UI (kiosk.local request), scale its PNG to a JPEG,
                 publish it on bgk/v1/kiosk/{id}/screenshot
-    notice      write the urgent notice the UI shows (empty text clears it)
+    notice      write the urgent notice the UI shows (empty text clears it), wait
+                up to NOTICE_WAIT_S for the UI to say it is on screen, and ack
+                with the UI's count of characters no font drew, per language
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from kiosk.agent.outbox import Outbox
-from kiosk.local import Channel, Notice
+from kiosk.local import HEALTH_STALE_S, Channel, Notice
 from kiosk.protocol.errors import BgkError, UsageError
 from kiosk.protocol.payloads import (
     Command,
@@ -54,6 +56,8 @@ log = logging.getLogger("bgk.agent.remote")
 CLOCK_GRACE_S = 120.0
 #: how long the UI has to save a screenshot
 SCREENSHOT_WAIT_S = 15.0
+#: how long the UI has to put a notice on screen (it looks every second)
+NOTICE_WAIT_S = 6.0
 
 
 class CommandRefused(BgkError):
@@ -124,12 +128,22 @@ class CommandRunner:
         self.clock, self.time_floor = clock, time_floor
         self.monotonic, self.sleep = monotonic, sleep
         self.screenshot_wait_s = SCREENSHOT_WAIT_S
+        self.notice_wait_s = NOTICE_WAIT_S
 
     def now(self) -> float:
         return max(self.clock(), self.time_floor())
 
-    def _ack(self, cmd_id: str, state: str, reason: str | None) -> bytes:
-        return CommandAck(cmd_id=cmd_id, state=state, reason=reason, ts=self.now()).to_bytes()  # type: ignore[arg-type]
+    def _ack(
+        self, cmd_id: str, state: str, reason: str | None, missing: dict[str, int] | None = None
+    ) -> bytes:
+        ack = CommandAck(
+            cmd_id=cmd_id,
+            state=state,  # type: ignore[arg-type]
+            reason=reason,
+            ts=self.now(),
+            missing_glyphs=missing,  # type: ignore[arg-type]
+        )
+        return ack.to_bytes()
 
     def handle(self, payload: bytes) -> str:
         """Check and run one command message; returns what happened (for logs and tests)."""
@@ -157,7 +171,7 @@ class CommandRunner:
             return "duplicate"
         log.info("running command %s: %s", cmd.cmd_id, cmd.op)
         try:
-            reason = self._run(cmd, args)
+            reason, missing = self._run(cmd, args)
         except BgkError as exc:
             self.outbox.finish(
                 cmd.cmd_id, "failed", self._ack(cmd.cmd_id, "failed", str(exc)), self.now()
@@ -171,42 +185,63 @@ class CommandRunner:
             return "failed"
         if cmd.op != "reboot":
             self.outbox.finish(
-                cmd.cmd_id, "done", self._ack(cmd.cmd_id, "done", reason), self.now()
+                cmd.cmd_id, "done", self._ack(cmd.cmd_id, "done", reason, missing), self.now()
             )
         return "done"
 
-    def _run(self, cmd: Command, args: NoticeArgs | ScreenshotArgs | None) -> str:
+    def _run(
+        self, cmd: Command, args: NoticeArgs | ScreenshotArgs | None
+    ) -> tuple[str, dict[str, int] | None]:
         if cmd.op == "resync":
             self.actions.trigger_sync()
-            return "sync started"
+            return "sync started", None
         if cmd.op == "notice":
             assert isinstance(args, NoticeArgs)
-            if not args.text:  # a withdrawal: of this notice only, or of any ("all")
-                shown = self.channel.read_notice()
-                if shown is None or (args.id != CLEAR_ANY and shown.id != args.id):
-                    return "notice not shown"  # ended, or replaced by a newer one
-                self.channel.write_notice(None)
-                return "notice cleared"
-            self.channel.write_notice(
-                Notice(
-                    id=args.id,
-                    text={str(k): v for k, v in args.text.items()},
-                    expires=args.expires,
-                    level=args.level,
-                )
-            )
-            return "notice shown"
+            return self.notice(args)
         if cmd.op == "screenshot":
             assert isinstance(args, ScreenshotArgs)
             self.actions.publish_screenshot(self.screenshot(cmd.cmd_id, args))
-            return "screenshot sent"
+            return "screenshot sent", None
         # reboot: the done-ack must leave before the machine goes down
         self.outbox.finish(
             cmd.cmd_id, "done", self._ack(cmd.cmd_id, "done", "rebooting"), self.now()
         )
         self.actions.drain(10.0)
         self.actions.reboot()
-        return "rebooting"
+        return "rebooting", None
+
+    def notice(self, args: NoticeArgs) -> tuple[str, dict[str, int] | None]:
+        """Write (or withdraw) the notice; for a new one, wait for the UI to show it:
+        (what happened, characters not drawn per language or None when unknown)."""
+        if not args.text:  # a withdrawal: of this notice only, or of any ("all")
+            shown = self.channel.read_notice()
+            if shown is None or (args.id != CLEAR_ANY and shown.id != args.id):
+                return "notice not shown", None  # ended, or replaced by a newer one
+            self.channel.write_notice(None)
+            return "notice cleared", None
+        text = {str(k): v for k, v in args.text.items()}
+        self.channel.write_notice(
+            Notice(id=args.id, text=text, expires=args.expires, level=args.level)
+        )
+        health = self.channel.read_health()
+        if health is None or self.clock() - health.ts > HEALTH_STALE_S:
+            return "notice saved; the screen shows it when its UI runs again (not running)", None
+        deadline = self.monotonic() + self.notice_wait_s
+        while True:
+            seen = self.channel.read_notice_shown()
+            if seen is not None and seen.id == args.id:
+                missing = {lang: seen.missing_glyphs.get(lang, 0) for lang in text}
+                if not any(missing.values()):
+                    return "notice shown", missing
+                lost = ", ".join(f"{n} in {lang}" for lang, n in missing.items() if n)
+                return f"notice shown; characters no font could draw: {lost}", missing
+            if self.monotonic() >= deadline:
+                return (
+                    f"notice saved; the screen did not confirm it within "
+                    f"{self.notice_wait_s:.0f} s (is the UI running?)",
+                    None,
+                )
+            self.sleep(0.2)
 
     def screenshot(self, cmd_id: str, args: ScreenshotArgs) -> bytes:
         """Ask the UI for a PNG, wait for it, return the screenshot payload."""

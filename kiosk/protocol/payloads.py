@@ -11,7 +11,8 @@ Errors (all ProtocolError, the sender is at fault: log and drop):
     └── PayloadTooLarge   more bytes than the kind's limit (checked first)
 
 Additions to DESIGN §5 (all additive): the heartbeat also carries `boot_id`,
-`ts` (kiosk clock) and `period`; the status carries `ts` and `hb_s`;
+`ts` (kiosk clock) and `period`; the status carries `ts` and `hb_s`; a
+notice's ack carries `missing_glyphs` (per language, characters not drawn);
 commands carry `kiosk`, `iat` and `exp` inside the signed bytes; the
 screenshot topic carries a JSON header line followed by JPEG bytes.
 
@@ -146,6 +147,9 @@ class Event(_Model):
     data: dict[str, JsonValue] = Field(default_factory=dict)
 
 
+Lang = Literal["vi", "en", "lo", "th", "zh"]
+
+
 class CommandAck(_Model):
     """`bgk/v1/kiosk/{id}/cmd/ack`, QoS 1 from the outbox."""
 
@@ -153,6 +157,11 @@ class CommandAck(_Model):
     state: Literal["accepted", "done", "failed"]
     reason: Annotated[str, Field(max_length=500)] | None = None
     ts: float | None = None
+    #: a notice's done-ack: per language, how many characters no font of the kiosk
+    #: could draw (0 = every character drawn); None when the UI did not say (a kiosk
+    #: from before this field, or a UI that is not running). Optional both ways: an
+    #: older server ignores it, an older kiosk leaves it out.
+    missing_glyphs: dict[Lang, Annotated[int, Field(ge=0, le=10_000)]] | None = None
 
 
 class ScreenshotHeader(_Model):
@@ -191,7 +200,7 @@ class NoticeArgs(_Model):
     this id (a newer notice stays), or with id "all" whatever notice is shown."""
 
     id: TOKEN
-    text: dict[Literal["vi", "en", "lo", "th", "zh"], Annotated[str, Field(max_length=1000)]]
+    text: dict[Lang, Annotated[str, Field(max_length=1000)]]
     #: epoch s when the notice disappears from the screen
     expires: float
     level: Literal["urgent", "info"] = "urgent"

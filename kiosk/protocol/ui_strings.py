@@ -41,6 +41,14 @@ UI_STRINGS: Final[dict[str, dict[str, str]]] = {
         "th": "ประกาศด่วน",
         "zh": "紧急通知",
     },
+    # before the name of the language a notice is shown in, when the traveller's is missing
+    "notice_fallback": {
+        "vi": "Thông báo này chưa có bằng tiếng Việt. Hiển thị bằng:",
+        "en": "This notice is not available in English. Shown in:",
+        "lo": "ແຈ້ງການນີ້ບໍ່ມີເປັນພາສາລາວ. ສະແດງເປັນ:",
+        "th": "ประกาศนี้ไม่มีฉบับภาษาไทย แสดงเป็น:",
+        "zh": "此通知暂无中文版本。显示语言：",
+    },
     "close": {"vi": "Đóng", "en": "Close", "lo": "ປິດ", "th": "ปิด", "zh": "关闭"},
     "in_this_section": {
         "vi": "Trong mục này",

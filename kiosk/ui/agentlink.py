@@ -2,7 +2,8 @@
 
 Every second it looks whether the agent switched `current` to another pack
 (then loads it in a background thread and puts it on screen when it is
-ready), reads the urgent notice and answers screenshot requests; every
+ready), reads the urgent notice (and says once per notice that it is on
+screen, with the characters no font drew) and answers screenshot requests; every
 HEALTH_PERIOD_S, and at once after a pack switch, it writes ui/health.json:
 the pack shown, the screen, the last touch, and ok=false with the reason
 when the newest pack could not be loaded or drawn. Finished traveller
@@ -20,7 +21,7 @@ from typing import Any
 
 from kivy.clock import Clock, mainthread
 
-from kiosk.local import HEALTH_PERIOD_S, Channel, Session, UiHealth
+from kiosk.local import HEALTH_PERIOD_S, Channel, NoticeShown, Session, UiHealth
 from kiosk.ui.content import LoadedPack, forget_links, load_pack, pack_identity
 from kiosk.ui.controller import KioskUi
 
@@ -39,6 +40,7 @@ class AgentLink:
         self._events: list[Any] = []
         ui.on_session = self._session
         ui.on_pack_shown = self.write_health
+        ui.on_notice_shown = self._notice_shown
 
     def start(self) -> None:
         self.write_health()
@@ -80,6 +82,14 @@ class AgentLink:
             self.channel.write_health(self.health())
         except OSError as exc:
             log.error("cannot write %s: %s", self.channel.health_path, exc)
+
+    def _notice_shown(self, notice_id: str, missing: dict[str, int]) -> None:
+        if any(missing.values()):
+            log.warning("notice %s: characters no font draws: %s", notice_id, missing)
+        try:
+            self.channel.write_notice_shown(NoticeShown(notice_id, missing, self.ui.time.wall()))
+        except OSError as exc:
+            log.error("cannot write %s: %s", self.channel.notice_shown_path, exc)
 
     def _session(self, session: Session) -> None:
         try:

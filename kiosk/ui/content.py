@@ -33,6 +33,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path, PurePosixPath
 
 from kiosk.protocol.errors import ProtocolError
+from kiosk.protocol.glyphs import FALLBACK_FONT_DIR
 from kiosk.protocol.pack import (
     MANIFEST_NAME,
     MAX_MANIFEST_BYTES,
@@ -164,6 +165,11 @@ class LoadedPack:
             return None
         return self.paths[files.bold if bold else files.regular]
 
+    def fallback_fonts(self) -> list[Path]:
+        """The pack's symbol fallback fonts, in the order they are tried
+        (kiosk.protocol.glyphs; packs built before them have none)."""
+        return [self.paths[f.path] for f in self.manifest.files if _fallback_font(f.path)]
+
 
 def pack_identity(root: Path) -> str | None:
     """What `root` (e.g. the `current` symlink) holds now; None when there is no pack.
@@ -232,6 +238,7 @@ def load_pack(root: Path, link_dir: Path, *, verify: bool = True) -> LoadedPack:
         raise _fail(manifest, f"pictures not in the pack: {', '.join(unknown[:3])}")
     kivy_names = {f.regular for f in manifest.fonts.values()}
     kivy_names |= {f.bold for f in manifest.fonts.values()} | pictures
+    kivy_names |= {rel for rel in files if _fallback_font(rel)}
     own_dir = link_dir / hashlib.sha256(identity.encode()).hexdigest()[:16]
     try:
         paths = {
@@ -240,6 +247,10 @@ def load_pack(root: Path, link_dir: Path, *, verify: bool = True) -> LoadedPack:
     except OSError as exc:
         raise _fail(manifest, f"cannot prepare files for display: {exc}") from None
     return LoadedPack(real, manifest, strings, PageDocs(doc_data), paths, identity, own_dir)
+
+
+def _fallback_font(rel: str) -> bool:
+    return rel.startswith(FALLBACK_FONT_DIR) and rel.endswith((".ttf", ".otf"))
 
 
 def _fail(manifest: Manifest, message: str) -> PackLoadError:

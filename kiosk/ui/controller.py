@@ -31,10 +31,10 @@ from kiosk.ui.content import LoadedPack, load_pack, pack_identity, vietnam_day
 from kiosk.ui.env import collect_garbage, return_free_pages
 from kiosk.ui.errors import PackLoadError
 from kiosk.ui.fonts import FontBook, pack_fontbook, system_fontbook
-from kiosk.ui.notice import NoticeOverlay
+from kiosk.ui.notice import FALLBACK_LANGUAGES, NoticeOverlay, reading_seconds
 from kiosk.ui.pictures import PictureBook
 from kiosk.ui.root import RootView, TimeSource
-from kiosk.ui.screens.attract import AttractScreen
+from kiosk.ui.screens.attract import LINE_SECONDS, AttractScreen
 from kiosk.ui.screens.home import HomeScreen
 from kiosk.ui.screens.language import LanguageScreen
 from kiosk.ui.screens.page import PageScreen
@@ -101,6 +101,12 @@ class KioskUi:
         self.page.bind(on_page=lambda _s, p: self.open_page(p), on_nav=self._nav)
         self.overlay = NoticeOverlay()
         self.overlay.bind(on_close=lambda *_a: self.dismiss_notice())
+        self.attract.bind(lang=lambda _s, lang: self._follow_loop(lang))
+        #: what the notice was last drawn for (refresh_notice redraws only on a change)
+        self._notice_shape: Any = None
+        #: the last notice reported shown, and who hears of it (the agent link)
+        self._notice_reported: str | None = None
+        self.on_notice_shown: Callable[[str, dict[str, int]], None] | None = None
         self.root = RootView(self)
         self.root.add_widget(self.manager)
         self.screen = "preparing"
@@ -165,7 +171,8 @@ class KioskUi:
         old_pack, old_book, old_pictures = self.pack, self.fontbook, self.pictures
         try:
             fonts = {(s, bold): pack.font(s, bold) for s in SCRIPTS for bold in (False, True)}
-            book = pack_fontbook(fonts, self.theme.body)  # a broken font fails here
+            # a broken font fails here
+            book = pack_fontbook(fonts, self.theme.body, pack.fallback_fonts())
             self.pack, self.fontbook, self.pictures = pack, book, PictureBook()
             self.lang = pack.language(self.lang) if self.lang else None
             self._redraw()
@@ -374,22 +381,55 @@ class KioskUi:
         self.refresh_notice()
 
     def refresh_notice(self) -> None:
-        """Show the notice in the traveller's language, or hide it (expired, dismissed)."""
+        """Show the notice as its reader needs it (kiosk.ui.notice), or hide it
+        (expired, dismissed). Nothing is redrawn while nothing changed."""
         notice = self.notice
         if notice is not None and (
             notice.expires <= self.time.wall() or notice.id in self._dismissed
         ):
             notice = None
-        wanted = [x for x in (self.lang, self.pack and self.pack.manifest.default_language) if x]
-        shown = notice is not None and self.overlay.show(
-            notice,
-            [str(x) for x in wanted],
-            self.pack,
-            self.fontbook,
-            self.system_fontbook,
-            self.theme,
-        )
+        on_loop = self.lang is None and self.screen == "attract" and self.pack is not None
+        theme = self.theme
+        shape = (notice, self.lang, on_loop, self.pack and self.pack.identity, theme)
+        if shape == self._notice_shape:
+            return
+        self._notice_shape = shape
+        shown = False
+        if notice is not None and on_loop:
+            assert self.pack is not None
+            shown = self.overlay.show_all(
+                notice,
+                list(self.pack.manifest.languages),
+                self.attract.lang or None,
+                self.pack,
+                self.fontbook,
+                self.system_fontbook,
+                theme,
+            )
+        elif notice is not None:
+            wanted = [x for x in (self.lang, *FALLBACK_LANGUAGES) if x]
+            shown = self.overlay.show(
+                notice,
+                wanted,
+                self.pack,
+                self.fontbook,
+                self.system_fontbook,
+                theme,
+                chosen=self.lang,
+            )
+        # while the notice's languages take turns, the loop keeps the notice's pace
+        turns = shown and on_loop and not self.overlay.stacked
+        self.attract.line_seconds = reading_seconds(notice) if turns and notice else LINE_SECONDS
         if shown and self.overlay.parent is None:
             self.root.add_widget(self.overlay)
         elif not shown and self.overlay.parent is not None:
             self.root.remove_widget(self.overlay)
+        if shown and notice is not None and notice.id != self._notice_reported:
+            self._notice_reported = notice.id
+            if self.on_notice_shown is not None:
+                self.on_notice_shown(notice.id, self.overlay.missing_glyphs())
+
+    def _follow_loop(self, lang: str) -> None:
+        """The attract loop moved to `lang`: a notice taking turns moves with it."""
+        if self.overlay.parent is not None and self.lang is None and self.screen == "attract":
+            self.overlay.follow(lang, self.theme)

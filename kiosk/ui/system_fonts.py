@@ -6,7 +6,9 @@ bring: the Noto fonts of Debian's fonts-noto-core and fonts-noto-cjk. The
 Chinese font there is a collection (.ttc) whose first face is Japanese and
 Kivy always opens the first face, so the Simplified Chinese face is copied
 out of it once (fontTools, tables copied as they are) into a cache folder.
-Whatever is missing is left out: the screen then shows fewer languages,
+Its symbol fonts (Noto Sans Symbols, Symbols 2, Math; Symbola where
+installed) are the fallback chain for a notice shown before a pack brings
+its own. Whatever is missing is left out: the screen then shows fewer languages,
 never a crash.
 """
 
@@ -39,17 +41,20 @@ SYSTEM_FONTS: dict[tuple[str, bool], tuple[tuple[str, ...], str | None]] = {
     ),
 }
 
+#: symbol fonts for characters no script font has (fonts-noto-core, fonts-symbola)
+SYSTEM_FALLBACKS = (
+    "NotoSansSymbols-Regular.ttf",
+    "NotoSansSymbols2-Regular.ttf",
+    "NotoSansMath-Regular.ttf",
+    "Symbola_hint.ttf",
+)
+
 
 def find_system_fonts(
     cache_dir: Path, dirs: Iterable[Path] = FONT_DIRS
 ) -> dict[tuple[str, bool], Path]:
     """The system fonts found, by (script, bold); collections are unpacked into `cache_dir`."""
-    index: dict[str, Path] = {}
-    for base in dirs:
-        if base.is_dir():
-            for root, _dirs, files in os.walk(base):
-                for name in files:
-                    index.setdefault(name, Path(root) / name)
+    index = _index(dirs)
     found: dict[tuple[str, bool], Path] = {}
     for key, (names, face) in SYSTEM_FONTS.items():
         for name in names:
@@ -64,6 +69,22 @@ def find_system_fonts(
             found[key] = path
             break
     return found
+
+
+def find_system_fallbacks(dirs: Iterable[Path] = FONT_DIRS) -> list[Path]:
+    """The machine's symbol fonts, in the order a pack's fallback chain has them."""
+    index = _index(dirs)
+    return [index[name] for name in SYSTEM_FALLBACKS if name in index]
+
+
+def _index(dirs: Iterable[Path]) -> dict[str, Path]:
+    index: dict[str, Path] = {}
+    for base in dirs:
+        if base.is_dir():
+            for root, _dirs, files in os.walk(base):
+                for name in files:
+                    index.setdefault(name, Path(root) / name)
+    return index
 
 
 def _face(collection: Path, face: str | None, cache_dir: Path) -> Path | None:

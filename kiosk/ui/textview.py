@@ -1,8 +1,10 @@
 """TokenText: a widget that draws pack tokens, wrapped between words, one font per run.
 
 Every text of the kiosk goes through it (pages, tiles, buttons, notices), so
-every text gets the same treatment: lines from kiosk.ui.layout, each run a
-texture of its own script's font, all runs of a line on one baseline, link
+every text gets the same treatment: lines from kiosk.ui.layout, each run
+drawn with its own script's font (characters that font lacks, such as an
+arrow or ⚠ in a notice, with the next font of the book's fallback chain:
+kiosk.ui.fonts), all pieces of a line on one baseline, link
 runs underlined and tappable (the `on_link` event with the page id).
 
 The widget's height follows its text (set `size_hint_y: None`). The wrap
@@ -40,7 +42,7 @@ from kivy.uix.widget import Widget
 from kiosk.protocol.pack import Token
 from kiosk.ui import theme
 from kiosk.ui.fonts import FontBook
-from kiosk.ui.layout import Line, Measure, break_lines, widest_group
+from kiosk.ui.layout import Line, Measure, Run, break_lines, widest_group
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +68,9 @@ class TokenText(Widget):  # type: ignore[misc]
     wrap_width: Any = NumericProperty(0)
     #: the laid-out lines (kiosk.ui.layout.Line), for tests and previews
     lines: Any = ListProperty()
-    #: what was drawn: (line, run, font file, x, y, width, height) per run, in widget
-    #: coordinates (for tests: which font drew which text, and where)
+    #: what was drawn: (line, run, font file, x, y, width, height) per piece of a run
+    #: drawn with one font (a symbol from a fallback font is a piece of its own), in
+    #: widget coordinates (for tests: which font drew which text, and where)
     drawn: Any = ListProperty()
     text_width: Any = NumericProperty(0)
     #: distance from the top of the widget to the first line's baseline
@@ -193,9 +196,15 @@ class TokenText(Widget):  # type: ignore[misc]
         tokens = _weights(book, tokens, bool(self.bold))
         size, lines = self._fit(book, tokens, size, width)
         self.drawn_size = size
-        scripts = {(tok.s, tok.b) for tok in tokens}
-        ascent = max(book.metrics(s, b, size)[0] for s, b in scripts)
-        descent = max(book.metrics(s, b, size)[1] for s, b in scripts)
+        # every font a line is drawn with (fallbacks included) sets the line height
+        fonts = {book.font_file(tok.s, tok.b) for tok in tokens}
+        pieces = [
+            [(run, book.segments(run.text, run.script, run.bold)) for run in line.runs]
+            for line in lines
+        ]
+        fonts |= {font for line in pieces for _run, segs in line for _t, font in segs}
+        ascent = max(book.font_metrics(font, size)[0] for font in fonts)
+        descent = max(book.font_metrics(font, size)[1] for font in fonts)
         line_height = (ascent + descent) * float(self.line_spacing)
         top = float(self.pad_top)
         height = top + line_height * len(lines) + float(self.pad_bottom)
@@ -205,24 +214,30 @@ class TokenText(Widget):  # type: ignore[misc]
         widest = 0.0
         if self.marker:
             self._draw_marker(book, size, height - top - ascent)
-        for number, line in enumerate(lines):
+        for number, (line, runs) in enumerate(zip(lines, pieces, strict=True)):
             baseline = height - top - number * line_height - ascent
-            textures = [book.texture(run.text, run.script, run.bold, size) for run in line.runs]
-            line_width = float(sum(tex.width for tex in textures))
+            textures = [
+                [(text, font, book.font_texture(text, font, size)) for text, font in segs]
+                for _run, segs in runs
+            ]
+            line_width = float(sum(tex.width for run in textures for _t, _f, tex in run))
             widest = max(widest, line_width)
             x = indent + self._offset(box_width, line_width)
-            for run, tex in zip(line.runs, textures, strict=True):
-                y = baseline - book.metrics(run.script, run.bold, size)[1]
+            for (run, _segs), segments in zip(runs, textures, strict=True):
+                start = x
                 self._group.add(Color(*(self.link_color if run.link else self.color)))
-                self._group.add(Rectangle(texture=tex, pos=(x, y), size=tex.size))
+                for text, font, tex in segments:
+                    y = baseline - book.font_metrics(font, size)[1]
+                    self._group.add(Rectangle(texture=tex, pos=(x, y), size=tex.size))
+                    piece = Run(text, run.script, run.bold, run.link, x - indent, float(tex.width))
+                    drawn.append((line, piece, font, x, y, float(tex.width), float(tex.height)))
+                    x += float(tex.width)
                 if run.link:
                     thick = max(2.0, round(size / 14))
                     under = baseline - max(2.0, round(size * 0.12))
-                    self._group.add(Rectangle(pos=(x, under), size=(tex.width, thick)))
-                    self._links.append((run.link, x, y, float(tex.width), float(tex.height)))
-                font = book.font_file(run.script, run.bold)
-                drawn.append((line, run, font, x, y, float(tex.width), float(tex.height)))
-                x += float(tex.width)
+                    self._group.add(Rectangle(pos=(start, under), size=(x - start, thick)))
+                    low = baseline - book.metrics(run.script, run.bold, size)[1]
+                    self._links.append((run.link, start, low, x - start, ascent + descent))
         self.first_baseline = top + ascent
         self.lines = lines
         self.drawn = drawn

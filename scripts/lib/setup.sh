@@ -12,6 +12,7 @@ DEBIAN_PACKAGES=(
   mosquitto                       # the MQTT broker (tests start their own)
   xvfb xauth libgl1-mesa-dri libegl1 libmtdev1   # Kivy in a real window, headless
   fonts-noto-core fonts-noto-cjk  # fonts the pack build subsets (Latin, Lao, Thai, CJK SC)
+  fonts-symbola                   # monochrome emoji: the last font of the notices' symbol chain
   chromium                        # dashboard tests (Playwright drives Debian's chromium)
   curl
   nginx-light                     # pack delivery tests and bench serve files with deploy/nginx

@@ -3,7 +3,8 @@
 bgk server fleet --data DIR [--json] [--lang vi|en]     the technician's view
 bgk server mosquitto-config --data DIR -o DIR [--reload]  broker files from the registry
 bgk server ingest --data DIR [--client N] [--share]      one more ingest process
-bgk server command --data DIR --kiosk ID OP [...]        queue a signed command
+bgk server command --data DIR --kiosk ID OP [...]        queue a signed command (a notice
+                                                        is checked against the kiosk's fonts)
 bgk kiosk revoke --data DIR --id ID [--broker-dir DIR]   end a kiosk's access
 bgk sim --kiosks N --mqtt URL [--data DIR] ...           simulated kiosks
 """
@@ -100,6 +101,12 @@ def register(registry: Registry) -> None:
     )
     p.add_argument(
         "--notice-minutes", type=float, default=60.0, help="how long the notice stays on screen"
+    )
+    p.add_argument(
+        "--send-anyway",
+        action="store_true",
+        help="send a notice although the kiosk's fonts lack some of its characters "
+        "(they show as boxes; the command records what was accepted)",
     )
     p.add_argument(
         "--ttl",
@@ -236,6 +243,7 @@ def _command(args: argparse.Namespace) -> int:
         # no --text: withdraw whatever notice the kiosk shows (id "all")
         notice_id = new_notice_id(now) if text else "all"
         cmd_args = {"id": notice_id, "text": text, "expires": now + args.notice_minutes * 60}
+        sent_anyway = _check_notice(cfg, store, args, text) if text else None
     keys = FleetKeys(cfg.data / "mqtt")
     if not keys.command_key.exists():
         raise UsageError(
@@ -250,6 +258,7 @@ def _command(args: argparse.Namespace) -> int:
         now=now,
         ttl_s=args.ttl or cfg.fleet.command_ttl_s,
         created_by="cli",
+        sent_anyway=sent_anyway if args.op == "notice" else None,
     )
     status = command_status(store, queued.cmd_id)
     deadline = time.monotonic() + args.wait
@@ -268,6 +277,25 @@ def _command(args: argparse.Namespace) -> int:
         line = f"command {queued.cmd_id} ({args.op} -> {args.kiosk}): {status['state']}"
         print(line + (f" — {status['reason']}" if status.get("reason") else ""))
     return 0
+
+
+def _check_notice(
+    cfg: Any, store: Any, args: argparse.Namespace, text: dict[str, str]
+) -> dict[str, str] | None:
+    """Refuse a notice the kiosk cannot draw (unless --send-anyway); say which
+    languages are missing and what those travellers read instead."""
+    from server.fleet.notice_check import NoticeGlyphsMissing, check_notice
+
+    check = check_notice(store, cfg, text, [args.kiosk])
+    if not check.ok and not args.send_anyway:
+        store.dispose()
+        raise NoticeGlyphsMissing(check, "--send-anyway")
+    for lang, instead in check.absent.items():
+        seen = f"they read it in {instead}" if instead else "they read nothing"
+        print(f"note: no {lang} text: {seen}", file=sys.stderr)
+    if check.unchecked:
+        print(f"note: {args.kiosk} has no known pack: its fonts were not checked", file=sys.stderr)
+    return check.missing_for(args.kiosk)
 
 
 def _revoke(args: argparse.Namespace) -> int:

@@ -328,9 +328,10 @@ class IngestWriter:
             where = and_(where, commands.c.state.in_(("queued", "sent")))
         else:
             where = and_(where, commands.c.state.notin_(("done", "failed")))
-        conn.execute(
-            update(commands).where(where).values(state=ack.state, acked_at=now, reason=ack.reason)
-        )
+        values: dict[str, Any] = {"state": ack.state, "acked_at": now, "reason": ack.reason}
+        if ack.missing_glyphs is not None:  # a notice shown: what the kiosk could not draw
+            values["missing_glyphs"] = dict(ack.missing_glyphs)
+        conn.execute(update(commands).where(where).values(**values))
 
     def _screenshot(self, kiosk: str, payload: bytes, now: float) -> dict[str, Any]:
         header, jpeg = parse_screenshot(payload)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import math
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,11 +69,14 @@ def queue_command(
     now: float,
     ttl_s: float,
     created_by: str | None = None,
+    sent_anyway: dict[str, str] | None = None,
 ) -> QueuedCommand:
-    """Validate, sign and store a command for the running server to send."""
+    """Validate, sign and store a command for the running server to send
+    (`sent_anyway`: a notice's characters the kiosk lacks that the sender accepted)."""
     return queue_commands(
-        store, keys, [kiosk_id], op, args, now=now, ttl_s=ttl_s, created_by=created_by
-    )[0]
+        store, keys, [kiosk_id], op, args, now=now, ttl_s=ttl_s, created_by=created_by,
+        sent_anyway={kiosk_id: sent_anyway},
+    )[0]  # fmt: skip
 
 
 def queue_commands(
@@ -85,9 +89,11 @@ def queue_commands(
     now: float,
     ttl_s: float,
     created_by: str | None = None,
+    sent_anyway: Mapping[str, dict[str, str] | None] | None = None,
 ) -> list[QueuedCommand]:
     """The same command for each of `kiosk_ids`, each signed for its kiosk, stored in
-    one transaction (a notice to a fleet of 2,000 took a transaction per kiosk)."""
+    one transaction (a notice to a fleet of 2,000 took a transaction per kiosk);
+    `sent_anyway` per kiosk, as for queue_command."""
     if op not in OPS:
         raise UsageError(f"unknown command {op!r}: use one of {', '.join(OPS)}")
     if not 10 <= ttl_s <= 7 * 86400:
@@ -110,6 +116,7 @@ def queue_commands(
                 "cmd_id": signed.cmd_id, "kiosk_id": kiosk_id, "op": op, "args": args,
                 "created_at": now, "created_by": created_by, "exp": signed.exp,
                 "payload": signed.to_bytes(), "state": "queued",
+                "sent_anyway": (sent_anyway or {}).get(kiosk_id) or None,
             }
         )  # fmt: skip
         queued.append(QueuedCommand(signed.cmd_id, kiosk_id, op, signed.exp))

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from kiosk.protocol.languages import ENDONYMS, LANG_SCRIPT
+from kiosk.protocol.languages import ENDONYMS, LANG_SCRIPT, SCRIPTS
 from kiosk.protocol.pack import (
     BLOB_DIR,
     MANIFEST_NAME,
@@ -203,12 +203,18 @@ def _compile(
         comp.image(rel)
     for rel, prepared in comp.images.items():
         files[rel] = prepared.data
+    latin: set[int] = set()
     for script in comp.scripts:
         text = comp.chars.get((script, False), set()) | comp.chars.get((script, True), set())
         for weight in ("Regular", "Bold"):
             chars = fonts.font_chars(script, weight, text)
             source = fonts.source(script, weight)
             files[source.out_name] = fonts.subset_font(source, chars, font_cache)
+            if (script, weight) == ("Latn", "Regular"):
+                latin = chars
+    # symbols for notices typed at run time (arrows, ⚠, ①, emoji): kiosks try
+    # these after the script's font and the Latin one
+    files.update(fonts.fallback_fonts(latin, font_cache))
     plain = {
         page.id: {lang: plain_text(titles[lang][page.id]).strip() for lang in src.languages}
         for page in src.pages
@@ -236,7 +242,12 @@ def _manifest(
         for page in src.pages
     )
     scripts = sorted(
-        {path.split("/")[1].split("-")[0] for path in files if path.startswith("fonts/")}
+        {
+            p.split("/")[1].split("-")[0]
+            for p in files
+            if p.startswith("fonts/") and p.count("/") == 1
+        }
+        & set(SCRIPTS)
     )
     font_files = {
         script: FontFiles(

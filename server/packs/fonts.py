@@ -7,10 +7,15 @@ characters in Japanese forms). Debian: fonts-noto-core, fonts-noto-cjk.
 
 Each font is cut down to what the pack needs plus a repertoire for urgent
 notices, whose text arrives at run time:
-* Latin: Basic Latin, Latin-1, Latin Extended-A/B, Vietnamese, punctuation;
+* Latin: Basic Latin, Latin-1, Latin Extended-A/B, Vietnamese, and what the
+  face has of punctuation, currency, letterlike symbols and number forms
+  (№ ℃ ‰ ½ ₫ ₭);
 * Thai and Lao: their whole Unicode blocks (the fonts are small);
 * Chinese: the pack's characters plus the 3,755 common characters of
   GB 2312 level 1 (regular face only; bold carries the pack's text only).
+
+Symbols no script font has (arrows, ⚠, ①, emoji) come from the fallback
+chain of server.packs.symbols, subset here too (`fallback_fonts`).
 
 Shaping needs more than the text's own characters: HarfBuzz draws Thai and
 Lao SARA AM (ำ, ຳ) as NIKHAHIT + SARA AA, and may decompose other
@@ -44,9 +49,15 @@ class FontSource:
     file_names: tuple[str, ...]
     #: for a collection: the face's full name
     face: str | None = None
+    #: path in the pack, when not fonts/<script>-<weight>.<ext> (the fallback fonts)
+    out: str | None = None
+    #: the Debian package that brings it, when not the script's (DEBIAN_PACKAGE)
+    package: str | None = None
 
     @property
     def out_name(self) -> str:
+        if self.out is not None:
+            return self.out
         ext = "otf" if self.script == "Hans" else "ttf"
         return f"fonts/{self.script}-{self.weight}.{ext}"
 
@@ -112,7 +123,7 @@ def locate(src: FontSource) -> Path:
             return index[name]
     raise FontMissingError(
         f"no {src.script} {src.weight} font found (looked for {', '.join(src.file_names)}); "
-        f"install the Debian package {DEBIAN_PACKAGE[src.script]} "
+        f"install the Debian package {src.package or DEBIAN_PACKAGE[src.script]} "
         f"or put the font in a folder named by ${FONT_DIRS_ENV}"
     )
 
@@ -165,9 +176,11 @@ def notice_repertoire(script: str, *, with_common_han: bool = True) -> set[int]:
             (0xA0, 0x24F),
             (0x300, 0x323),
             (0x1EA0, 0x1EF9),
-            (0x2010, 0x2027),
-            (0x20AB, 0x20AB),
-            (0x20AC, 0x20AC),
+            (0x2000, 0x206F),
+            (0x2070, 0x209F),
+            (0x20A0, 0x20CF),
+            (0x2100, 0x214F),
+            (0x2150, 0x218F),
         ],
         "Thai": [(0x20, 0x20), (0x0E01, 0x0E5B)],
         "Laoo": [(0x20, 0x20), (0x0E81, 0x0EDF)],
@@ -193,7 +206,7 @@ def gb2312_level1() -> frozenset[int]:
 
 
 #: bump when the subsetting options change, so cached subsets are not reused
-SUBSET_RECIPE = "1"
+SUBSET_RECIPE = "2"
 
 
 def subset_font(src: FontSource, chars: Iterable[int], cache_dir: Path | None = None) -> bytes:
@@ -250,3 +263,21 @@ def _subset(src: FontSource, wanted: list[int]) -> bytes:
     out = io.BytesIO()
     font.save(out)
     return out.getvalue()
+
+
+def fallback_fonts(latin: Iterable[int], cache_dir: Path | None = None) -> dict[str, bytes]:
+    """The symbol fallback fonts (server.packs.symbols), by path in the pack: each
+    keeps the repertoire's characters that neither the Latin face (`latin`: the
+    characters it keeps) nor a font before it in the chain draws, plus the space
+    and the digits (the base of a keycap 1️⃣ is drawn with its keycap's font)."""
+    from server.packs.symbols import FALLBACK_SOURCES, repertoire
+
+    base = {0x20, *range(0x30, 0x3A)}
+    left = set(repertoire()) - shaping_closure(latin) - base
+    out: dict[str, bytes] = {}
+    for src in FALLBACK_SOURCES:
+        has = coverage_of(src)
+        take = (left & has) | (base & has)
+        left -= has
+        out[src.out_name] = subset_font(src, take, cache_dir)
+    return out

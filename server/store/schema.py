@@ -171,6 +171,12 @@ commands = Table(
     Column("sent_at", Double, nullable=True),
     Column("acked_at", Double, nullable=True),
     Column("reason", String(500), nullable=True),
+    #: a notice's done-ack: per language, characters the kiosk could not draw
+    #: (migration 0005; None: the kiosk did not say)
+    Column("missing_glyphs", JSON, nullable=True),
+    #: a notice sent despite the check before sending: per language, the characters
+    #: this kiosk's fonts lack that the sender accepted (who: created_by)
+    Column("sent_anyway", JSON, nullable=True),
 )
 
 #: screenshots received from kiosks (the JPEG files live under DATA/screenshots/)
@@ -254,7 +260,7 @@ pack_publications = Table(
     Index("ix_pack_publications_published_at", "published_at"),
 )
 
-# --- scale-out (migration 0005) ---------------------------------------------------
+# --- scale-out (migration 0006) ---------------------------------------------------
 
 #: leases: what only one server process may do at a time (server.fleet.lease)
 leases = Table(

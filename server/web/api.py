@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from kiosk.protocol.errors import BgkError
 from server.config import ServerConfig
+from server.fleet.notice_check import NoticeGlyphsMissing
 from server.web import fleetops
 from server.web.auth import Principal, now_of, require, store_of
 
@@ -34,6 +35,13 @@ class NoticeIn(BaseModel):
     to: list[str] = Field(min_length=1, max_length=100)
     minutes: Annotated[float, Field(ge=1, le=fleetops.NOTICE_MAX_MINUTES)] = 60
     level: Literal["urgent", "info"] = "urgent"
+    #: send although some kiosks' fonts lack characters of it (recorded per command)
+    send_anyway: bool = False
+
+
+class NoticeCheckIn(BaseModel):
+    text: dict[str, Annotated[str, Field(max_length=1000)]]
+    to: list[str] = Field(min_length=1, max_length=100)
 
 
 class PublishIn(BaseModel):
@@ -125,18 +133,37 @@ def api_router() -> APIRouter:
         )
 
     @router.post("/notices", status_code=202, summary="an urgent notice on the kiosks' screens")
-    def notices(request: Request, body: NoticeIn, p: Principal = publisher) -> dict[str, Any]:
-        queued = fleetops.send_notice(
-            store_of(request),
-            _config(request),
-            body.text,
-            body.to,
-            minutes=body.minutes,
-            by=p.user.name,
-            now=now_of(request),
-            level=body.level,
-        )
+    def notices(request: Request, body: NoticeIn, p: Principal = publisher) -> Any:
+        try:
+            queued = fleetops.send_notice(
+                store_of(request),
+                _config(request),
+                body.text,
+                body.to,
+                minutes=body.minutes,
+                by=p.user.name,
+                now=now_of(request),
+                level=body.level,
+                send_anyway=body.send_anyway,
+            )
+        except NoticeGlyphsMissing as exc:
+            refused = NoticeGlyphsMissing(exc.check, '"send_anyway": true')
+            return JSONResponse(
+                {"error": str(refused), "check": exc.check.as_json()},
+                status_code=409,
+                headers={"Cache-Control": "no-store"},
+            )
         return {"commands": [_queued(q) for q in queued]}
+
+    @router.post(
+        "/notices/check",
+        summary="before sending: characters the kiosks cannot draw, languages not written",
+    )
+    def notice_check(
+        request: Request, body: NoticeCheckIn, _p: Principal = publisher
+    ) -> dict[str, Any]:
+        check = fleetops.check_notice_text(store_of(request), _config(request), body.text, body.to)
+        return check.as_json()
 
     @router.get("/notices", summary="notices of the last 7 days and how far they reached")
     def notices_sent(request: Request, _p: Principal = viewer) -> list[dict[str, Any]]:

@@ -2,6 +2,13 @@
 the audience (all, a gate or a group of the enrolled kiosks), how long it
 shows and its level. Wrong input gives the form back with what was typed
 and a sentence per field; a sent notice says how many kiosks it was queued for.
+
+Before sending, the form's "Before you send" box says for each of the five
+languages whether it is written and, if not, what those travellers see
+instead, and names the characters the audience's kiosks cannot draw
+(server.fleet.notice_check). The "Check" button (and the page's script, as
+the text is typed) fills it without sending; a notice with such characters
+is sent only with "Send anyway" ticked, which its commands record.
 """
 
 from __future__ import annotations
@@ -13,7 +20,9 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
 from kiosk.protocol.errors import BgkError
+from kiosk.protocol.glyphs import suggestion
 from kiosk.protocol.languages import ENDONYMS, LANGUAGES
+from server.fleet.notice_check import NoticeCheck
 from server.web import fleetops
 from server.web.auth import Principal, now_of, store_of
 from server.web.dashboard_pages import (
@@ -38,8 +47,11 @@ class NoticeForm:
     to: str = "all"
     minutes: str = "60"
     level: str = "urgent"
+    send_anyway: bool = False
     #: field name -> sentence
     errors: dict[str, str] = field(default_factory=dict)
+    #: what the audience's kiosks can draw (None until there is text and an audience)
+    check: NoticeCheck | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +100,8 @@ def notices_router() -> APIRouter:
             "form": form,
             "audience": audience_of(request),
             "languages": [(lang, ENDONYMS[lang]) for lang in LANGUAGES],
+            "suggestion": suggestion,
+            "codepoint": lambda ch: f"U+{ord(ch):04X}",
             "levels": LEVELS,
             "max_minutes": fleetops.NOTICE_MAX_MINUTES,
             "max_text": MAX_TEXT,
@@ -117,12 +131,26 @@ def notices_router() -> APIRouter:
         to: Annotated[str, Form(max_length=100)] = "",
         minutes: Annotated[str, Form(max_length=20)] = "",
         level: Annotated[str, Form(max_length=20)] = "",
+        send_anyway: Annotated[str, Form(max_length=5)] = "",
+        action: Annotated[str, Form(max_length=10)] = "send",
         p: Principal = signed_in,
     ) -> Response:
         t = publisher_form(request, p, csrf)
         texts = {"vi": text_vi, "en": text_en, "lo": text_lo, "th": text_th, "zh": text_zh}
-        form = NoticeForm(text=texts, to=to, minutes=minutes, level=level)
-        duration = check_form(form, audience_of(request), t)
+        form = NoticeForm(
+            text=texts, to=to, minutes=minutes, level=level, send_anyway=bool(send_anyway)
+        )
+        audience = audience_of(request)
+        if to in audience and any(len(v) <= MAX_TEXT for v in texts.values()):
+            form.check = fleetops.check_notice_text(
+                store_of(request), config_of(request), texts, [to]
+            )
+        if action == "check":  # the box only: nothing is sent
+            return page(request, p, form, queued=None)
+        duration = check_form(form, audience, t)
+        if duration is not None and form.check and not form.check.ok and not form.send_anyway:
+            form.errors["glyphs"] = t("notices.err.glyphs")
+            duration = None
         if duration is None:
             return page(request, p, form, queued=None, status=400)
         try:
@@ -135,6 +163,7 @@ def notices_router() -> APIRouter:
                 by=p.user.name,
                 now=now_of(request),
                 level=level,
+                send_anyway=form.send_anyway,
             )
         except BgkError as exc:
             form.errors["send"] = t("notices.err.send", detail=str(exc))

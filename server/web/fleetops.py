@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from kiosk.protocol.errors import BgkError, UsageError
 from kiosk.protocol.languages import LANGUAGES
 from server.config import ServerConfig
+from server.fleet.notice_check import NoticeCheck, NoticeGlyphsMissing, check_notice
 from server.fleet.pki import FleetKeys
 from server.fleet.remote import QueuedCommand, new_notice_id, queue_command, queue_commands
 from server.fleet.reports import kiosk_uptime_between
@@ -282,16 +283,34 @@ def send_notice(
     by: str,
     now: float,
     level: str = "urgent",
+    send_anyway: bool = False,
 ) -> list[QueuedCommand]:
-    """One signed `notice` command per kiosk of the audience."""
+    """One signed `notice` command per kiosk of the audience, once every kiosk can
+    draw every character (server.fleet.notice_check); NoticeGlyphsMissing names the
+    characters otherwise, unless `send_anyway` (then each command records them)."""
     args = notice_args(text, minutes, now, level)
     targets = notice_audience(store, to)
     if not targets:
         raise UsageError(f"no enrolled kiosk is at gate or in group {', '.join(to)}")
+    check = check_notice(store, config, args["text"], targets)
+    if not check.ok and not send_anyway:
+        raise NoticeGlyphsMissing(check)
     keys = _fleet_keys(config)
     # the command outlives its delivery attempts only as long as the notice itself
     ttl = min(max(minutes * 60, 10.0), 7 * 86400)
-    return queue_commands(store, keys, targets, "notice", args, now=now, ttl_s=ttl, created_by=by)
+    return queue_commands(
+        store, keys, targets, "notice", args, now=now, ttl_s=ttl, created_by=by,
+        sent_anyway={kiosk_id: check.missing_for(kiosk_id) for kiosk_id in targets},
+    )  # fmt: skip
+
+
+def check_notice_text(
+    store: Store, config: ServerConfig, text: dict[str, str], to: list[str]
+) -> NoticeCheck:
+    """What the form and the API say before sending: characters the audience's
+    kiosks cannot draw, and the languages the notice is not written in."""
+    cleaned = {lang: v for lang, v in text.items() if lang in LANGUAGES and v and v.strip()}
+    return check_notice(store, config, cleaned, notice_audience(store, to))
 
 
 @dataclass(frozen=True)
@@ -311,6 +330,12 @@ class SentNotice:
     failed: int
     withdrawn_at: float | None = None
     withdrawn_by: str | None = None
+    #: per language: characters the kiosks that answered could not draw (added up)
+    missing_glyphs: dict[str, int] | None = None
+    #: kiosks whose answer said, per language, how many characters were not drawn
+    glyph_reports: int = 0
+    #: per language: characters the sender knew some kiosks lack and sent anyway
+    sent_anyway: dict[str, str] | None = None
 
     def active(self, now: float) -> bool:
         return self.withdrawn_at is None and self.expires > now
@@ -332,6 +357,9 @@ class SentNotice:
             "active": self.active(now),
             "withdrawn_at": self.withdrawn_at,
             "withdrawn_by": self.withdrawn_by,
+            "missing_glyphs": self.missing_glyphs,
+            "glyph_reports": self.glyph_reports,
+            "sent_anyway": self.sent_anyway,
         }
 
 
@@ -345,6 +373,8 @@ def recent_notices(store: Store, now: float, *, days: float = 7) -> list[SentNot
                 commands.c.created_at,
                 commands.c.created_by,
                 commands.c.state,
+                commands.c.missing_glyphs,
+                commands.c.sent_anyway,
             )
             .where(commands.c.op == "notice", commands.c.created_at > now - days * 86400)
             .order_by(commands.c.created_at)
@@ -377,9 +407,29 @@ def recent_notices(store: Store, now: float, *, days: float = 7) -> list[SentNot
                 failed=sum(states.count(s) for s in ("failed", "expired")),
                 withdrawn_at=when,
                 withdrawn_by=who,
+                **_glyphs(group),
             )
         )
     return sorted(out, key=lambda n: -n.created_at)
+
+
+def _glyphs(rows: list[Any]) -> dict[str, Any]:
+    """What the kiosks of one notice said about the characters they could not draw."""
+    reports = [r.missing_glyphs for r in rows if isinstance(r.missing_glyphs, dict)]
+    missing: dict[str, int] = {}
+    for report in reports:
+        for lang, count in report.items():
+            missing[str(lang)] = missing.get(str(lang), 0) + int(count)
+    anyway: dict[str, str] = {}
+    for row in rows:
+        for lang, chars in (row.sent_anyway or {}).items():
+            known = anyway.get(lang, "")
+            anyway[lang] = known + "".join(c for c in str(chars) if c not in known)
+    return {
+        "missing_glyphs": missing if reports else None,
+        "glyph_reports": len(reports),
+        "sent_anyway": anyway or None,
+    }
 
 
 def withdraw_notice(

@@ -198,6 +198,7 @@ def test_cli_build_twice_gives_identical_manifest(tmp_path: Path, font_cache: Pa
         )
         assert run.returncode == 0, run.stderr
         report = json.loads(run.stdout)
-        assert report["ok"] and report["id"] == "mini" and report["files"] == 24
+        # 24 files, and the 4 symbol fallback fonts for notices (fonts/fallback/)
+        assert report["ok"] and report["id"] == "mini" and report["files"] == 28
         outs.append((out / "manifest.json").read_bytes())
     assert outs[0] == outs[1]

@@ -8,8 +8,6 @@ to look at; the assertions check what a border guard relies on.
 from __future__ import annotations
 
 import re
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,8 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
-from webkit import PASSWORD, Site, make_site, seed_fleet
+from webkit import PASSWORD, Site, make_site, seed_fleet, serve
 
 from server.web.app import create_app
 
@@ -36,29 +33,17 @@ class Running:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
-    """The app under uvicorn in a thread, on a port picked now (socket bound first)."""
+    """The app under uvicorn in a thread (webkit.serve)."""
     site = make_site(tmp_path_factory.mktemp("dashboard"))
     seed_fleet(site, time.time(), period=600)  # states hold for the whole run
     site.user("admin", "admin")
     site.user("viewer", "viewer")
     app = create_app(site.cfg, store=site.store)
     app.state.dashboard_refresh_s = 1.0
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    uv = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uv.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
     try:
-        yield Running(f"http://127.0.0.1:{port}", site)
+        with serve(app) as url:
+            yield Running(url, site)
     finally:
-        uv.should_exit = True
-        thread.join(10)
-        sock.close()
         site.close()
 
 

@@ -18,9 +18,14 @@ Published: lao-bao v4 to all (v3 before it), lao-bao v5 to la-lay, cha-lo v2 to 
 from __future__ import annotations
 
 import io
+import socket
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from reposim import pack_files, write_built_pack
 
@@ -194,3 +199,26 @@ def seed_fleet(site: Site, now: float, *, packs: bool = True, period: float = 30
 
 def _ack(cmd_id: str) -> bytes:
     return CommandAck(cmd_id=cmd_id, state="done", reason="sync started").to_bytes()
+
+
+@contextmanager
+def serve(app: Any) -> Iterator[str]:
+    """`app` under uvicorn in a thread, on a port picked now (socket bound first);
+    yields its base URL."""
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    uv = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not uv.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        uv.should_exit = True
+        thread.join(10)
+        sock.close()

@@ -15,7 +15,7 @@ from typing import Any
 
 from kivy.animation import Animation
 from kivy.clock import Clock, mainthread
-from kivy.properties import NumericProperty, ObjectProperty
+from kivy.properties import NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
 from kiosk.protocol.pack import Tokens
@@ -40,12 +40,18 @@ class AttractScreen(Screen):  # type: ignore[misc]
     theme: Any = ObjectProperty(None)
     title: Any = ObjectProperty(())
     touch_line: Any = ObjectProperty(())
-    #: index of the language shown now
+    #: index of the language shown now, and that language
     step: Any = NumericProperty(0)
+    lang: Any = StringProperty("")
+    #: seconds each language's line stays: LINE_SECONDS, or an urgent notice's reading
+    #: pace while its languages take turns with the loop's (kiosk.ui.notice)
+    line_seconds: Any = NumericProperty(LINE_SECONDS)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._lines: list[tuple[Tokens, Tokens]] = []
+        self._langs: list[str] = []
+        self._line_event: Any = None
         #: the pictures' files, and the index of the one shown
         self.sources: list[str] = []
         self._picture = 0
@@ -59,9 +65,8 @@ class AttractScreen(Screen):  # type: ignore[misc]
     def show(self, pack: LoadedPack, fontbook: Any, theme: Any) -> None:
         self.fontbook = fontbook
         self.theme = theme
-        self._lines = [
-            (pack.title(lang), pack.ui("touch_to_start", lang)) for lang in pack.manifest.languages
-        ]
+        self._langs = list(pack.manifest.languages)
+        self._lines = [(pack.title(lang), pack.ui("touch_to_start", lang)) for lang in self._langs]
         self.sources = [str(pack.paths[rel]) for rel in pack.manifest.attract]
         self._generation += 1
         self._picture = 0
@@ -101,11 +106,19 @@ class AttractScreen(Screen):  # type: ignore[misc]
 
     def _show_step(self) -> None:
         if self._lines:
-            self.title, self.touch_line = self._lines[int(self.step) % len(self._lines)]
+            index = int(self.step) % len(self._lines)
+            self.title, self.touch_line = self._lines[index]
+            self.lang = self._langs[index]
 
     def next_line(self, *_args: Any) -> None:
         self.step = (int(self.step) + 1) % max(1, len(self._lines))
         self._show_step()
+
+    def _line_turn(self, *_args: Any) -> None:
+        """The next language, and the turn after it at the pace asked for then."""
+        self.next_line()
+        if self._running:
+            self._line_event = Clock.schedule_once(self._line_turn, float(self.line_seconds))
 
     def next_picture(self, *_args: Any) -> None:
         """Decode the next picture in the background; it fades in when it is ready."""
@@ -157,10 +170,8 @@ class AttractScreen(Screen):  # type: ignore[misc]
     def on_enter(self, *_args: Any) -> None:
         self._stop()
         self._running = True
-        self._events = [
-            Clock.schedule_interval(self.next_line, LINE_SECONDS),
-            Clock.schedule_interval(self.next_picture, PICTURE_SECONDS),
-        ]
+        self._events = [Clock.schedule_interval(self.next_picture, PICTURE_SECONDS)]
+        self._line_event = Clock.schedule_once(self._line_turn, float(self.line_seconds))
 
     def on_leave(self, *_args: Any) -> None:
         """A traveller started: the pictures and lines go (pages need the memory), the
@@ -177,3 +188,6 @@ class AttractScreen(Screen):  # type: ignore[misc]
         for event in self._events:
             event.cancel()
         self._events = []
+        if self._line_event is not None:
+            self._line_event.cancel()
+            self._line_event = None

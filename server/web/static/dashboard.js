@@ -86,3 +86,49 @@
 
   window.setTimeout(refresh, seconds * 1000);
 })();
+
+// The notice form's "Before you send" box follows the text as it is typed: the
+// form is posted with action=check (nothing is sent) and the box is taken from
+// the answer, so the sender sees before sending which languages are missing,
+// what those travellers will see, and which characters the kiosks cannot draw.
+(function () {
+  "use strict";
+  var form = document.querySelector("form.notice-form");
+  if (!form || !window.fetch || !window.DOMParser || !window.FormData) {
+    return;
+  }
+  var timer = null;
+  var asked = 0;
+
+  function check() {
+    var data = new FormData(form);
+    data.set("action", "check");
+    var mine = ++asked;
+    // (form.action would be the buttons named "action": read the attribute)
+    fetch(form.getAttribute("action"), { method: "POST", body: data, credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.text() : null; })
+      .then(function (html) {
+        if (!html || mine !== asked) {
+          return;  // an older answer, or the session ended: keep the box as it is
+        }
+        var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("notice-check");
+        var old = document.getElementById("notice-check");
+        if (fresh && old) {
+          old.replaceWith(document.importNode(fresh, true));
+        }
+      })
+      .catch(function () {});
+  }
+
+  function soon() {
+    window.clearTimeout(timer);
+    timer = window.setTimeout(check, 400);
+  }
+  form.querySelectorAll("textarea, select").forEach(function (field) {
+    field.addEventListener("input", soon);
+    field.addEventListener("change", soon);
+  });
+  if (Array.prototype.some.call(form.querySelectorAll("textarea"), function (a) { return a.value.trim(); })) {
+    check();
+  }
+})();
