@@ -402,7 +402,7 @@ def run_schedule(soak: Soak) -> tuple[list[Fault], list[dict[str, Any]]]:
     args = soak.args
     total = args.minutes * 60
     warmup, tail = min(120.0, total * 0.15), min(180.0, total * 0.2)
-    partition_s = min(args.partition_s, total * 0.15)
+    partition_s = min(args.partition_s, total * 0.2)  # 300 s fits a 30-min run
     hold = max(10.0, min(60.0, total / 40))
     all_ = "all"
     faults = [
