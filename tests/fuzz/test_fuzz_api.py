@@ -28,9 +28,9 @@ from server.web.app import create_app
 ROLES = ("viewer", "publisher", "admin")
 #: routes that change something: publishers and admins only
 PUBLISHER_ROUTES = ("POST",)
-#: cases per route: 15 in the suite, derandomized; bench/fuzz.py runs many more at random
+#: cases per route: 10 in the suite, derandomized; bench/fuzz.py runs many more at random
 LONG = int(os.environ.get("BGK_FUZZ_EXAMPLES", "0"))
-MAX_EXAMPLES = LONG or 15
+MAX_EXAMPLES = LONG or 10
 
 
 @pytest.fixture(scope="module")

@@ -43,7 +43,7 @@ from server.packs.source import load_source
 #: short and derandomized (a failure reproduces)
 LONG = int(os.environ.get("BGK_FUZZ_EXAMPLES", "0"))
 FUZZ = settings(
-    max_examples=LONG or 120,
+    max_examples=LONG or 80,
     deadline=None,
     derandomize=not LONG,
     database=None,

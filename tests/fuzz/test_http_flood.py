@@ -2,7 +2,7 @@
 kiosks' TUF metadata and blobs while 1,000 slow-loris connections trickle
 header bytes and 10,000 connections are opened at once from loopback.
 
-Short here (~15 s of flood); bench/flood.py measures it longer, with latencies,
+Short here (~10 s of flood); bench/flood.py measures it longer, with latencies,
 and against nginx's Debian defaults for comparison."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from floodkit import DeployedNginx, Fetches, Flood, fetch_loop, published_data
 
-FLOOD_S = 15
+FLOOD_S = 10
 
 
 def test_kiosks_are_served_through_a_slow_loris_and_a_burst(
