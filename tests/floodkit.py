@@ -132,6 +132,8 @@ class Flood:
     trickle_s: float = 2.0
     opened: int = 0
     refused: int = 0
+    #: every connection is open (the slow-loris has sent its first bytes)
+    started: bool = False
     closed_by_server: int = 0
     _stop: threading.Event = field(default_factory=threading.Event)
 
@@ -169,6 +171,7 @@ class Flood:
         for s in loris:
             with contextlib.suppress(OSError):
                 s.send(b"GET /tuf/timestamp.json HTTP/1.1\r\nHost: x\r\n")
+        self.started = True
         next_trickle = time.monotonic() + self.trickle_s
         while not self._stop.is_set():
             for fd, _mask in ep.poll(0.2):
@@ -198,12 +201,16 @@ class Fetches:
     latencies: list[float] = field(default_factory=list)
 
 
-def fetch_loop(url: str, paths: dict[str, str], stop: threading.Event, out: Fetches) -> None:
-    """A kiosk: fetch each of `paths` ({path: sha256}) in turn until `stop`, each
-    request on a fresh connection (as after a reconnect), 10 s at most."""
+def fetch_loop(
+    url: str, paths: dict[str, str], stop: threading.Event, out: Fetches, rounds: int = 0
+) -> None:
+    """A kiosk: fetch each of `paths` ({path: sha256}) in turn until `stop` (or for
+    `rounds` rounds), each request on a fresh connection (as after a reconnect)."""
     import requests
 
-    while not stop.is_set():
+    done = 0
+    while not stop.is_set() and (not rounds or done < rounds):
+        done += 1
         for path, digest in paths.items():
             started = time.monotonic()
             try:
