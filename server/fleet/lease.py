@@ -14,7 +14,7 @@ of this host that no longer runs (killed -9, then restarted) is taken over at
 once instead of after the TTL: a restarted server does not wait for its own
 ghost. Holders on other hosts are trusted until their lease lapses.
 
-What uses leases (ARCHITECTURE.md, scale-out):
+What uses leases:
     fleet-leader      the main fleet service that sweeps (states, alerts, expiry,
                       retention), sends queued commands, announces packs and
                       publishes the server's retained status
