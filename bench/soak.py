@@ -34,6 +34,7 @@ import hashlib
 import json
 import os
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -370,6 +371,12 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("soak: run as root (network namespaces, tmpfs, PostgreSQL as postgres)")
     if not FAKETIME_LIB:
         raise SystemExit("soak: libfaketime is missing: apt-get install faketime")
+    # the links relay every simulated kiosk's connections through this process (two
+    # sockets each), and Mosquitto, started from here, holds them all too
+    want = max(65536, 4 * args.kiosks + 4096)
+    resource.setrlimit(
+        resource.RLIMIT_NOFILE, (want, max(want, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+    )
     from soakcheck import check
 
     tmp = Path(tempfile.mkdtemp(prefix="bgk-soak-"))
@@ -389,8 +396,10 @@ def main(argv: list[str] | None = None) -> int:
         soak.close()
         status = check(soak, faults, view)
     finally:
-        soak.close()
-        teardown(soak)
+        try:
+            soak.close()
+        finally:
+            teardown(soak)
         if not args.keep and status == 0:
             shutil.rmtree(tmp, ignore_errors=True)
         else:

@@ -129,6 +129,8 @@ def check(soak: Soak, faults: list[Fault], view: list[dict[str, Any]]) -> int:
         f"{len(ours)} ({len(ours) - 3} simulated + 3 real agents); {len(j.dead)} lost power for good near the end",
     )
     rep.add("faults survived", f"{len(faults)}: " + "; ".join(f.name for f in faults))
+    failed = [f"{f.name}: {n}" for f in faults for n in f.notes if n.startswith("recovery failed")]
+    rep.add("every fault recovered", "yes" if not failed else "; ".join(failed), not failed)
     died = getattr(soak, "died", [])
     rep.add(
         "simulators and kiosk agents ran throughout",

@@ -127,7 +127,10 @@ class Schedule:
         self.done: list[Fault] = []
 
     def _act(self, action: Callable[[Soak, Fault], None], fault: Fault) -> None:
-        action(self.soak, fault)
+        try:
+            action(self.soak, fault)
+        except BaseException as exc:  # SystemExit of a wait() too: the checker says so
+            fault.notes.append(f"recovery failed: {exc}")
         fault.end = time.monotonic()  # the fault is over (publishing may go on)
 
     def run(self, slot_s: float) -> None:
