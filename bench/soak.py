@@ -60,7 +60,7 @@ from soakfaults import (
     save,
     server_kill,
 )
-from soaknet import Impairment, Link, in_ns, netns_add, netns_del, rss_kib
+from soaknet import Impairment, Link, LinkProc, in_ns, netns_add, netns_del, rss_kib
 from soakworld import (
     PY,
     REPO,
@@ -206,13 +206,13 @@ class Soak:
 
     def _start_gates(self) -> None:
         ports = [int(self.cfg.url.rsplit(":", 1)[1]), self.broker.layout.tls_port or 0]
-        self.gate_links: list[Link] = []
+        self.gate_links: list[LinkProc] = []
         self.sims: list[Proc] = []
         ids = [f"sim-{i:05d}" for i in range(1, self.args.kiosks + 1)]
         for g, gate in enumerate(self.gates):
             ns = f"bgk-soak-g{g}"
             netns_add(ns)
-            self.gate_links.append(Link(ns, ports))
+            self.gate_links.append(LinkProc(ns, ports, self.tmp / "logs" / f"link-{gate}.log"))
             spec = {
                 "gate": gate, "kiosks": [k for i, k in enumerate(ids, 1) if i % 4 == g],
                 "credentials": str(self.data / "sim" / "credentials.json"),
@@ -371,12 +371,9 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("soak: run as root (network namespaces, tmpfs, PostgreSQL as postgres)")
     if not FAKETIME_LIB:
         raise SystemExit("soak: libfaketime is missing: apt-get install faketime")
-    # the links relay every simulated kiosk's connections through this process (two
-    # sockets each), and Mosquitto, started from here, holds them all too
-    want = max(65536, 4 * args.kiosks + 4096)
-    resource.setrlimit(
-        resource.RLIMIT_NOFILE, (want, max(want, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
-    )
+    # file descriptors: Mosquitto (started from here) holds every kiosk's connection
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     from soakcheck import check
 
     tmp = Path(tempfile.mkdtemp(prefix="bgk-soak-"))

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from soaknet import Link, LinkProc
 from soakworld import healthy, wait
 
 if TYPE_CHECKING:
@@ -101,7 +102,7 @@ def clock_step(hold_s: float) -> Callable[[Soak, Fault], None]:
 
 def partition(seconds: float) -> Callable[[Soak, Fault], None]:
     def run(soak: Soak, f: Fault) -> None:
-        links = [soak.gate_links[0], soak.agents[0].link]
+        links: list[Link | LinkProc] = [soak.gate_links[0], soak.agents[0].link]
         for link in links:
             link.cut()
         time.sleep(seconds)

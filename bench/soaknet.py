@@ -26,6 +26,7 @@ import ctypes
 import heapq
 import random
 import select
+import signal
 import socket
 import subprocess
 import threading
@@ -298,3 +299,55 @@ def rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     return 0
+
+
+class LinkProc:
+    """A Link in a process of its own (a gate's thousands of connections need two
+    file descriptors each): SIGUSR1 cuts it, SIGUSR2 heals it, SIGTERM ends it."""
+
+    def __init__(self, ns: str, ports: list[int], log: Path) -> None:
+        import sys
+
+        argv = [sys.executable, __file__, "--ns", ns, "--ports", ",".join(map(str, ports))]
+        with open(log, "ab") as out:
+            self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=out)
+        assert self.proc.stdout is not None
+        if self.proc.stdout.readline().strip() != b"ready":
+            raise SystemExit(f"soak: the link of {ns} did not start (see {log})")
+
+    def cut(self) -> None:
+        self.proc.send_signal(signal.SIGUSR1)
+
+    def heal(self) -> None:
+        self.proc.send_signal(signal.SIGUSR2)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
+def main() -> int:
+    import argparse
+    import resource
+
+    parser = argparse.ArgumentParser(description="one link of bench/soak.py (see LinkProc)")
+    parser.add_argument("--ns", required=True)
+    parser.add_argument("--ports", required=True)
+    args = parser.parse_args()
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    link = Link(args.ns, [int(p) for p in args.ports.split(",")])
+    done = threading.Event()
+    signal.signal(signal.SIGUSR1, lambda *_: link.cut())
+    signal.signal(signal.SIGUSR2, lambda *_: link.heal())
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    print("ready", flush=True)
+    while not done.wait(1.0):
+        pass
+    link.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
