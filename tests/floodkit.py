@@ -14,6 +14,7 @@ import re
 import resource
 import select
 import socket
+import struct
 import subprocess
 import threading
 import time
@@ -145,6 +146,9 @@ class Flood:
     def _connect(self, source: str) -> socket.socket | None:
         s = socket.socket()
         s.setblocking(False)
+        # closed with a reset: no port of the flood lingers in TIME_WAIT afterwards (a
+        # later test's 0.0.0.0 listener on one of these ports would fail to bind)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         try:
             s.bind((source, 0))
             s.connect_ex(("127.0.0.1", self.port))
