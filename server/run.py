@@ -25,13 +25,13 @@ class Service(Protocol):
     def stop(self) -> None: ...
 
 
-def default_services(config: ServerConfig) -> list[Service]:
+def default_services(config: ServerConfig, client_index: int = 1) -> list[Service]:
     from server.fleet.service import fleet_service
     from server.packs.refresher import TufRefresher
 
     services: list[Service] = [TufRefresher(config)]
     if config.mqtt.url:  # [mqtt] url or `--mqtt`: ingest, commands, presence
-        services.append(fleet_service(config))
+        services.append(fleet_service(config, client_index))
     else:
         log.info("no MQTT broker configured ([mqtt] url, --mqtt): the fleet service is off")
     return services

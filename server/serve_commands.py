@@ -45,6 +45,14 @@ def register(registry: Registry) -> None:
         metavar="URL",
         help="MQTT broker of the fleet (default: [mqtt] url of server.toml)",
     )
+    p.add_argument(
+        "--client",
+        type=int,
+        default=1,
+        metavar="N",
+        help="broker accounts _server-N and _server-(N+1) (default 1); a second server "
+        "process on the same store needs its own, e.g. --client 3",
+    )
 
     p = registry.add(
         "kiosk enroll", "register a kiosk and write its bundle (kiosk.toml, TUF root, ...)", _enroll
@@ -171,7 +179,13 @@ def _run(args: argparse.Namespace) -> int:
 
         mqtt = replace(config.mqtt, url=check_mqtt_url(args.mqtt, "--mqtt"))
         config = replace(config, mqtt=mqtt)
-    run_server(config, args.http or config.http.listen, default_services(config))
+    if not 1 <= args.client < config.mqtt.server_clients:
+        raise UsageError(
+            f"--client {args.client}: use 1..{config.mqtt.server_clients - 1} "
+            f"(the broker has accounts _server-1.._server-{config.mqtt.server_clients}: "
+            "[mqtt] server_clients)"
+        )
+    run_server(config, args.http or config.http.listen, default_services(config, args.client))
     return 0
 
 

@@ -120,9 +120,16 @@ ensure_software() {
     stamp="$venv/bgk-wheel.sha256"
     want="$(wheel_fingerprint "$wheel")  $(basename "$wheel") [$extra]"
     if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-        act "$venv/bin/pip" install -q --no-index --find-links "$wheels" --force-reinstall \
-            --no-deps "$wheel"
-        act "$venv/bin/pip" install -q --no-index --find-links "$wheels" "${wheel}[$extra]"
+        if [ -f "$wheels/requirements.lock" ]; then
+            # the locked versions, every file checked against its hash (scripts/lock)
+            act "$venv/bin/pip" install -q --no-index --find-links "$wheels" --require-hashes \
+                -r "$wheels/requirements.lock"
+            act "$venv/bin/pip" install -q --no-index --force-reinstall --no-deps "$wheel"
+        else
+            act "$venv/bin/pip" install -q --no-index --find-links "$wheels" --force-reinstall \
+                --no-deps "$wheel"
+            act "$venv/bin/pip" install -q --no-index --find-links "$wheels" "${wheel}[$extra]"
+        fi
         if [ "$DRY" = 0 ]; then
             echo "$want" >"$stamp"
         fi
@@ -137,8 +144,14 @@ fetch_software() {
     "$python" -m pip --version >/dev/null 2>&1 || python="$(command -v python3)"
     "$python" -m pip wheel -q --no-deps -w "$3" "$1" \
         || die "cannot build bgk from $1 (pip needs the internet for its build tools): use a kit"
-    "$python" -m pip download -q -d "$3" "$(find "$3" -name 'bgk-*.whl')[$2]" \
-        || die "cannot download the dependencies (no internet?): use a kit (--wheels)"
+    if [ -f "$1/requirements/$2.lock" ]; then
+        "$python" -m pip download -q -d "$3" --require-hashes -r "$1/requirements/$2.lock" \
+            || die "cannot download the dependencies (no internet?): use a kit (--wheels)"
+        cp "$1/requirements/$2.lock" "$3/requirements.lock"
+    else
+        "$python" -m pip download -q -d "$3" "$(find "$3" -name 'bgk-*.whl')[$2]" \
+            || die "cannot download the dependencies (no internet?): use a kit (--wheels)"
+    fi
 }
 
 # install_software VENV EXTRA WHEELS SOURCE SCRATCH: the kit's WHEELS, or the wheels

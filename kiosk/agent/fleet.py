@@ -54,6 +54,10 @@ log = logging.getLogger("bgk.agent.fleet")
 INTERACTION_PERIOD_S = 600.0
 #: an announcement triggers a sync after a random delay up to this
 ANNOUNCE_JITTER_S = 5.0
+#: MQTT v5 PUBACK reason "no matching subscribers": the broker delivered it nowhere
+NO_MATCHING_SUBSCRIBERS = 16
+#: such a message is sent again after this long
+RESEND_S = 5.0
 
 
 def systemctl_reboot() -> None:
@@ -106,6 +110,8 @@ class FleetLink:
         self.link = KioskLink(config.mqtt, self.kiosk_id, self, rng=self.rng)
         self._inflight: dict[int, int] = {}
         self._cursor = 0
+        #: monotonic time before which the outbox is not sent (after NO_MATCHING_SUBSCRIBERS)
+        self._hold_until = 0.0
         self._next_hb = 0.0
         self._next_sessions = time.monotonic() + INTERACTION_PERIOD_S
         self._sync_at: float | None = None
@@ -168,6 +174,14 @@ class FleetLink:
         seq = self._inflight.pop(mid, None)
         if seq is None:
             return
+        if reason == NO_MATCHING_SUBSCRIBERS:
+            # the broker took it but nobody (the server's ingest) was subscribed: a
+            # broker restarted without its sessions, say. Not delivered: keep it and
+            # send it again a little later (found by bench/soak.py).
+            log.warning("outbox message %d reached no subscriber; sending it again", seq)
+            self._cursor = min(self._cursor, seq - 1)
+            self._hold_until = time.monotonic() + RESEND_S
+            return
         if reason >= 128:
             log.error("the broker refused outbox message %d (reason code %d): dropped", seq, reason)
         self.outbox.done(seq)
@@ -183,7 +197,11 @@ class FleetLink:
             self._next_sessions = now + INTERACTION_PERIOD_S
             self.report_sessions()
         self._flush()
-        waits = [self._next_hb - now, 0.5 if self._inflight or self._sync_at else self.period]
+        held = time.monotonic() < self._hold_until
+        waits = [
+            self._next_hb - now,
+            0.5 if self._inflight or self._sync_at or held else self.period,
+        ]
         return max(0.0, min(waits))
 
     # --- what the link thread publishes ----------------------------------------------------
@@ -226,6 +244,8 @@ class FleetLink:
 
     def _flush(self) -> None:
         if not self.link.connected or len(self._inflight) >= MAX_IN_FLIGHT:
+            return
+        if time.monotonic() < self._hold_until:
             return
         for row in self.outbox.pending(self._cursor, MAX_IN_FLIGHT - len(self._inflight)):
             mid = self.link.publish(self.topics[Kind(row.kind)], self._payload(row), 1)

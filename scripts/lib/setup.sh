@@ -23,6 +23,8 @@ DEBIAN_PACKAGES=(
   zbar-tools poppler-utils        # tests read the QR codes (zbarimg) and the leaflet PDFs (pdftotext, pdftoppm)
   faketime gcc libc6-dev          # scripts/test --faketime: the suite under a shifted clock
                                   # (gcc builds lib/faketime_fix.c, a fix for faketime 0.9.10)
+  postgresql                      # the scale-out store: tests (scripts/test starts it), scripts/soak
+  iproute2                        # scripts/soak: kiosks in network namespaces
 )
 
 bgk_log() { printf '[setup] %s\n' "$*" >&2; }
@@ -67,17 +69,29 @@ bgk_python() {
 }
 
 bgk_install_venv() {
-  local extras="${1:-dev}" stamp want
+  local extras="${1:-dev}" stamp want lock
+  lock="$BGK_ROOT/requirements/$extras.lock"
   if [ ! -x "$VENV/bin/python" ]; then
     bgk_log "creating $VENV"
     "$(bgk_python)" -m venv "$VENV"
     "$VENV/bin/python" -m pip install -q --upgrade pip
   fi
   stamp="$VENV/.bgk-installed-$extras"
-  want="$(cat "$BGK_ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1)"
+  want="$(cat "$BGK_ROOT/pyproject.toml" "$lock" 2>/dev/null | sha256sum | cut -d' ' -f1)"
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-    bgk_log "installing the project and its Python dependencies ($extras)"
-    "$VENV/bin/python" -m pip install -q -e "$BGK_ROOT[$extras]"
+    if [ -f "$lock" ]; then
+      # the exact versions of requirements/<extras>.lock, every file checked by hash
+      bgk_log "installing the locked dependencies (requirements/$extras.lock) and the project"
+      "$VENV/bin/python" -m pip install -q --require-hashes -r "$lock"
+      "$VENV/bin/python" -m pip install -q --no-deps -e "$BGK_ROOT"
+      if ! "$VENV/bin/python" -m pip check >/dev/null 2>&1; then
+        bgk_log "requirements/$extras.lock is behind pyproject.toml: run scripts/lock (installing from the ranges meanwhile)"
+        "$VENV/bin/python" -m pip install -q -e "$BGK_ROOT[$extras]"
+      fi
+    else
+      bgk_log "installing the project and its Python dependencies ($extras)"
+      "$VENV/bin/python" -m pip install -q -e "$BGK_ROOT[$extras]"
+    fi
     echo "$want" > "$stamp"
   fi
 }

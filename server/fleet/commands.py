@@ -255,7 +255,7 @@ def _ingest(args: argparse.Namespace) -> int:
 
 def _command(args: argparse.Namespace) -> int:
     from server.fleet.pki import FleetKeys
-    from server.fleet.remote import command_status, queue_command
+    from server.fleet.remote import command_status, new_notice_id, queue_command
 
     cfg, store = open_server(args.data)
     now = time.time()
@@ -270,7 +270,7 @@ def _command(args: argparse.Namespace) -> int:
                 )
             text[lang] = value
         # no --text: withdraw whatever notice the kiosk shows (id "all")
-        notice_id = f"n{int(now)}" if text else "all"
+        notice_id = new_notice_id(now) if text else "all"
         cmd_args = {"id": notice_id, "text": text, "expires": now + args.notice_minutes * 60}
         sent_anyway = _check_notice(cfg, store, args, text) if text else None
     keys = FleetKeys(cfg.data / "mqtt")

@@ -13,18 +13,13 @@ after `write` returns, so a crash loses nothing the broker was told is safe.
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-import fcntl
 import logging
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, and_, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from kiosk.protocol.errors import ProtocolError
 from kiosk.protocol.payloads import (
@@ -39,14 +34,13 @@ from kiosk.protocol.topics import Kind, parse_kiosk_topic
 from server.fleet.bulk import BulkInsert
 from server.fleet.files import atomic_write
 from server.fleet.settings import FleetSettings
-from server.fleet.state import FACT_COLUMNS, Facts, derive_state
+from server.fleet.transactions import dialect_insert, rederive, write_transaction
 from server.store import Store
 from server.store.schema import (
     commands,
     heartbeats,
     kiosk_events,
     kiosk_state,
-    presence,
     screenshots,
 )
 
@@ -89,10 +83,6 @@ class BatchResult:
     dropped: Counter[str] = field(default_factory=Counter)
     #: kiosks whose state this batch changed: {kiosk: (old, new)}
     changes: dict[str, tuple[str, str]] = field(default_factory=dict)
-
-
-def dialect_insert(store: Store, table: Any) -> Any:
-    return (sqlite.insert if store.is_sqlite else postgresql.insert)(table)
 
 
 class DropLog:
@@ -207,17 +197,20 @@ class IngestWriter:
         if not (hb_rows or statuses or events or acks or shots):
             return result
         if not self._loaded:
-            self._load_known()
+            self.load_known()
         with write_transaction(self.store) as conn:
+            if not self.store.is_sqlite:
+                self._lock_rows(conn, latest, statuses, events, now)
             if hb_rows:
                 self._hb_insert.run(conn, hb_rows)
                 # in kiosk order: two processes upserting never deadlock (PostgreSQL)
                 self._state_upsert.run(conn, [latest[k] for k in sorted(latest)])
-            for kiosk, status in statuses:
+            for kiosk, status in sorted(statuses, key=lambda item: item[0]):
                 self._status(conn, kiosk, status, now)
             if events:
+                events.sort(key=lambda item: (item[0], item[1].outbox_id, item[1].seq))
                 self._events(conn, events, now)
-            for kiosk, ack in acks:
+            for kiosk, ack in sorted(acks, key=lambda item: item[1].cmd_id):
                 self._ack(conn, kiosk, ack, now)
             if shots:
                 conn.execute(screenshots.insert(), shots)
@@ -232,7 +225,36 @@ class IngestWriter:
             self.known[kiosk] = new
         return result
 
-    def _load_known(self) -> None:
+    def _lock_rows(
+        self,
+        conn: Connection,
+        latest: dict[str, tuple[Any, ...]],
+        statuses: list[tuple[str, Status]],
+        events: list[tuple[str, Event]],
+        now: float,
+    ) -> None:
+        """PostgreSQL: create and lock every kiosk_state row this batch touches, in
+        kiosk order, before touching any. Processes sharing the load (and the
+        sweeper) then take row locks in one order and cannot deadlock: a status
+        of kiosk B then A in one batch and A then B in another did (found by
+        bench/soak.py)."""
+        touched = sorted(set(latest) | {k for k, _ in statuses} | {k for k, _ in events})
+        if not touched:
+            return
+        conn.execute(
+            self._new_state,
+            [{"kiosk_id": k, "state": "offline", "state_since": now} for k in touched],
+        )
+        for i in range(0, len(touched), 5000):
+            conn.execute(
+                select(kiosk_state.c.kiosk_id)
+                .where(kiosk_state.c.kiosk_id.in_(touched[i : i + 5000]))
+                .order_by(kiosk_state.c.kiosk_id)
+                .with_for_update()
+            ).all()
+
+    def load_known(self) -> None:
+        """Read every kiosk's state (the sweeper of another process moves them)."""
         with self.store.engine.connect() as conn:
             self.known.update(
                 (r[0], r[1])
@@ -326,78 +348,3 @@ class IngestWriter:
             "path": str(rel),
             "size": len(jpeg),
         }
-
-
-@contextlib.contextmanager
-def write_transaction(store: Store) -> Iterator[Connection]:
-    """A write transaction. On SQLite it first takes an exclusive flock on
-    `<db>.writer` and then SQLite's write lock (BEGIN IMMEDIATE): several ingest
-    processes then hand the database over through a kernel wait queue instead
-    of SQLite's sleep-and-retry busy handler (which wasted most of a second
-    writer's time), and a read-then-write transaction cannot fail on WAL's busy
-    snapshot. On PostgreSQL, an ordinary transaction."""
-    if not store.is_sqlite:
-        with store.engine.begin() as conn:
-            yield conn
-        return
-    database = store.engine.url.database
-    lock = open(f"{database}.writer", "a+b") if database and database != ":memory:" else None  # noqa: SIM115
-    try:
-        if lock is not None:
-            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
-        with store.engine.begin() as conn:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-            yield conn
-    finally:
-        if lock is not None:
-            lock.close()  # releases the flock
-
-
-def read_facts(conn: Connection, kiosks: list[str] | None) -> list[Facts]:
-    """The facts of `kiosks` (None: every kiosk that ever spoke)."""
-    query = select(*(kiosk_state.c[c] for c in FACT_COLUMNS))
-    if kiosks is None:
-        return [Facts(*row) for row in conn.execute(query).all()]
-    out: list[Facts] = []
-    for i in range(0, len(kiosks), 5000):  # within SQLite's limit of bound variables
-        chunk = query.where(kiosk_state.c.kiosk_id.in_(kiosks[i : i + 5000]))
-        out += [Facts(*row) for row in conn.execute(chunk).all()]
-    return out
-
-
-def apply_states(
-    conn: Connection, store: Store, facts: list[Facts], now: float, cfg: FleetSettings
-) -> tuple[dict[str, tuple[str, str]], list[Facts]]:
-    """Write the state each of `facts` derives to at `now` where it changed, with a
-    presence row. Each update is conditional on the old state, so two processes
-    deriving the same change record it once. Returns the changes and the facts
-    with their new state."""
-    mark = "?" if store.is_sqlite else "%s"
-    update_sql = (
-        f"UPDATE kiosk_state SET state = {mark}, state_since = {mark}, reason = {mark} "
-        f"WHERE kiosk_id = {mark} AND state = {mark}"
-    )
-    changes: dict[str, tuple[str, str]] = {}
-    out: list[Facts] = []
-    log_rows: list[dict[str, Any]] = []
-    for f in facts:
-        state, reason = derive_state(f, now, cfg)
-        if state != f.state:
-            done = conn.exec_driver_sql(update_sql, (state, now, reason, f.kiosk_id, f.state))
-            if done.rowcount == 1:
-                changes[f.kiosk_id] = (f.state, state)
-                log_rows.append(
-                    {"kiosk_id": f.kiosk_id, "at": now, "state": state, "reason": reason}
-                )
-                f = dataclasses.replace(f, state=state, state_since=now)
-        out.append(f)
-    if log_rows:
-        conn.execute(presence.insert(), log_rows)
-    return changes, out
-
-
-def rederive(
-    conn: Connection, store: Store, kiosks: list[str] | None, now: float, cfg: FleetSettings
-) -> tuple[dict[str, tuple[str, str]], list[Facts]]:
-    """read_facts + apply_states in one (write) transaction."""
-    return apply_states(conn, store, read_facts(conn, kiosks), now, cfg)

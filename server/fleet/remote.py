@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import math
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +48,12 @@ class Outgoing:
     expiry_s: int
 
 
+def new_notice_id(now: float) -> str:
+    """A notice's id: its time (ms) and a random part, so that two notices sent in the
+    same millisecond (two server processes, two publishers) never merge."""
+    return f"n{int(now * 1000)}-{secrets.token_hex(3)}"
+
+
 def sign_command(keys: FleetKeys, cmd: Command) -> Command:
     sig = keys.load_command_key().sign(command_signing_bytes(cmd))
     return cmd.model_copy(update={"sig": base64.b64encode(sig).decode()})
@@ -66,44 +73,69 @@ def queue_command(
 ) -> QueuedCommand:
     """Validate, sign and store a command for the running server to send
     (`sent_anyway`: a notice's characters the kiosk lacks that the sender accepted)."""
+    return queue_commands(
+        store, keys, [kiosk_id], op, args, now=now, ttl_s=ttl_s, created_by=created_by,
+        sent_anyway={kiosk_id: sent_anyway},
+    )[0]  # fmt: skip
+
+
+def queue_commands(
+    store: Store,
+    keys: FleetKeys,
+    kiosk_ids: list[str],
+    op: str,
+    args: dict[str, Any],
+    *,
+    now: float,
+    ttl_s: float,
+    created_by: str | None = None,
+    sent_anyway: Mapping[str, dict[str, str] | None] | None = None,
+) -> list[QueuedCommand]:
+    """The same command for each of `kiosk_ids`, each signed for its kiosk, stored in
+    one transaction (a notice to a fleet of 2,000 took a transaction per kiosk);
+    `sent_anyway` per kiosk, as for queue_command."""
     if op not in OPS:
         raise UsageError(f"unknown command {op!r}: use one of {', '.join(OPS)}")
     if not 10 <= ttl_s <= 7 * 86400:
         raise UsageError("a command must expire between 10 s and 7 days after it is sent")
-    cmd = Command(
-        cmd_id=secrets.token_hex(12),
-        op=op,
-        args=args,
-        kiosk=kiosk_id,
-        iat=now,
-        exp=now + ttl_s,
-    )
-    try:
-        command_args(cmd)
-    except PayloadError as exc:
-        raise UsageError(str(exc)) from None
-    signed = sign_command(keys, cmd)
-    with store.engine.begin() as conn:
-        known = conn.execute(
-            select(kiosks.c.id).where(kiosks.c.id == kiosk_id, kiosks.c.revoked_at.is_(None))
-        ).first()
-        if known is None:
-            raise UsageError(f"kiosk {kiosk_id!r} is not enrolled (see `bgk server fleet`)")
-        conn.execute(
-            commands.insert().values(
-                cmd_id=signed.cmd_id,
-                kiosk_id=kiosk_id,
-                op=op,
-                args=args,
-                created_at=now,
-                created_by=created_by,
-                exp=signed.exp,
-                payload=signed.to_bytes(),
-                state="queued",
-                sent_anyway=sent_anyway or None,
-            )
+    key = keys.load_command_key()
+    rows, queued = [], []
+    for kiosk_id in kiosk_ids:
+        cmd = Command(
+            cmd_id=secrets.token_hex(12), op=op, args=args, kiosk=kiosk_id, iat=now, exp=now + ttl_s
         )
-    return QueuedCommand(signed.cmd_id, kiosk_id, op, signed.exp)
+        try:
+            command_args(cmd)
+        except PayloadError as exc:
+            raise UsageError(str(exc)) from None
+        signed = cmd.model_copy(
+            update={"sig": base64.b64encode(key.sign(command_signing_bytes(cmd))).decode()}
+        )
+        rows.append(
+            {
+                "cmd_id": signed.cmd_id, "kiosk_id": kiosk_id, "op": op, "args": args,
+                "created_at": now, "created_by": created_by, "exp": signed.exp,
+                "payload": signed.to_bytes(), "state": "queued",
+                "sent_anyway": (sent_anyway or {}).get(kiosk_id) or None,
+            }
+        )  # fmt: skip
+        queued.append(QueuedCommand(signed.cmd_id, kiosk_id, op, signed.exp))
+    with store.engine.begin() as conn:
+        known: set[str] = set()
+        for i in range(0, len(kiosk_ids), 5000):
+            known.update(
+                conn.execute(
+                    select(kiosks.c.id).where(
+                        kiosks.c.id.in_(kiosk_ids[i : i + 5000]), kiosks.c.revoked_at.is_(None)
+                    )
+                ).scalars()
+            )
+        for kiosk_id in kiosk_ids:
+            if kiosk_id not in known:
+                raise UsageError(f"kiosk {kiosk_id!r} is not enrolled (see `bgk server fleet`)")
+        if rows:
+            conn.execute(commands.insert(), rows)
+    return queued
 
 
 def due_commands(store: Store, now: float, skip: set[str], limit: int = 500) -> list[Outgoing]:

@@ -12,6 +12,12 @@ its LWT and for commands with message expiry, and the ingest link
 (MQTT 3.1.1, _server-2: see server.fleet.mqtt.Link for why). "ingest"
 processes (`bgk server ingest --client N`, N >= 3) have the ingest link only.
 Several processes share the load with [mqtt] share = true ($share/ingest/...).
+
+Several processes against one store (server.fleet.lease): each claims its
+broker accounts as leases (two logins with one account would throw each
+other off the broker); the "fleet-sweeper" lease decides which one sweeps,
+and among main processes the "fleet-control" lease which one connects the
+control link (server status, commands, announcements). The others ingest.
 """
 
 from __future__ import annotations
@@ -22,7 +28,6 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -41,9 +46,11 @@ from server.config import ServerConfig
 from server.fleet.announce import AnnounceWatcher
 from server.fleet.credentials import server_identity
 from server.fleet.ingest import IngestWriter, Raw
+from server.fleet.lease import FleetLeases
 from server.fleet.mqtt import Link, Will
 from server.fleet.pki import FleetKeys
 from server.fleet.remote import due_commands, mark_sent
+from server.fleet.stats import Stats
 from server.fleet.sweeper import Sweeper
 from server.store import Store
 
@@ -51,62 +58,6 @@ log = logging.getLogger(__name__)
 Role = Literal["main", "ingest"]
 #: in-memory batch cap while the store is failing (QoS 0 beyond it is dropped)
 MAX_PENDING = 200_000
-
-
-@dataclass
-class Latency:
-    """Receipt-to-commit latencies in 1 ms buckets (0..30 s)."""
-
-    buckets: list[int] = field(default_factory=lambda: [0] * 30_001)
-    count: int = 0
-
-    def add(self, seconds: float) -> None:
-        self.buckets[min(30_000, max(0, int(seconds * 1000)))] += 1
-        self.count += 1
-
-    def quantile(self, q: float) -> float | None:
-        if not self.count:
-            return None
-        want, seen = q * self.count, 0
-        for ms, n in enumerate(self.buckets):
-            seen += n
-            if seen >= want:
-                return ms / 1000
-        return 30.0
-
-
-@dataclass
-class Stats:
-    received: int = 0
-    committed: int = 0
-    dropped: int = 0
-    batches: int = 0
-    db_errors: int = 0
-    connects: int = 0
-    started: float = field(default_factory=time.monotonic)
-    #: monotonic times of the first receipt and the last commit (rates in benches)
-    first_mono: float | None = None
-    last_commit_mono: float | None = None
-    #: this process's CPU seconds at the first receipt (what came before is start-up)
-    first_cpu: float | None = None
-    latency: Latency = field(default_factory=Latency)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "received": self.received,
-            "committed": self.committed,
-            "dropped": self.dropped,
-            "batches": self.batches,
-            "db_errors": self.db_errors,
-            "connects": self.connects,
-            "p50_s": self.latency.quantile(0.5),
-            "p99_s": self.latency.quantile(0.99),
-            "uptime_s": time.monotonic() - self.started,
-            "first_mono": self.first_mono,
-            "last_commit_mono": self.last_commit_mono,
-            "cpu_s": time.process_time(),
-            "first_cpu": self.first_cpu,
-        }
 
 
 class FleetService:
@@ -152,6 +103,14 @@ class FleetService:
         )
         self.control: Link | None = None
         self.announcer = AnnounceWatcher(cfg)
+        accounts = [ingest_index] if role == "ingest" else [client_index, ingest_index]
+        self.leases = FleetLeases(
+            store,
+            [server_identity(keys, n).username for n in accounts],
+            control=role == "main",
+            ttl_s=cfg.fleet.leader_lease_s,
+            server_clients=cfg.mqtt.server_clients,
+        )
         if role == "main":
             # MQTT v5: retained server status with an LWT, commands with message expiry
             down = ServerStatus(online=False, ts=clock()).to_bytes()
@@ -179,8 +138,18 @@ class FleetService:
         return [self.link] if self.control is None else [self.link, self.control]
 
     @property
+    def controlling(self) -> bool:
+        """Whether this process holds the control lease (and so the control link)."""
+        return self.leases.controlling
+
+    @property
     def connected(self) -> bool:
-        return all(link.connected for link in self.links)
+        """The ingest link is up, and the control link too when this process leads."""
+        if not self.link.connected:
+            return False
+        if self.control is None:
+            return True
+        return self.leases.decided and (self.control.connected or not self.controlling)
 
     # --- link callbacks -----------------------------------------------------------
     def _received(self, topic: str, payload: bytes, qos: int, mid: int, _props: Any) -> None:
@@ -247,20 +216,36 @@ class FleetService:
             self._sent_ids.add(out.cmd_id)
 
     def sweep_loop(self) -> None:
-        """States by heartbeat age, alerts, command expiry, retention: on their own
-        thread, so that a sweep over thousands of kiosks never delays the ingest."""
+        """Leases; and, while this process holds the sweeper lease, states by heartbeat
+        age, alerts, command expiry, retention: on their own thread, so that a sweep
+        over thousands of kiosks never delays the ingest. Without the lease, the
+        states the leader derives are read back (the ingest's hint of who is offline)."""
         next_retention = time.monotonic() + 60
-        while not self._stop.wait(self.fleet.sweep_s):
+        next_sweep = time.monotonic() + self.fleet.sweep_s
+        period = min(self.fleet.sweep_s, self.fleet.leader_lease_s / 3)
+        wait = period
+        while not self._stop.wait(wait):
+            wait = period
             try:
+                self.leases.renew()
+                if time.monotonic() < next_sweep:
+                    wait = max(0.0, min(period, next_sweep - time.monotonic()))
+                    continue
+                next_sweep = time.monotonic() + self.fleet.sweep_s
+                if not self.leases.sweeping:
+                    self.writer.load_known()
+                    continue
                 swept = self.sweeper.sweep(self.clock())
                 self.writer.known.update(swept.states)
                 if time.monotonic() >= next_retention:
                     next_retention = time.monotonic() + 3600
                     self.sweeper.retention(self.clock())
             except SQLAlchemyError as exc:
+                # one line per try, a period apart (a store that is down is not spun on)
                 log.error("fleet store failed during sweeping: %s", str(exc).splitlines()[0])
 
     def run(self) -> None:
+        self.leases.claim()
         sweeper = threading.Thread(target=self.sweep_loop, name="fleet-sweeper", daemon=True)
         sweeper.start()
         try:
@@ -274,27 +259,33 @@ class FleetService:
         next_cmds = next_stats = 0.0
         while not self._stop.is_set():
             now = time.monotonic()
-            for link in self.links:
-                link.maintain(now)
+            self.link.maintain(now)
+            control = self.control
+            if control is not None:
+                if self.controlling:
+                    control.maintain(now)
+                elif control.has_socket():
+                    log.info("another server process leads: closing the control link")
+                    control.close()
             due = now + 0.2 if not self._batch else self._batch[0].mono + batch_s
             if self.link.has_socket():
                 self.link.pump(max(0.0, due - now), until=due)
             else:
                 self._stop.wait(min(max(0.0, due - now), 0.2))
-            if self.control is not None and self.control.has_socket():
-                self.control.pump(0)
+            if control is not None and control.has_socket():
+                control.pump(0)
             now = time.monotonic()
             if self._batch and (
                 len(self._batch) >= self.fleet.batch_max or now - self._batch[0].mono >= batch_s
             ):
                 self.flush()
             try:
-                if self.control is not None and self.control.connected and now >= next_cmds:
+                if control is not None and control.connected and now >= next_cmds:
                     next_cmds = now + 0.5
                     self._send_commands()
                     announce = self.announcer.changed()
                     if announce is not None:
-                        self.control.publish(ANNOUNCE, announce.to_bytes(), 1, retain=True)
+                        control.publish(ANNOUNCE, announce.to_bytes(), 1, retain=True)
                         log.info("announced %s", announce.packs)
             except SQLAlchemyError as exc:
                 log.error("fleet store failed sending commands: %s", str(exc).splitlines()[0])
@@ -319,10 +310,14 @@ class FleetService:
             "running": running,
             "received": self.stats.received,
             "db_errors": self.stats.db_errors,
+            #: which of the fleet's single jobs this process does now (lease.py)
+            "sweeper": self.leases.sweeping,
+            "control": self.controlling,
         }
 
     # --- lifecycle ------------------------------------------------------------------
     def start(self) -> None:
+        self.leases.claim()
         self._thread = threading.Thread(target=self._guarded_run, name="fleet-ingest", daemon=True)
         self._thread.start()
 
@@ -345,6 +340,7 @@ class FleetService:
             control.pump(0.1)
         for link in self.links:
             link.close()
+        self.leases.release()
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -370,11 +366,12 @@ class _OwnedStore(FleetService):
         self.store.dispose()
 
 
-def fleet_service(cfg: ServerConfig) -> FleetService:
-    """The main fleet service of `bgk server run` (_server-1: ingest, commands, presence)."""
+def fleet_service(cfg: ServerConfig, client_index: int = 1) -> FleetService:
+    """The main fleet service of `bgk server run` (broker accounts _server-N for the
+    control link and _server-(N+1) for the ingest)."""
     from server.fleet.pki import ensure_fleet_keys
     from server.fleet.settings import broker_hostnames
     from server.store import open_store
 
     keys = ensure_fleet_keys(cfg.data, broker_hostnames(cfg.mqtt))
-    return _OwnedStore(cfg, open_store(cfg.store_url), keys, role="main", client_index=1)
+    return _OwnedStore(cfg, open_store(cfg.store_url), keys, role="main", client_index=client_index)

@@ -17,6 +17,7 @@ clock_skew_s = 600                  # alert when a kiosk's clock is this far fro
 hb_retention_days = 30, event_retention_days = 400
 batch_ms = 100, batch_max = 5000    # ingest transactions: at most this long / this many
 sweep_s = 5                         # how often states, alerts and expiries are derived
+leader_lease_s = 15                 # several server processes: a leader's lease (see lease.py)
 command_ttl_s = 600                 # default expiry of a command
 """
 
@@ -78,6 +79,9 @@ class FleetSettings:
     sweep_s: float = 5.0
     #: default command expiry, 10..86400 s
     command_ttl_s: float = 600.0
+    #: several server processes: the sweeper's and the control link's lease, 3..300 s
+    #: (a leader that dies without a word is replaced after at most this long)
+    leader_lease_s: float = 15.0
 
 
 def check_mqtt_url(url: str, where: str) -> str:
@@ -124,6 +128,7 @@ def parse_settings(r: TomlReader, server_url: str) -> tuple[MqttSettings, FleetS
         batch_max=int(r.num("fleet", "batch_max", 5000, 1, 50000)),
         sweep_s=r.num("fleet", "sweep_s", 5.0, 0.2, 60),
         command_ttl_s=r.num("fleet", "command_ttl_s", 600.0, 10, 86400),
+        leader_lease_s=r.num("fleet", "leader_lease_s", 15.0, 3, 300),
     )
     return mqtt, fleet
 

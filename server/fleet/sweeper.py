@@ -12,9 +12,9 @@ from typing import Any
 
 from sqlalchemy import and_, delete, func, select, update
 
-from server.fleet.ingest import apply_states, dialect_insert, read_facts, write_transaction
 from server.fleet.settings import FleetSettings
 from server.fleet.state import alert_conditions, derive_state
+from server.fleet.transactions import apply_states, dialect_insert, read_facts, write_transaction
 from server.store import Store
 from server.store.schema import (
     alerts,
@@ -65,10 +65,11 @@ class Sweeper:
                 select(alerts.c.kiosk_id, alerts.c.kind).where(alerts.c.closed_at.is_(None))
             )
             is_open = {(r[0], r[1]) for r in open_rows}
-        moving = [f.kiosk_id for f in facts if derive_state(f, now, self.cfg)[0] != f.state]
+        # in kiosk order, as the ingest locks rows (no deadlock between them)
+        moving = sorted(f.kiosk_id for f in facts if derive_state(f, now, self.cfg)[0] != f.state)
         with write_transaction(self.store) as conn:
             # read again under the lock: a heartbeat may have arrived since
-            fresh = read_facts(conn, moving) if moving else []
+            fresh = sorted(read_facts(conn, moving), key=lambda f: f.kiosk_id) if moving else []
             changes, moved = apply_states(conn, self.store, fresh, now, self.cfg)
             current = {f.kiosk_id: f for f in facts}
             current.update({f.kiosk_id: f for f in moved})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -144,6 +145,10 @@ def _make_site(config: Any, pack_id: str) -> str | None:
     return None
 
 
+#: tries to write the publication log (0.5 + 1 + 2 + 4 + 5 + 5 + ... s apart, ~45 s)
+LOG_TRIES = 12
+
+
 def _after_publish(store_url: str, result: PublishResult) -> str | None:
     """Log the publication (reports) and check its audience; a warning or None."""
     from sqlalchemy.exc import SQLAlchemyError
@@ -153,15 +158,22 @@ def _after_publish(store_url: str, result: PublishResult) -> str | None:
     from server.store import open_store
 
     to = result.pack.to
-    store = open_store(store_url)
-    try:
+    # the pack is signed and served already: a store that is restarting (found by
+    # bench/soak.py: a traceback, though published) gets a few tries before a warning
+    for attempt in range(LOG_TRIES):
         try:
-            record_publication(store, result, cli_user())
+            store = open_store(store_url)
+            try:
+                record_publication(store, result, cli_user())
+                kiosks = KioskRegistry(store).list()
+            finally:
+                store.dispose()
+            break
         except SQLAlchemyError as exc:
-            return f"published, but the publication log (reports) was not written: {exc}"
-        kiosks = KioskRegistry(store).list()
-    finally:
-        store.dispose()
+            if attempt == LOG_TRIES - 1:
+                first = str(exc).splitlines()[0]
+                return f"published, but the publication log (reports) was not written: {first}"
+            time.sleep(min(5.0, 0.5 * 2**attempt))
     if not kiosks or "all" in to:
         return None
     if any(k.gate in to or set(k.groups) & set(to) for k in kiosks):

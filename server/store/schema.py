@@ -259,3 +259,30 @@ pack_publications = Table(
     Column("widened", Boolean, nullable=False),
     Index("ix_pack_publications_published_at", "published_at"),
 )
+
+# --- scale-out (migration 0006) ---------------------------------------------------
+
+#: leases: what only one server process may do at a time (server.fleet.lease)
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(63), primary_key=True),
+    #: "host pid start-time nonce" of the process holding it
+    Column("holder", String(200), nullable=False),
+    #: grows by one each time the lease changes hands (a fencing number)
+    Column("term", BigInteger, nullable=False),
+    #: when this holder took it, and when it lapses unless renewed (database clock)
+    Column("since", Double, nullable=False),
+    Column("expires_at", Double, nullable=False),
+)
+
+#: wrong passwords at sign-in, per user name and per client address (server.web.auth):
+#: shared by every server process; rows older than the lock window are deleted
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(200), nullable=False),
+    Column("at", Double, nullable=False),
+    Index("ix_login_failures_key_at", "key", "at"),
+)

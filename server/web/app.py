@@ -9,6 +9,7 @@ one store (the fleet database) for its lifetime; `clock` gives epoch seconds
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -17,15 +18,18 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import HTTPException
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy import exc as sa_exc
 
 from server.config import ServerConfig
 from server.store import Store, open_store
 from server.web.api import api_router, install_error_handlers
-from server.web.auth import LoginThrottle
+from server.web.auth import StoreLoginThrottle
 from server.web.dashboard import install_dashboard
-from server.web.dashboard_pages import PageError, error_page, wants_page
+from server.web.dashboard_pages import PageError, error_page, render, wants_page, words_of
 from server.web.files import files_router, not_found
 from server.web.sites import sites_router
+
+log = logging.getLogger(__name__)
 
 
 def _utcnow() -> datetime:
@@ -46,7 +50,7 @@ def create_app(
     app.state.config = config
     app.state.store = store if store is not None else open_store(config.store_url)
     app.state.clock = clock
-    app.state.login_throttle = LoginThrottle()
+    app.state.login_throttle = StoreLoginThrottle(app.state.store, clock)
     app.include_router(files_router(config.tuf_dir, config.blob_dir))
     app.include_router(sites_router(config))
     app.include_router(api_router())
@@ -85,7 +89,34 @@ def create_app(
     async def _http_error(_request: Request, exc: HTTPException) -> Response:
         return _error(exc)
 
+    for kind in STORE_DOWN:
+        app.add_exception_handler(kind, _store_down)
+
     return app
+
+
+#: the fleet database not answering (restarting, unreachable): 503, not a 500 with a
+#: traceback (found by bench/soak.py restarting PostgreSQL under load)
+STORE_DOWN: tuple[type[Exception], ...] = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.DisconnectionError,
+    sa_exc.TimeoutError,
+)
+
+
+async def _store_down(request: Request, exc: Exception) -> Response:
+    log.error("the fleet store is not answering: %s", str(exc).splitlines()[0][:300])
+    headers = {"Retry-After": "5", "Cache-Control": "no-store"}
+    if wants_page(request):  # no session lookup: that needs the store too
+        page = render(request, "error.html", {"message": words_of(request)("error.store_down")},
+                      status=503)  # fmt: skip
+        page.headers.update(headers)
+        return page
+    body = {
+        "error": "the fleet database is not answering (restarting?): try again in a few seconds"
+    }
+    return JSONResponse(body, status_code=503, headers=headers)
 
 
 def _error(exc: HTTPException) -> JSONResponse:

@@ -9,8 +9,9 @@ by itself.
 
 Sign-in is throttled per user name and per client address: after
 `MAX_FAILURES` wrong passwords within `LOCK_S` seconds further attempts are
-refused until the window passes (in this process's memory: a restart
-forgets it, which costs an attacker a server restart per few guesses).
+refused until the window passes. The server keeps the failures in the fleet
+store (`StoreLoginThrottle`), so that two server processes behind one nginx,
+or a restarted one, count them together; `LoginThrottle` keeps them in memory.
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from fastapi import HTTPException, Request
+from sqlalchemy import delete, func, select
 
 from server.store import Store
+from server.store.schema import login_failures
 from server.web.accounts import Role, Session, User, session_for, token_user, verify_login
 
 SESSION_COOKIE = "bgk_session"
@@ -145,9 +148,39 @@ class LoginThrottle:
             self._failures.pop(name_key, None)
 
 
+class StoreLoginThrottle:
+    """LoginThrottle's rules, the failures kept in the store's `login_failures`."""
+
+    def __init__(self, store: Store, clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self._clock = clock
+
+    def check(self, keys: list[str]) -> None:
+        now = self._clock()
+        with self.store.engine.connect() as conn:
+            rows = conn.execute(
+                select(login_failures.c.key, func.count(), func.min(login_failures.c.at))
+                .where(login_failures.c.key.in_(keys), login_failures.c.at >= now - LOCK_S)
+                .group_by(login_failures.c.key)
+            ).all()
+        for _key, count, oldest in rows:
+            if count >= MAX_FAILURES:
+                raise LoginRefused("locked", retry_after=LOCK_S - (now - oldest))
+
+    def failed(self, keys: list[str]) -> None:
+        now = self._clock()
+        with self.store.engine.begin() as conn:
+            conn.execute(delete(login_failures).where(login_failures.c.at < now - LOCK_S))
+            conn.execute(login_failures.insert(), [{"key": k[:200], "at": now} for k in keys])
+
+    def succeeded(self, name_key: str) -> None:
+        with self.store.engine.begin() as conn:
+            conn.execute(delete(login_failures).where(login_failures.c.key == name_key))
+
+
 def attempt_login(request: Request, name: str, password: str) -> User:
     """Check a sign-in (throttled); raises LoginRefused."""
-    throttle: LoginThrottle = request.app.state.login_throttle
+    throttle: LoginThrottle | StoreLoginThrottle = request.app.state.login_throttle
     client = request.client.host if request.client else "?"
     keys = [f"user:{name.strip().lower()}", f"addr:{client}"]
     throttle.check(keys)

@@ -24,7 +24,7 @@ from kiosk.protocol.languages import LANGUAGES
 from server.config import ServerConfig
 from server.fleet.notice_check import NoticeCheck, NoticeGlyphsMissing, check_notice
 from server.fleet.pki import FleetKeys
-from server.fleet.remote import QueuedCommand, queue_command
+from server.fleet.remote import QueuedCommand, new_notice_id, queue_command, queue_commands
 from server.fleet.reports import kiosk_uptime_between
 from server.fleet.reports_uptime import Uptime
 from server.fleet.view import KioskView, fleet_view, local_time
@@ -250,7 +250,7 @@ def notice_args(text: dict[str, str], minutes: float, now: float, level: str) ->
     if level not in ("urgent", "info"):
         raise UsageError("level: urgent or info")
     return {
-        "id": f"n{int(now * 1000)}",
+        "id": new_notice_id(now),
         "text": cleaned,
         "expires": now + minutes * 60,
         "level": level,
@@ -298,20 +298,10 @@ def send_notice(
     keys = _fleet_keys(config)
     # the command outlives its delivery attempts only as long as the notice itself
     ttl = min(max(minutes * 60, 10.0), 7 * 86400)
-    return [
-        queue_command(
-            store,
-            keys,
-            kiosk_id,
-            "notice",
-            args,
-            now=now,
-            ttl_s=ttl,
-            created_by=by,
-            sent_anyway=check.missing_for(kiosk_id),
-        )
-        for kiosk_id in targets
-    ]
+    return queue_commands(
+        store, keys, targets, "notice", args, now=now, ttl_s=ttl, created_by=by,
+        sent_anyway={kiosk_id: check.missing_for(kiosk_id) for kiosk_id in targets},
+    )  # fmt: skip
 
 
 def check_notice_text(
@@ -467,10 +457,7 @@ def withdraw_notice(
     targets = [k for k in notice.kiosks if k in active]
     if not targets:
         raise UsageError(f"none of the kiosks notice {notice_id} went to is enrolled any more")
-    return [
-        queue_command(store, keys, k, "notice", args, now=now, ttl_s=ttl, created_by=by)
-        for k in targets
-    ]
+    return queue_commands(store, keys, targets, "notice", args, now=now, ttl_s=ttl, created_by=by)
 
 
 def widen_pack(

@@ -268,6 +268,7 @@ EN: Final[dict[str, str]] = {
     "error.title": "This could not be done",
     "error.404": "There is no kiosk “{id}”. The id may be wrong, or the kiosk was revoked.",
     "error.404_page": "This page does not exist.",
+    "error.store_down": "The fleet database is not answering (it may be restarting). Try again in a few seconds.",
     "error.403": "You may not do this: it needs the {role} role; {name} is {have}.",
     "error.csrf": "This form has expired or did not come from the dashboard. Reload the page and try again.",
     "error.op": "Unknown command.",

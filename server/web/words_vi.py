@@ -276,6 +276,7 @@ VI: Final[dict[str, str]] = {
     "error.title": "Không thực hiện được",
     "error.404": "Không tìm thấy kiosk “{id}”. Có thể mã kiosk sai hoặc kiosk đã bị thu hồi.",
     "error.404_page": "Không tìm thấy trang này.",
+    "error.store_down": "Cơ sở dữ liệu của đội kiosk đang không trả lời (có thể đang khởi động lại). Hãy thử lại sau ít giây.",
     "error.403": "Bạn không có quyền làm việc này: cần quyền {role}, tài khoản {name} là {have}.",
     "error.csrf": "Biểu mẫu đã hết hạn hoặc không đến từ bảng điều khiển. Hãy tải lại trang rồi thử lại.",
     "error.op": "Lệnh không hợp lệ.",

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -198,3 +199,31 @@ def test_partition_offline_then_online_and_the_outbox_delivers_exactly_once(serv
                 link.stop()
     finally:
         proxy.close()
+
+
+def test_an_event_no_server_was_subscribed_for_is_sent_again(tmp_path: Path) -> None:
+    """A broker that restarted without its sessions (killed before its autosave)
+    acknowledges a kiosk's event with "no matching subscribers" when the kiosk is
+    back before the server: delivered nowhere. The outbox keeps it and sends it
+    again until the server's ingest is there (found by bench/soak.py). A broker of
+    its own: no server session has ever subscribed there."""
+    server = make_server(tmp_path, fleet="will_delay_s = 1\nkeepalive_s = 5\nheartbeat_s = 5")
+    link = start(server, "lb-nosub")
+    try:
+        link.emit(AgentEvent("error", time.time(), "while nobody listens", {}))
+        wait_for(lambda: link.outbox.count() == 1 and not link._inflight, 10, "the broker's PUBACK")
+        time.sleep(1.0)
+        assert link.outbox.count() == 1, "an event acknowledged by nobody was dropped"
+        with running_service(server):
+
+            def stored() -> int:
+                with server.store.engine.connect() as conn:
+                    q = select(kiosk_events.c.seq).where(kiosk_events.c.kiosk_id == "lb-nosub")
+                    return len(conn.execute(q).all())
+
+            wait_for(stored, 20, "the event in the store once the server subscribes")
+            wait_for(lambda: link.outbox.count() == 0, 20, "the outbox to drain")
+            assert stored() == 1
+    finally:
+        link.stop()
+        server.close()

@@ -20,10 +20,10 @@ from server.fleet.brokerconf import production_layout, render_acl, render_conf
 from server.fleet.credentials import check_mosquitto_hash, mosquitto_hash, server_identity
 from server.fleet.identity import Identity
 from server.fleet.pki import ensure_fleet_keys
-from server.fleet.service import Latency
 from server.fleet.settings import FleetSettings, parse_settings
 from server.fleet.sim import SimKiosk, SimOptions, Simulator
 from server.fleet.state import Facts, alert_conditions, derive_state
+from server.fleet.stats import Latency
 
 REPO = Path(__file__).resolve().parents[2]
 CFG = FleetSettings()
