@@ -51,6 +51,22 @@ def raise_nofile(want: int) -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(want, hard), hard))
 
 
+def delivery_server_block(site_conf: str) -> list[str]:
+    """The lines of the site's `server { … }` block that serves the packs (the HTTPS
+    one, with the delivery snippet), not the port-80 redirect."""
+    blocks: list[list[str]] = []
+    depth = 0
+    for line in site_conf.splitlines():
+        s = line.split("#", 1)[0].strip()
+        if depth == 0 and s.startswith("server {"):
+            blocks.append([])
+        if depth > 0 or s.startswith("server {"):
+            blocks[-1].append(line)
+        depth += s.count("{") - s.count("}")
+    [block] = [b for b in blocks if any("bgk-delivery.conf" in line for line in b)]
+    return block
+
+
 def deployed_nginx_conf(
     workdir: Path, data: Path, port: int, *, tuned: bool = True, upstreams: list[int] | None = None
 ) -> Path:
@@ -62,9 +78,9 @@ def deployed_nginx_conf(
     delivery = (DEPLOY / "bgk-delivery.conf").read_text().replace("/var/lib/bgk-server", str(data))
     (workdir / "delivery.conf").write_text(delivery)
     site = []
-    for line in (DEPLOY / "site.conf.example").read_text().splitlines():
+    for line in delivery_server_block((DEPLOY / "site.conf.example").read_text()):
         s = line.strip()
-        if s.startswith(("listen ", "ssl_certificate", "server_name")):
+        if s.startswith(("listen ", "ssl_", "server_name")):
             continue
         if s.startswith("include "):
             line = f"    include {workdir / 'delivery.conf'};"
