@@ -45,6 +45,8 @@ def test_demo_comes_up_headless_and_stops_cleanly(tmp_path: Path, font_cache: Pa
         except subprocess.TimeoutExpired:
             demo.kill()
             out, err = demo.communicate()
+            # its services run in sessions of their own: never leave them to the next tests
+            subprocess.run(["pkill", "-KILL", "-f", str(state)], check=False)
     assert demo.returncode == 0, out[-2000:] + err[-2000:]
     assert "The border-gate kiosk demo is running" in out
     admin = info["admin_login"]
