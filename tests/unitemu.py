@@ -133,6 +133,11 @@ def _user_env(user: str | None, unit: Unit, name: str) -> dict[str, str]:
         for token in shlex.split(entry):
             key, _, value = token.partition("=")
             env[key] = value
+    # the machine's clock is every unit's clock: under `scripts/test --faketime` the
+    # units see the same shifted time as the commands the operator types
+    env.update(
+        {k: v for k, v in os.environ.items() if k == "LD_PRELOAD" or k.startswith("FAKETIME")}
+    )
     for key in ("BGK_EMU_EXTRA_ENV",):  # a test's own additions (e.g. a CA for requests)
         for token in shlex.split(os.environ.get(key, "")):
             k, _, v = token.partition("=")
@@ -167,7 +172,21 @@ def _command(line: str, mainpid: int | None) -> tuple[list[str], bool, bool]:
     argv = shlex.split(line)
     if argv[0] in SYSTEMCTL:
         argv = [sys.executable, str(Path(__file__).resolve()), "systemctl", *argv[1:]]
-    return argv, ignore, privileged
+    return _keep_clock(argv), ignore, privileged
+
+
+def _keep_clock(argv: list[str]) -> list[str]:
+    """nginx empties its workers' environment (all but TZ) unless `env NAME;` keeps a
+    variable: under `scripts/test --faketime` its Date headers would be the real time
+    while every other process of the machine runs shifted."""
+    shifted = [k for k in os.environ if k == "LD_PRELOAD" or k.startswith("FAKETIME")]
+    if not shifted or Path(argv[0]).name != "nginx":
+        return argv
+    keep = " ".join(f"env {k};" for k in sorted(shifted))
+    if "-g" in argv[:-1]:
+        at = argv.index("-g") + 1
+        return [*argv[:at], f"{argv[at]} {keep}", *argv[at + 1 :]]
+    return [*argv, "-g", keep]
 
 
 def _log(name: str) -> Path:

@@ -428,6 +428,10 @@ def test_the_deploy_readme_from_top_to_bottom(font_cache: Path) -> None:
         assert used == every_hook, f"checks that matched no command: {every_hook - used}"
     finally:
         walk.stop_everything()
+        # the services' output (unitemu's journal) beside the transcript, to read after a failure
+        for machine, root in (("server", walk.server), ("pi", walk.pi)):
+            for log in (root / "var" / "log" / "emu").glob("*.log"):
+                shutil.copyfile(log, TRANSCRIPT.with_name(f"{machine}-{log.name}"))
         shutil.rmtree(work, ignore_errors=True)
 
 
