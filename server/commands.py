@@ -9,10 +9,11 @@ from __future__ import annotations
 from kiosk.protocol.commands import Registry
 from server import demo, serve_commands
 from server.fleet import commands as fleet_commands
-from server.fleet import reports_commands
 from server.ops import commands as ops_commands
 from server.packs import commands as packs_commands
 from server.packs import publish_commands
+from server.reports import cli as reports_commands
+from server.sim import cli as sim_cli
 from server.web import account_commands
 
 
@@ -28,6 +29,7 @@ def register(registry: Registry) -> None:
     publish_commands.register(registry)
     serve_commands.register(registry)
     fleet_commands.register(registry)
+    sim_cli.register(registry)
     reports_commands.register(registry)
     account_commands.register(registry)
     ops_commands.register(registry)

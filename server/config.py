@@ -19,7 +19,7 @@ The data directory:
     DATA/blobs/sha256/ content-addressed blob store (served at /blobs/sha256/)
     DATA/keys/         the online keys (snapshot, timestamp)
     DATA/fleet.db      the fleet store (SQLite default)
-    DATA/mqtt/         MQTT CA, broker certificate, command signing key (server.fleet.pki)
+    DATA/mqtt/         MQTT CA, broker certificate, command signing key (server.broker.pki)
     DATA/screenshots/  kiosk screenshots (JPEG)
 """
 

@@ -148,8 +148,8 @@ class Demo:
 
     # --- the steps ---------------------------------------------------------------
     def run(self, say: Callable[[str], None]) -> dict[str, Any]:
-        from server.fleet.broker import LocalBroker, free_port
-        from server.fleet.pki import FleetKeys
+        from server.broker.local import LocalBroker, free_port
+        from server.broker.pki import FleetKeys
         from server.store import open_store
 
         state, data = self.state, self.state / "server"

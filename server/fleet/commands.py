@@ -21,6 +21,7 @@ from typing import Any
 
 from kiosk.protocol.commands import Registry
 from kiosk.protocol.errors import UsageError
+from server.open import open_server
 
 
 def register(registry: Registry) -> None:
@@ -133,18 +134,6 @@ def register(registry: Registry) -> None:
         help="regenerate the broker files in this folder and reload the broker",
     )
 
-    from server.fleet import sim_commands
-
-    sim_commands.register(registry)
-
-
-def open_server(data: Path) -> tuple[Any, Any]:
-    from server.config import load_server_config
-    from server.store import open_store
-
-    cfg = load_server_config(data)
-    return cfg, open_store(cfg.store_url)
-
 
 def _fleet(args: argparse.Namespace) -> int:
     from server.fleet.view import fleet_view, render_table
@@ -162,9 +151,9 @@ def _fleet(args: argparse.Namespace) -> int:
 def _mosquitto(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from server.fleet.brokerconf import BrokerLayout, read_layout
-    from server.fleet.brokerfiles import write_broker_files
-    from server.fleet.pki import ensure_fleet_keys
+    from server.broker.conf import BrokerLayout, read_layout
+    from server.broker.files import write_broker_files
+    from server.broker.pki import ensure_fleet_keys
     from server.fleet.settings import broker_hostnames
 
     cfg, store = open_server(args.data)
@@ -197,7 +186,7 @@ def _mosquitto(args: argparse.Namespace) -> int:
         store.dispose()
     reloaded = False
     if args.reload and not args.dry_run:
-        from server.fleet.brokerfiles import sighup
+        from server.broker.files import sighup
 
         reloaded = layout.pid_file is not None and sighup(layout.pid_file)
     if args.json:
@@ -224,7 +213,7 @@ def _mosquitto(args: argparse.Namespace) -> int:
 
 
 def _ingest(args: argparse.Namespace) -> int:
-    from server.fleet.pki import FleetKeys
+    from server.broker.pki import FleetKeys
     from server.fleet.service import FleetService
 
     cfg, store = open_server(args.data)
@@ -254,7 +243,7 @@ def _ingest(args: argparse.Namespace) -> int:
 
 
 def _command(args: argparse.Namespace) -> int:
-    from server.fleet.pki import FleetKeys
+    from server.broker.pki import FleetKeys
     from server.fleet.remote import command_status, new_notice_id, queue_command
 
     cfg, store = open_server(args.data)
@@ -328,7 +317,7 @@ def _check_notice(
 
 
 def _revoke(args: argparse.Namespace) -> int:
-    from server.fleet.enroll import revoke_kiosk
+    from server.broker.enroll import revoke_kiosk
 
     cfg, store = open_server(args.data)
     try:

@@ -153,7 +153,7 @@ def _after_publish(store_url: str, result: PublishResult) -> str | None:
     """Log the publication (reports) and check its audience; a warning or None."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from server.fleet.registry import KioskRegistry
+    from server.broker.registry import KioskRegistry
     from server.packs.publications import cli_user, record_publication
     from server.store import open_store
 

@@ -209,8 +209,8 @@ def api_router() -> APIRouter:
         year: Annotated[str | None, Query(max_length=20)] = None,
         _p: Principal = viewer,
     ) -> dict[str, Any]:
-        from server.fleet.reports import server_report
-        from server.fleet.reports_period import parse_period
+        from server.reports.period import parse_period
+        from server.reports.report import server_report
 
         period = parse_period(month, year, names=("month", "year"))
         report = server_report(_config(request), store_of(request), period, now_of(request))

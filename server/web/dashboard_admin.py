@@ -20,9 +20,9 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
 from kiosk.protocol.errors import BgkError, UsageError
+from server.broker.enroll import enroll_kiosk, revoke_kiosk
+from server.broker.registry import KioskRegistry, check_name
 from server.config import ServerConfig
-from server.fleet.enroll import enroll_kiosk, revoke_kiosk
-from server.fleet.registry import KioskRegistry, check_name
 from server.web import accounts, fleetops
 from server.web.auth import Principal, now_of, store_of
 from server.web.dashboard_pages import (

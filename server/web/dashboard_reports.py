@@ -17,11 +17,11 @@ from fastapi.responses import Response
 
 from kiosk.protocol.errors import UsageError
 from kiosk.protocol.languages import LANGUAGES
-from server.fleet.reports import Report, server_report
-from server.fleet.reports_period import Period, local_date, local_datetime, month_period
-from server.fleet.reports_period import parse_period as parse
-from server.fleet.reports_render import last_day, publisher_line, render_csv, usage_languages
 from server.fleet.view import VIETNAM
+from server.reports.period import Period, local_date, local_datetime, month_period
+from server.reports.period import parse_period as parse
+from server.reports.render import last_day, publisher_line, render_csv, usage_languages
+from server.reports.report import Report, server_report
 from server.web.auth import Principal, now_of, store_of
 from server.web.dashboard_pages import (
     PAGE_HEADERS,

@@ -21,13 +21,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from kiosk.protocol.errors import BgkError, UsageError
 from kiosk.protocol.languages import LANGUAGES
+from server.broker.pki import FleetKeys
 from server.config import ServerConfig
 from server.fleet.notice_check import NoticeCheck, NoticeGlyphsMissing, check_notice
-from server.fleet.pki import FleetKeys
 from server.fleet.remote import QueuedCommand, new_notice_id, queue_command, queue_commands
-from server.fleet.reports import kiosk_uptime_between
-from server.fleet.reports_uptime import Uptime
 from server.fleet.view import KioskView, fleet_view, local_time
+from server.reports.report import kiosk_uptime_between
+from server.reports.uptime import Uptime
 from server.store import Store
 from server.store.schema import alerts, commands, kiosk_events, kiosks, screenshots
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from server.fleet.reports_render import WORDS as REPORT_TEXT
 from server.fleet.view import TEXT as FLEET_TEXT
+from server.reports.render import WORDS as REPORT_TEXT
 from server.web.words_en import EN
 from server.web.words_vi import VI
 

@@ -38,9 +38,9 @@ from kiosk.protocol.payloads import (
     UiState,
     encode_screenshot,
 )
+from server.broker.registry import KioskRegistry
 from server.config import ServerConfig
 from server.fleet.ingest import IngestWriter, Raw
-from server.fleet.registry import KioskRegistry
 from server.fleet.sweeper import Sweeper
 from server.store import Store, open_store
 from server.web import fleetops

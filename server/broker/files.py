@@ -1,4 +1,4 @@
-"""Writing Mosquitto's files (rendered by server/fleet/brokerconf.py) with owners
+"""Writing Mosquitto's files (rendered by server/broker/conf.py) with owners
 and modes that let exactly the right processes read and write them.
 
 Production (deploy/README.md, "Who may read and write what"):
@@ -40,7 +40,7 @@ from pathlib import Path
 from sqlalchemy import Connection
 
 from kiosk.protocol.errors import BgkError
-from server.fleet.brokerconf import (
+from server.broker.conf import (
     FLEET_DIR,
     LAYOUT_FILE,
     RELOAD_STAMP,
@@ -51,9 +51,9 @@ from server.fleet.brokerconf import (
     render_conf,
     render_passwd,
 )
-from server.fleet.credentials import active_kiosk_hashes, server_password_lines
+from server.broker.credentials import active_kiosk_hashes, server_password_lines
+from server.broker.pki import FleetKeys
 from server.fleet.files import atomic_write
-from server.fleet.pki import FleetKeys
 from server.store import Store
 
 #: what `bgk server mosquitto-config` is told to do when it cannot write

@@ -36,11 +36,11 @@ def register(registry: Registry) -> None:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from server.fleet.commands import open_server
     from server.fleet.files import atomic_write
-    from server.fleet.reports import server_report
-    from server.fleet.reports_period import parse_period
-    from server.fleet.reports_render import render_csv, render_text
+    from server.open import open_server
+    from server.reports.period import parse_period
+    from server.reports.render import render_csv, render_text
+    from server.reports.report import server_report
 
     period = parse_period(args.month, args.year)
     cfg, store = open_server(args.data)

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kiosk.protocol.errors import BgkError
-from server.fleet.brokerconf import BrokerLayout
-from server.fleet.brokerfiles import write_broker_files
-from server.fleet.pki import FleetKeys
+from server.broker.conf import BrokerLayout
+from server.broker.files import write_broker_files
+from server.broker.pki import FleetKeys
 from server.store import Store
 
 MOSQUITTO = "/usr/sbin/mosquitto"

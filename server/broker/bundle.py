@@ -1,4 +1,5 @@
-"""The MQTT part of a kiosk's enrolment bundle (server.fleet.enroll.BUNDLE_PARTS).
+"""The MQTT part of a kiosk's enrolment bundle (server.broker.enroll.BUNDLE_PARTS;
+server/broker/parts.py has the types).
 
     [mqtt] url, ca = "mqtt-ca.crt", username, password, heartbeat_s, keepalive_s,
            will_delay_s, command_key = "command.pub"
@@ -13,20 +14,14 @@ in at once.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from server.fleet.credentials import issue_kiosk_password, issue_password
-from server.fleet.pki import ensure_fleet_keys
+from server.broker.credentials import issue_kiosk_password, issue_password
+from server.broker.parts import BundleContext, BundleFile, BundlePiece
+from server.broker.pki import ensure_fleet_keys
 from server.fleet.settings import broker_hostnames
 from server.store import open_store
 
-if TYPE_CHECKING:
-    from server.fleet.enroll import BundleContext, BundlePiece
-
 
 def mqtt_part(ctx: BundleContext) -> BundlePiece:
-    from server.fleet.enroll import BundleFile, BundlePiece
-
     cfg = ctx.config
     keys = ensure_fleet_keys(cfg.data, broker_hostnames(cfg.mqtt))
     if ctx.conn is not None:

@@ -1,6 +1,6 @@
 """A fleet of simulated kiosks with real MQTT connections, from one process.
 
-One thread drives every connection through epoll (server.fleet.mqtt_hub.Hub).
+One thread drives every connection through epoll (server.sim.hub.Hub).
 Each simulated kiosk logs in with its own credentials, publishes a retained
 birth status with a delayed LWT, subscribes to its command topic, and sends
 heartbeats of the real schema on its own schedule. Some kiosks lose power
@@ -37,9 +37,9 @@ from kiosk.protocol.payloads import (
     parse_command,
 )
 from kiosk.protocol.topics import ANNOUNCE, Kind, kiosk_topic
-from server.fleet.identity import Identity
+from server.broker.identity import Identity
 from server.fleet.mqtt import BrokerUrl, LinkError, Will, expiry_properties
-from server.fleet.mqtt_hub import Hub, drop_connection
+from server.sim.hub import Hub, drop_connection
 
 log = logging.getLogger(__name__)
 PACK_HASH = "5" * 64

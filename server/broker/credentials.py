@@ -23,8 +23,8 @@ import secrets
 from sqlalchemy import Connection, delete, insert, select, update
 
 from kiosk.protocol.errors import UsageError
-from server.fleet.identity import Identity
-from server.fleet.pki import FleetKeys
+from server.broker.identity import Identity
+from server.broker.pki import FleetKeys
 from server.store import Store
 from server.store.schema import kiosks, mqtt_credentials
 

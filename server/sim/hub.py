@@ -21,7 +21,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from server.fleet.identity import Identity
+from server.broker.identity import Identity
 from server.fleet.mqtt import BrokerUrl, Will, connect_properties, packet_properties
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ each part returns TOML sections and files:
     tuf_part        [server] url, trusted_root = "root.json" + root.json (the TUF trust anchor),
                     ca = "server-ca.crt" when server.toml names a private HTTPS CA
                     enrolled (UTC: the kiosk's first time floor)
-    mqtt_part       [mqtt] broker URL, CA, credentials, command key (server/fleet/bundle.py)
+    mqtt_part       [mqtt] broker URL, CA, credentials, command key (server/broker/bundle.py)
 
 Another area adds its part (e.g. MQTT credentials) to BUNDLE_PARTS here.
 
@@ -35,16 +35,13 @@ import shutil
 import tarfile
 import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Connection
-
 from kiosk.protocol.errors import UsageError
-from server.config import ServerConfig
-from server.fleet.brokerfiles import (
+from server.broker.bundle import mqtt_part
+from server.broker.files import (
     BrokerTarget,
     BrokerUpdate,
     broker_target,
@@ -52,42 +49,15 @@ from server.fleet.brokerfiles import (
     request_reload,
     write_kiosk_list,
 )
-from server.fleet.bundle import mqtt_part
-from server.fleet.identity import Identity
-from server.fleet.pki import FleetKeys
-from server.fleet.registry import KioskRecord, KioskRegistry, add_kiosk, check_name
+from server.broker.identity import Identity
+from server.broker.parts import BundleContext, BundleFile, BundlePart, BundlePiece, TomlValue
+from server.broker.pki import FleetKeys
+from server.broker.registry import KioskRecord, KioskRegistry, add_kiosk, check_name
+from server.config import ServerConfig
 from server.ops.tomledit import toml_value
 from server.store import Store, open_store
 
 KIOSK_TOML = "kiosk.toml"
-TomlValue = str | int | float | bool | list[str]
-
-
-@dataclass(frozen=True)
-class BundleFile:
-    name: str
-    data: bytes
-    mode: int = 0o644
-
-
-@dataclass(frozen=True)
-class BundleContext:
-    config: ServerConfig
-    kiosk: KioskRecord
-    #: the kiosk's state folder as written into kiosk.toml
-    state_dir: str
-    now: float
-    #: the enrolment's transaction (parts that write the store use it)
-    conn: Connection | None = None
-
-
-@dataclass
-class BundlePiece:
-    sections: dict[str, dict[str, TomlValue]] = field(default_factory=dict)
-    files: list[BundleFile] = field(default_factory=list)
-
-
-BundlePart = Callable[[BundleContext], BundlePiece]
 
 
 def identity_part(ctx: BundleContext) -> BundlePiece:
@@ -351,8 +321,8 @@ def revoke_kiosk(
 ) -> Revoked:
     """End a kiosk's access: out of the registry (history stays), its MQTT
     password gone, the broker's files rewritten and the broker reloaded."""
-    from server.fleet.brokerfiles import refresh_broker
-    from server.fleet.credentials import drop_kiosk_password
+    from server.broker.credentials import drop_kiosk_password
+    from server.broker.files import refresh_broker
 
     directory = broker_dir or config.mqtt.broker_dir
     if directory is not None:

@@ -12,10 +12,10 @@ import csv
 import io
 
 from kiosk.protocol.languages import LANGUAGES
-from server.fleet.reports import KioskLine, Report, Usage
-from server.fleet.reports_period import local_date, local_datetime
-from server.fleet.reports_uptime import Uptime
 from server.fleet.view import TEXT as FLEET_TEXT
+from server.reports.period import local_date, local_datetime
+from server.reports.report import KioskLine, Report, Usage
+from server.reports.uptime import Uptime
 
 WORDS: dict[str, dict[str, str]] = {
     "vi": {

@@ -22,8 +22,8 @@ from kiosk.protocol.errors import UsageError
 
 if TYPE_CHECKING:
     from kiosk.protocol.delivery import PackOffer
+    from server.broker.credentials import Identity
     from server.config import ServerConfig
-    from server.fleet.credentials import Identity
     from server.store import Store
 
 #: gates of Quảng Trị the simulated kiosks are spread over
@@ -65,9 +65,9 @@ def enrol_sim_kiosks(
     data: Path, store: Store, count: int, prefix: str, now: float
 ) -> list[Identity]:
     """Enrol PREFIX-00001..count (those missing) and return every identity."""
-    from server.fleet.credentials import Identity, issue_kiosk_password
+    from server.broker.credentials import Identity, issue_kiosk_password
+    from server.broker.registry import KioskRegistry
     from server.fleet.files import atomic_write
-    from server.fleet.registry import KioskRegistry
 
     path = data / "sim" / "credentials.json"
     known: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
@@ -87,15 +87,15 @@ def enrol_sim_kiosks(
 
 
 def _sim(args: argparse.Namespace) -> int:
-    from server.fleet.sim import SimOptions, Simulator, load_credentials
+    from server.sim.simulator import SimOptions, Simulator, load_credentials
 
     if args.kiosks < 1:
         raise UsageError("--kiosks must be at least 1")
     url, ca = args.mqtt, args.ca
     if args.data is not None:
-        from server.fleet.brokerfiles import refresh_broker
-        from server.fleet.commands import open_server
-        from server.fleet.pki import FleetKeys
+        from server.broker.files import refresh_broker
+        from server.broker.pki import FleetKeys
+        from server.open import open_server
 
         cfg, store = open_server(args.data)
         current = _newest_pack(cfg)

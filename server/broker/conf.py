@@ -1,7 +1,7 @@
 """Mosquitto's files, rendered from the kiosk registry: mosquitto.conf, passwd, acl
-and the TLS certificate. server/fleet/brokerfiles.py writes them (`bgk server
+and the TLS certificate. server/broker/files.py writes them (`bgk server
 mosquitto-config`, enrolment, revocation; tests, the demo and the benches for a
-broker on free ports, server.fleet.broker).
+broker on free ports, server.broker.local).
 
     BROKER_DIR/                  mosquitto.conf, bgk-layout.json, ca.crt, broker.crt,
                                  broker.key: the broker's configuration (root's in

@@ -2,11 +2,11 @@
 per gate and per kiosk, for a calendar month or year in Vietnam time.
 
 `build_report(store, period, now)` reads the fleet store and returns a
-`Report`: kiosks counted and their uptime (reports_uptime.py says what "up"
+`Report`: kiosks counted and their uptime (uptime.py says what "up"
 means), packs published (the pack_publications log), traveller use of the
 kiosks (the "interaction" events the kiosks sum every ten minutes) and
-alerts opened and closed. Rendering (text, CSV) is in reports_render.py,
-period parsing in reports_period.py.
+alerts opened and closed. Rendering (text, CSV) is in render.py,
+period parsing in period.py.
 
 Counting rules:
 * a kiosk counts from its enrolment until its revocation, inside the period;
@@ -32,11 +32,11 @@ from sqlalchemy import and_, func, or_, select
 
 from kiosk.protocol.errors import BgkError
 from server.config import ServerConfig
-from server.fleet.reports_period import Period, check_started, local_date, local_datetime
-from server.fleet.reports_uptime import Interval, Uptime, kiosk_uptime
 from server.packs.publish import published_page_titles
 from server.packs.signing import open_repository
 from server.publisher import Publisher, sample_publisher
+from server.reports.period import Period, check_started, local_date, local_datetime
+from server.reports.uptime import Interval, Uptime, kiosk_uptime
 from server.store import Store
 from server.store.schema import alerts, kiosk_events, kiosks, pack_publications, presence
 
