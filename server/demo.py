@@ -389,7 +389,7 @@ Stop with Ctrl-C.
 
 
 def register(registry: Registry) -> None:
-    """`bgk demo` (registered by server/commands.py)."""
+    """`bgk demo` (registered by server/cli.py)."""
     p = registry.add("demo", "everything on one machine: broker, server, pack, kiosk, fleet", _cmd)
     p.add_argument(
         "--state-dir",

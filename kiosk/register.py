@@ -1,14 +1,14 @@
 """The kiosk part's `bgk` subcommands (the bgk.commands entry point).
 
-Each area (agent, ui) registers its own commands in its `commands` module;
+Each area (agent, ui) registers its own commands in its `cli` module;
 handlers import kivy, requests, paho... only when they run.
 """
 
 from __future__ import annotations
 
-from kiosk.agent import commands as agent_commands
+from kiosk.agent import cli as agent_cli
 from kiosk.protocol.commands import Registry
-from kiosk.ui import commands as ui_commands
+from kiosk.ui import cli as ui_cli
 
 
 def register(registry: Registry) -> None:
@@ -16,5 +16,5 @@ def register(registry: Registry) -> None:
     registry.group(
         "kiosk", "kiosks: enrol (server side); sync, agent, ui, status, import (kiosk side)"
     )
-    agent_commands.register(registry)
-    ui_commands.register(registry)
+    agent_cli.register(registry)
+    ui_cli.register(registry)
