@@ -16,71 +16,9 @@ from server.fleet.view import TEXT as FLEET_TEXT
 from server.reports.period import local_date, local_datetime
 from server.reports.report import KioskLine, Report, Usage
 from server.reports.uptime import Uptime
+from server.words import en, vi
 
-WORDS: dict[str, dict[str, str]] = {
-    "vi": {
-        "title": "Báo cáo hoạt động kiosk thông tin đối ngoại tại các cửa khẩu — {period}",
-        "span": "Từ {start} đến {end} · Lập lúc {made}",
-        "in_progress": "Kỳ báo cáo chưa kết thúc: số liệu tính đến {until}.",
-        "s.gates": "1. Hoạt động theo cửa khẩu",
-        "s.kiosks": "2. Hoạt động theo kiosk",
-        "s.packs": "3. Gói nội dung đã phát hành",
-        "s.usage": "4. Khách sử dụng kiosk",
-        "s.pages": "Trang được xem nhiều nhất",
-        "s.alerts": "5. Cảnh báo",
-        "s.notes": "Ghi chú",
-        "gate": "Cửa khẩu", "kiosk": "Kiosk", "kiosks": "Số kiosk", "all_gates": "Toàn bộ",
-        "from": "Tính từ", "to": "Đến",
-        "hours": "Số giờ tính", "up": "Hoạt động %", "showing": "Hiển thị %", "online": "Trực tuyến %",
-        "offline_h": "Giờ mất kết nối", "outages": "Số lần mất kết nối", "longest": "Lâu nhất (giờ)",
-        "remark": "Ghi chú", "never_seen": "chưa từng kết nối", "revoked": "thu hồi ngày {date}",
-        "date": "Ngày", "pack": "Gói", "version": "Phiên bản", "audience": "Phát hành cho",
-        "by": "Người phát hành", "widened": "mở rộng phạm vi", "all": "tất cả kiosk",
-        "no_packs": "Không có gói nội dung nào được phát hành trong kỳ.",
-        "sessions": "Lượt sử dụng", "session_h": "Tổng thời gian (giờ)", "mean": "Trung bình / lượt",
-        "page": "Trang", "views": "Lượt xem", "no_usage": "Chưa có lượt sử dụng nào trong kỳ.",
-        "kind": "Loại cảnh báo", "opened": "Mở trong kỳ", "closed": "Đóng trong kỳ",
-        "open_end": "Còn mở cuối kỳ", "yes": "có", "no": "không",
-        "period": "Kỳ báo cáo", "reporting_body": "Đơn vị báo cáo",
-        "n.up": "“Hoạt động”: kiosk trực tuyến hoặc chậm/cũ (máy chủ nhận được tín hiệu trong vòng 3 chu kỳ; kiosk vẫn chạy và hiển thị gói nội dung đã cài). “Hiển thị”: thời gian hoạt động trừ thời gian có cảnh báo giao diện không chạy. “Trực tuyến”: tín hiệu đúng hạn và nội dung còn hiệu lực.",
-        "n.count": "Mỗi kiosk được tính từ ngày đăng ký đến ngày thu hồi (nếu có); kiosk chưa từng kết nối được tính là mất kết nối suốt thời gian đó. Trong lúc máy chủ ngừng chạy, trạng thái của kiosk giữ nguyên như trước đó.",
-        "n.usage": "Lượt sử dụng và thời gian là tổng chính xác do kiosk gửi mười phút một lần; không tính được trung vị. Một lượt có đổi ngôn ngữ được tính cho mỗi ngôn ngữ đã chọn.",
-        "n.never_seen": "Có kiosk chưa từng kết nối trong kỳ: được tính là mất kết nối.",
-        "n.retention": "Kỳ báo cáo bắt đầu trước thời hạn lưu dữ liệu sự kiện của máy chủ: số liệu sử dụng đầu kỳ có thể thiếu.",
-        "l.vi": "Tiếng Việt", "l.en": "Tiếng Anh", "l.lo": "Tiếng Lào", "l.th": "Tiếng Thái", "l.zh": "Tiếng Trung",
-    },
-    "en": {
-        "title": "Border-gate information kiosks: activity report — {period}",
-        "span": "From {start} to {end} · Made {made}",
-        "in_progress": "The period has not ended: figures up to {until}.",
-        "s.gates": "1. Kiosk availability per gate",
-        "s.kiosks": "2. Kiosk availability per kiosk",
-        "s.packs": "3. Content packs published",
-        "s.usage": "4. Travellers using the kiosks",
-        "s.pages": "Most viewed pages",
-        "s.alerts": "5. Alerts",
-        "s.notes": "Notes",
-        "gate": "Gate", "kiosk": "Kiosk", "kiosks": "Kiosks", "all_gates": "All gates",
-        "from": "Counted from", "to": "To",
-        "hours": "Hours counted", "up": "Up %", "showing": "Showing %", "online": "Online %",
-        "offline_h": "Hours offline", "outages": "Outages", "longest": "Longest (h)",
-        "remark": "Remark", "never_seen": "never connected", "revoked": "revoked on {date}",
-        "date": "Date", "pack": "Pack", "version": "Version", "audience": "Published to",
-        "by": "Published by", "widened": "audience widened", "all": "all kiosks",
-        "no_packs": "No content pack was published in the period.",
-        "sessions": "Sessions", "session_h": "Total time (h)", "mean": "Mean / session",
-        "page": "Page", "views": "Views", "no_usage": "No traveller used a kiosk in the period.",
-        "kind": "Alert", "opened": "Opened", "closed": "Closed",
-        "open_end": "Open at the end", "yes": "yes", "no": "no",
-        "period": "Period", "reporting_body": "Reporting body",
-        "n.up": "“Up”: online or stale (the server heard from the kiosk within 3 heartbeat periods; it was running and playing its installed pack). “Showing”: up time minus the time an alert said its screen program was not running. “Online”: heartbeats on time and content current.",
-        "n.count": "Each kiosk counts from its enrolment until its revocation (if any); a kiosk never connected counts as offline all that time. While no server process runs, a kiosk keeps the state it had.",
-        "n.usage": "Sessions and times are exact sums the kiosks send every ten minutes; a median cannot be computed. A session that switches language counts once for each language chosen.",
-        "n.never_seen": "Some kiosks never connected in the period: they count as offline.",
-        "n.retention": "The period starts before the server's event retention: usage early in the period may be missing.",
-        "l.vi": "Vietnamese", "l.en": "English", "l.lo": "Lao", "l.th": "Thai", "l.zh": "Chinese",
-    },
-}  # fmt: skip
+WORDS: dict[str, dict[str, str]] = {"vi": vi.REPORT, "en": en.REPORT}
 
 
 def words(lang: str) -> dict[str, str]:

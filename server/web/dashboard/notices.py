@@ -25,7 +25,7 @@ from kiosk.protocol.languages import ENDONYMS, LANGUAGES
 from server.fleet.notice_check import NoticeCheck
 from server.web import fleetops
 from server.web.auth import Principal, now_of, store_of
-from server.web.dashboard_pages import (
+from server.web.dashboard.pages import (
     PageError,
     config_of,
     need_role,

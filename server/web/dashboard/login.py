@@ -24,7 +24,7 @@ from server.web.auth import (
     now_of,
     store_of,
 )
-from server.web.dashboard_pages import PageError, need_csrf, redirect, render, words_of
+from server.web.dashboard.pages import PageError, need_csrf, redirect, render, words_of
 
 MAX_FIELD = 200
 

@@ -22,7 +22,7 @@ from server.web.accounts import Role
 from server.web.auth import Principal, authenticate, check_csrf
 from server.web.i18n import DEFAULT_LANG, LANG_NAMES, LANGS, Words
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parent.parent  # server/web: templates and static files
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 LANG_COOKIE = "bgk_lang"

@@ -23,7 +23,7 @@ from server.reports.period import parse_period as parse
 from server.reports.render import last_day, publisher_line, render_csv, usage_languages
 from server.reports.report import Report, server_report
 from server.web.auth import Principal, now_of, store_of
-from server.web.dashboard_pages import (
+from server.web.dashboard.pages import (
     PAGE_HEADERS,
     config_of,
     lang_of,

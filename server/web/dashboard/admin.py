@@ -25,7 +25,7 @@ from server.broker.registry import KioskRegistry, check_name
 from server.config import ServerConfig
 from server.web import accounts, fleetops
 from server.web.auth import Principal, now_of, store_of
-from server.web.dashboard_pages import (
+from server.web.dashboard.pages import (
     PageError,
     config_of,
     confirm_page,

@@ -1,4 +1,11 @@
-"""The dashboard's sentences in Vietnamese, the default language (keys: server/web/i18n.py)."""
+"""Every word the server shows, in Vietnamese (the default language).
+
+    VI       the dashboard's sentences (keys: server/web/i18n.py)
+    FLEET    the fleet view: states, alerts, reasons (server/fleet/view.py)
+    REPORT   the Article 26 report (server/reports/render.py)
+
+server/words/en.py has the same keys in English; a test checks both agree.
+"""
 
 from __future__ import annotations
 
@@ -295,4 +302,53 @@ VI: Final[dict[str, str]] = {
     "enrol.err.gate": "Tên cửa khẩu “{value}” không hợp lệ: dùng chữ thường không dấu, số và gạch ngang.",
     "enrol.err.group": "Tên nhóm “{value}” không hợp lệ: dùng chữ thường không dấu, số và gạch ngang.",
     "enrol.err.exists": "Kiosk {id} đã được đăng ký. Đánh dấu “Cấp lại gói” nếu muốn cấp gói mới (gói cũ sẽ không dùng được nữa).",
+}  # fmt: skip
+
+#: the fleet view's words (`bgk server fleet`, the dashboard's states, alerts and reasons)
+FLEET: Final[dict[str, str]] = {
+    "kiosk": "Kiosk", "gate": "Cửa khẩu", "state": "Trạng thái", "pack": "Gói nội dung",
+    "ui": "Giao diện", "seen": "Lần cuối", "alerts": "Cảnh báo",
+    "online": "trực tuyến", "stale": "chậm/cũ", "offline": "mất kết nối",
+    "ui_ok": "chạy", "ui_dead": "KHÔNG chạy", "none": "—", "never": "chưa từng",
+    "empty": "Chưa có kiosk nào được đăng ký (bgk kiosk enroll ...).",
+    "summary": "{n} kiosk: {online} trực tuyến, {stale} chậm/cũ, {offline} mất kết nối; {alerts} cảnh báo đang mở.",
+    "a.offline": "mất kết nối lâu", "a.ui_down": "giao diện không chạy",
+    "a.pack_rejected": "gói bị từ chối", "a.disk_low": "sắp hết dung lượng",
+    "a.temp_high": "nhiệt độ cao", "a.clock": "đồng hồ kiosk sai",
+    "r.disconnected": "mất kết nối", "r.no heartbeat": "không có tín hiệu",
+    "r.late heartbeat": "tín hiệu trễ", "r.content expired": "nội dung hết hạn",
+    "r.never seen": "chưa từng kết nối",
+}  # fmt: skip
+
+#: the Article 26 report's words (text, CSV and the dashboard's report page)
+REPORT: Final[dict[str, str]] = {
+    "title": "Báo cáo hoạt động kiosk thông tin đối ngoại tại các cửa khẩu — {period}",
+    "span": "Từ {start} đến {end} · Lập lúc {made}",
+    "in_progress": "Kỳ báo cáo chưa kết thúc: số liệu tính đến {until}.",
+    "s.gates": "1. Hoạt động theo cửa khẩu",
+    "s.kiosks": "2. Hoạt động theo kiosk",
+    "s.packs": "3. Gói nội dung đã phát hành",
+    "s.usage": "4. Khách sử dụng kiosk",
+    "s.pages": "Trang được xem nhiều nhất",
+    "s.alerts": "5. Cảnh báo",
+    "s.notes": "Ghi chú",
+    "gate": "Cửa khẩu", "kiosk": "Kiosk", "kiosks": "Số kiosk", "all_gates": "Toàn bộ",
+    "from": "Tính từ", "to": "Đến",
+    "hours": "Số giờ tính", "up": "Hoạt động %", "showing": "Hiển thị %", "online": "Trực tuyến %",
+    "offline_h": "Giờ mất kết nối", "outages": "Số lần mất kết nối", "longest": "Lâu nhất (giờ)",
+    "remark": "Ghi chú", "never_seen": "chưa từng kết nối", "revoked": "thu hồi ngày {date}",
+    "date": "Ngày", "pack": "Gói", "version": "Phiên bản", "audience": "Phát hành cho",
+    "by": "Người phát hành", "widened": "mở rộng phạm vi", "all": "tất cả kiosk",
+    "no_packs": "Không có gói nội dung nào được phát hành trong kỳ.",
+    "sessions": "Lượt sử dụng", "session_h": "Tổng thời gian (giờ)", "mean": "Trung bình / lượt",
+    "page": "Trang", "views": "Lượt xem", "no_usage": "Chưa có lượt sử dụng nào trong kỳ.",
+    "kind": "Loại cảnh báo", "opened": "Mở trong kỳ", "closed": "Đóng trong kỳ",
+    "open_end": "Còn mở cuối kỳ", "yes": "có", "no": "không",
+    "period": "Kỳ báo cáo", "reporting_body": "Đơn vị báo cáo",
+    "n.up": "“Hoạt động”: kiosk trực tuyến hoặc chậm/cũ (máy chủ nhận được tín hiệu trong vòng 3 chu kỳ; kiosk vẫn chạy và hiển thị gói nội dung đã cài). “Hiển thị”: thời gian hoạt động trừ thời gian có cảnh báo giao diện không chạy. “Trực tuyến”: tín hiệu đúng hạn và nội dung còn hiệu lực.",
+    "n.count": "Mỗi kiosk được tính từ ngày đăng ký đến ngày thu hồi (nếu có); kiosk chưa từng kết nối được tính là mất kết nối suốt thời gian đó. Trong lúc máy chủ ngừng chạy, trạng thái của kiosk giữ nguyên như trước đó.",
+    "n.usage": "Lượt sử dụng và thời gian là tổng chính xác do kiosk gửi mười phút một lần; không tính được trung vị. Một lượt có đổi ngôn ngữ được tính cho mỗi ngôn ngữ đã chọn.",
+    "n.never_seen": "Có kiosk chưa từng kết nối trong kỳ: được tính là mất kết nối.",
+    "n.retention": "Kỳ báo cáo bắt đầu trước thời hạn lưu dữ liệu sự kiện của máy chủ: số liệu sử dụng đầu kỳ có thể thiếu.",
+    "l.vi": "Tiếng Việt", "l.en": "Tiếng Anh", "l.lo": "Tiếng Lào", "l.th": "Tiếng Thái", "l.zh": "Tiếng Trung",
 }  # fmt: skip

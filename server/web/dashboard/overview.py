@@ -1,8 +1,9 @@
 """The dashboard (server-rendered HTML, Vietnamese first): the fleet overview,
 one kiosk with its screenshot and commands, alerts, published packs.
 
-Sign-in is in dashboard_login.py, notices in dashboard_notices.py, what the
-pages share (language, user, rendering, error pages) in dashboard_pages.py;
+Sign-in is in login.py, notices in notices.py, reports in reports.py, kiosk
+administration in admin.py, what the pages share (language, user, rendering,
+error pages) in pages.py;
 the facts come from fleetops, shared with the JSON API.
 `install_dashboard(app)` adds all of it to the app.
 """
@@ -22,10 +23,10 @@ from kiosk.protocol.errors import BgkError
 from server.fleet.view import VIETNAM, KioskView
 from server.web import fleetops
 from server.web.auth import Principal, now_of, store_of
-from server.web.dashboard_admin import admin_router
-from server.web.dashboard_login import login_router
-from server.web.dashboard_notices import notices_router
-from server.web.dashboard_pages import (
+from server.web.dashboard.admin import admin_router
+from server.web.dashboard.login import login_router
+from server.web.dashboard.notices import notices_router
+from server.web.dashboard.pages import (
     STATIC,
     PageError,
     config_of,
@@ -37,7 +38,7 @@ from server.web.dashboard_pages import (
     render,
     words_of,
 )
-from server.web.dashboard_reports import reports_router
+from server.web.dashboard.reports import reports_router
 
 log = logging.getLogger(__name__)
 

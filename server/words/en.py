@@ -1,4 +1,9 @@
-"""The dashboard's sentences in English (the same keys as words_vi.py)."""
+"""Every word the server shows, in English (the same keys as server/words/vi.py).
+
+EN       the dashboard's sentences (keys: server/web/i18n.py)
+FLEET    the fleet view: states, alerts, reasons (server/fleet/view.py)
+REPORT   the Article 26 report (server/reports/render.py)
+"""
 
 from __future__ import annotations
 
@@ -287,4 +292,53 @@ EN: Final[dict[str, str]] = {
     "enrol.err.gate": "Gate “{value}” is not valid: use lowercase letters, digits and '-'.",
     "enrol.err.group": "Group “{value}” is not valid: use lowercase letters, digits and '-'.",
     "enrol.err.exists": "Kiosk {id} is already enrolled. Tick “Issue a new bundle” to replace its bundle (the old one stops working).",
+}  # fmt: skip
+
+#: the fleet view's words (`bgk server fleet`, the dashboard's states, alerts and reasons)
+FLEET: Final[dict[str, str]] = {
+    "kiosk": "Kiosk", "gate": "Gate", "state": "State", "pack": "Pack",
+    "ui": "UI", "seen": "Last seen", "alerts": "Alerts",
+    "online": "online", "stale": "stale", "offline": "offline",
+    "ui_ok": "running", "ui_dead": "NOT running", "none": "—", "never": "never",
+    "empty": "No kiosk is enrolled yet (bgk kiosk enroll ...).",
+    "summary": "{n} kiosks: {online} online, {stale} stale, {offline} offline; {alerts} open alerts.",
+    "a.offline": "offline too long", "a.ui_down": "UI not running",
+    "a.pack_rejected": "pack rejected", "a.disk_low": "disk low", "a.temp_high": "temperature high",
+    "a.clock": "kiosk clock wrong",
+    "r.disconnected": "disconnected", "r.no heartbeat": "no heartbeat",
+    "r.late heartbeat": "late heartbeat", "r.content expired": "content expired",
+    "r.never seen": "never connected",
+}  # fmt: skip
+
+#: the Article 26 report's words (text, CSV and the dashboard's report page)
+REPORT: Final[dict[str, str]] = {
+    "title": "Border-gate information kiosks: activity report — {period}",
+    "span": "From {start} to {end} · Made {made}",
+    "in_progress": "The period has not ended: figures up to {until}.",
+    "s.gates": "1. Kiosk availability per gate",
+    "s.kiosks": "2. Kiosk availability per kiosk",
+    "s.packs": "3. Content packs published",
+    "s.usage": "4. Travellers using the kiosks",
+    "s.pages": "Most viewed pages",
+    "s.alerts": "5. Alerts",
+    "s.notes": "Notes",
+    "gate": "Gate", "kiosk": "Kiosk", "kiosks": "Kiosks", "all_gates": "All gates",
+    "from": "Counted from", "to": "To",
+    "hours": "Hours counted", "up": "Up %", "showing": "Showing %", "online": "Online %",
+    "offline_h": "Hours offline", "outages": "Outages", "longest": "Longest (h)",
+    "remark": "Remark", "never_seen": "never connected", "revoked": "revoked on {date}",
+    "date": "Date", "pack": "Pack", "version": "Version", "audience": "Published to",
+    "by": "Published by", "widened": "audience widened", "all": "all kiosks",
+    "no_packs": "No content pack was published in the period.",
+    "sessions": "Sessions", "session_h": "Total time (h)", "mean": "Mean / session",
+    "page": "Page", "views": "Views", "no_usage": "No traveller used a kiosk in the period.",
+    "kind": "Alert", "opened": "Opened", "closed": "Closed",
+    "open_end": "Open at the end", "yes": "yes", "no": "no",
+    "period": "Period", "reporting_body": "Reporting body",
+    "n.up": "“Up”: online or stale (the server heard from the kiosk within 3 heartbeat periods; it was running and playing its installed pack). “Showing”: up time minus the time an alert said its screen program was not running. “Online”: heartbeats on time and content current.",
+    "n.count": "Each kiosk counts from its enrolment until its revocation (if any); a kiosk never connected counts as offline all that time. While no server process runs, a kiosk keeps the state it had.",
+    "n.usage": "Sessions and times are exact sums the kiosks send every ten minutes; a median cannot be computed. A session that switches language counts once for each language chosen.",
+    "n.never_seen": "Some kiosks never connected in the period: they count as offline.",
+    "n.retention": "The period starts before the server's event retention: usage early in the period may be missing.",
+    "l.vi": "Vietnamese", "l.en": "English", "l.lo": "Lao", "l.th": "Thai", "l.zh": "Chinese",
 }  # fmt: skip
