@@ -7,7 +7,7 @@ handlers import kivy, requests, paho... only when they run.
 from __future__ import annotations
 
 from kiosk.agent import cli as agent_cli
-from kiosk.protocol.commands import Registry
+from kiosk.common.cli import Registry
 from kiosk.ui import cli as ui_cli
 
 

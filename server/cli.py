@@ -6,7 +6,7 @@ import their heavy dependencies only when they run.
 
 from __future__ import annotations
 
-from kiosk.protocol.commands import Registry
+from kiosk.common.cli import Registry
 from server import demo, serve_cli
 from server.fleet import cli as fleet_cli
 from server.ops import cli as ops_cli

@@ -29,8 +29,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kiosk.common.tomlconf import TomlReader
 from kiosk.protocol.errors import UsageError
-from kiosk.protocol.tomlconf import TomlReader
 from server.fleet.settings import FleetSettings, MqttSettings, parse_settings
 from server.publisher import Publisher, sample_publisher
 from server.publisher import parse_settings as parse_pack_settings

@@ -19,9 +19,9 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from kiosk.common.files import atomic_write
 from kiosk.protocol.errors import UsageError
 from server.config import SERVER_TOML, ServerConfig, TufConfig, load_server_config
-from server.packs.fileio import atomic_write
 from server.packs.keys import ROLES, load_key, save_key
 from server.packs.repo import TufRepository, create_repository
 from server.publisher import Publisher, check_site_url, sample_publisher

@@ -32,9 +32,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
-from zoneinfo import ZoneInfo
 
-from kiosk.protocol.commands import Registry
+from kiosk.common.cli import Registry
+from kiosk.common.vietnam import VIETNAM
 from kiosk.protocol.errors import BgkError, UsageError
 
 log = logging.getLogger(__name__)
@@ -349,7 +349,7 @@ def summary(info: dict[str, Any], state: Path) -> str:
     config = info["kiosk_configs"][KIOSK_ID]
     data = info["data_dir"]
     admin, viewer = info["admin_login"], info["viewer_login"]
-    month = dt.datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).strftime("%Y-%m")
+    month = dt.datetime.now(VIETNAM).strftime("%Y-%m")
     ui = (
         "a kiosk window shows the pack"
         if info["ui"]

@@ -26,8 +26,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import func, select
 
 from kiosk.agent.heartbeat import AgentFacts
+from kiosk.common.backoff import Backoff
 from kiosk.config import KioskConfig, load_config
-from kiosk.protocol.backoff import Backoff
 from kiosk.protocol.payloads import PackRef
 from server.broker.credentials import Identity, server_identity
 from server.broker.local import LocalBroker

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kiosk.protocol.commands import Registry
+from kiosk.common.cli import Registry
 
 if TYPE_CHECKING:
     from kiosk.agent.sync import CycleResult, Deps, Syncer

@@ -7,7 +7,7 @@ import json
 import re
 from pathlib import Path
 
-from kiosk.protocol.commands import Registry
+from kiosk.common.cli import Registry
 from kiosk.protocol.errors import UsageError
 
 

@@ -39,6 +39,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection
 
+from kiosk.common.files import atomic_write
 from kiosk.protocol.errors import BgkError
 from server.broker.conf import (
     FLEET_DIR,
@@ -53,7 +54,6 @@ from server.broker.conf import (
 )
 from server.broker.credentials import active_kiosk_hashes, server_password_lines
 from server.broker.pki import FleetKeys
-from server.fleet.files import atomic_write
 from server.store import Store
 
 #: what `bgk server mosquitto-config` is told to do when it cannot write

@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from server.fleet.files import atomic_write
+from kiosk.common.files import atomic_write
 
 CA_DAYS = 3650
 BROKER_DAYS = 730

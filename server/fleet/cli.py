@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kiosk.protocol.commands import Registry
+from kiosk.common.cli import Registry
 from kiosk.protocol.errors import UsageError
 from server.open import open_server
 

@@ -27,7 +27,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from kiosk.protocol.backoff import Backoff
+from kiosk.common.backoff import Backoff
 from kiosk.protocol.errors import BgkError, UsageError
 from server.broker.identity import Identity
 

@@ -33,7 +33,7 @@ from typing import Any, Literal
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from kiosk.protocol.backoff import Backoff
+from kiosk.common.backoff import Backoff
 from kiosk.protocol.payloads import ServerStatus
 from kiosk.protocol.topics import (
     ANNOUNCE,

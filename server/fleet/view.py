@@ -8,20 +8,17 @@ view is right even while no server process is sweeping.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import asdict, dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from kiosk.common.vietnam import local_datetime
 from server.fleet.settings import FleetSettings
 from server.fleet.state import FACT_COLUMNS, Facts, derive_state
 from server.store import Store
 from server.store.schema import alerts, kiosk_state, kiosks
 from server.words import en, vi
-
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 
 TEXT: dict[str, dict[str, str]] = {"vi": vi.FLEET, "en": en.FLEET}
 
@@ -59,7 +56,7 @@ class KioskView:
 def local_time(ts: float | None) -> str | None:
     if ts is None:
         return None
-    return dt.datetime.fromtimestamp(ts, VIETNAM).strftime("%d/%m/%Y %H:%M")
+    return local_datetime(ts)
 
 
 def fleet_view(

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from kiosk.protocol.commands import Registry
+from kiosk.common.cli import Registry
 
 
 def register(registry: Registry) -> None:

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from kiosk.protocol.commands import Registry
+from kiosk.common.cli import Registry
 
 
 def register(registry: Registry) -> None:

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kiosk.protocol.commands import Registry
+from kiosk.common.cli import Registry
 
 if TYPE_CHECKING:
     from server.packs.publish import PublishResult

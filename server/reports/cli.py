@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from kiosk.protocol.commands import Registry
+from kiosk.common.cli import Registry
 
 
 def register(registry: Registry) -> None:
@@ -36,7 +36,7 @@ def register(registry: Registry) -> None:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from server.fleet.files import atomic_write
+    from kiosk.common.files import atomic_write
     from server.open import open_server
     from server.reports.period import parse_period
     from server.reports.render import render_csv, render_text

@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from kiosk.common.vietnam import VIETNAM, local_date
 from kiosk.protocol.errors import UsageError
-from server.fleet.view import VIETNAM
 
 MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 YEAR_RE = re.compile(r"^(\d{4})$")
@@ -93,18 +93,8 @@ def parse_period(
 def check_started(period: Period, now: float) -> None:
     """Refuse a period that has not begun (a period in progress is fine)."""
     if period.start > now:
-        today = dt.datetime.fromtimestamp(now, VIETNAM).strftime("%d/%m/%Y")
+        today = local_date(now)
         raise UsageError(
             f"{period.kind} {period.key} has not begun yet (today is {today} in Vietnam): "
             "pick the current or a past period"
         )
-
-
-def local_date(ts: float) -> str:
-    """dd/mm/yyyy in Vietnam time."""
-    return dt.datetime.fromtimestamp(ts, VIETNAM).strftime("%d/%m/%Y")
-
-
-def local_datetime(ts: float) -> str:
-    """dd/mm/yyyy HH:MM in Vietnam time."""
-    return dt.datetime.fromtimestamp(ts, VIETNAM).strftime("%d/%m/%Y %H:%M")

@@ -11,9 +11,9 @@ from __future__ import annotations
 import csv
 import io
 
+from kiosk.common.vietnam import local_date, local_datetime
 from kiosk.protocol.languages import LANGUAGES
 from server.fleet.view import TEXT as FLEET_TEXT
-from server.reports.period import local_date, local_datetime
 from server.reports.report import KioskLine, Report, Usage
 from server.reports.uptime import Uptime
 from server.words import en, vi

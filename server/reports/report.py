@@ -30,12 +30,13 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 
+from kiosk.common.vietnam import local_date, local_datetime
 from kiosk.protocol.errors import BgkError
 from server.config import ServerConfig
 from server.packs.publish import published_page_titles
 from server.packs.signing import open_repository
 from server.publisher import Publisher, sample_publisher
-from server.reports.period import Period, check_started, local_date, local_datetime
+from server.reports.period import Period, check_started
 from server.reports.uptime import Interval, Uptime, kiosk_uptime
 from server.store import Store
 from server.store.schema import alerts, kiosk_events, kiosks, pack_publications, presence

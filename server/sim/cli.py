@@ -17,7 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kiosk.protocol.commands import Registry
+from kiosk.common.cli import Registry
 from kiosk.protocol.errors import UsageError
 
 if TYPE_CHECKING:
@@ -65,9 +65,9 @@ def enrol_sim_kiosks(
     data: Path, store: Store, count: int, prefix: str, now: float
 ) -> list[Identity]:
     """Enrol PREFIX-00001..count (those missing) and return every identity."""
+    from kiosk.common.files import atomic_write
     from server.broker.credentials import Identity, issue_kiosk_password
     from server.broker.registry import KioskRegistry
-    from server.fleet.files import atomic_write
 
     path = data / "sim" / "credentials.json"
     known: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}

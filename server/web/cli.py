@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from kiosk.protocol.commands import Registry
+from kiosk.common.cli import Registry
 from kiosk.protocol.errors import UsageError
 
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
+from kiosk.common.tomlconf import TomlReader
 from kiosk.protocol.errors import UsageError
 from kiosk.protocol.payloads import Heartbeat, parse_kiosk_payload
-from kiosk.protocol.tomlconf import TomlReader
 from kiosk.protocol.topics import Kind
 from server.broker.conf import production_layout, render_acl, render_conf
 from server.broker.credentials import check_mosquitto_hash, mosquitto_hash, server_identity

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from sqlalchemy import insert
 
+from kiosk.common.vietnam import VIETNAM
 from kiosk.protocol.errors import UsageError
-from server.fleet.view import VIETNAM
 from server.reports.period import month_period, parse_period, year_period
 from server.reports.report import build_report
 from server.reports.uptime import kiosk_uptime, state_intervals

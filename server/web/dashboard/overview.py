@@ -19,8 +19,9 @@ from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
+from kiosk.common.vietnam import VIETNAM
 from kiosk.protocol.errors import BgkError
-from server.fleet.view import VIETNAM, KioskView
+from server.fleet.view import KioskView
 from server.web import fleetops
 from server.web.auth import Principal, now_of, store_of
 from server.web.dashboard.admin import admin_router

@@ -15,10 +15,10 @@ import datetime as dt
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
+from kiosk.common.vietnam import VIETNAM, local_date, local_datetime
 from kiosk.protocol.errors import UsageError
 from kiosk.protocol.languages import LANGUAGES
-from server.fleet.view import VIETNAM
-from server.reports.period import Period, local_date, local_datetime, month_period
+from server.reports.period import Period, month_period
 from server.reports.period import parse_period as parse
 from server.reports.render import last_day, publisher_line, render_csv, usage_languages
 from server.reports.report import Report, server_report

@@ -1,4 +1,4 @@
-"""Durable file writes for an SD card that may lose power at any instant.
+"""Durable file writes (kiosk and server): an SD card may lose power at any instant.
 
 A half-written file must never replace a good one: write a temp file in the
 same directory, fsync it, rename it over the target, fsync the directory.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -22,17 +23,35 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(path: Path, data: bytes, *, durable: bool = True, mode: int = 0o644) -> None:
-    """Replace `path` with `data` so readers see the old or the new bytes, never a mix."""
+def atomic_write(
+    path: Path,
+    data: bytes,
+    *,
+    durable: bool = True,
+    mode: int = 0o644,
+    owner: tuple[int, int] | None = None,
+) -> None:
+    """Replace `path` with `data` so readers see the old or the new bytes, never a mix.
+
+    The bytes go to a temp file of a unique name in the same folder (two
+    writers of one file never share a temp file), which is fsynced, given
+    `mode` (and `owner`, uid and gid: root only) and renamed over `path`; the
+    folder is then fsynced. Until the rename the temp file is readable by its
+    owner only, so a secret is never readable by others, even for an instant.
+    `durable=False` skips the fsyncs (files that are cheap to lose).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = Path(name)
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
         with os.fdopen(fd, "wb") as fh:
+            if owner is not None:
+                os.fchown(fh.fileno(), *owner)
             fh.write(data)
             if durable:
                 fh.flush()
                 os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
