@@ -23,7 +23,7 @@ from kiosk.protocol.errors import BgkError
 from kiosk.protocol.glyphs import suggestion
 from kiosk.protocol.languages import ENDONYMS, LANGUAGES
 from server.fleet.notice_check import NoticeCheck
-from server.web import fleetops
+from server.web import fleetops, sendops
 from server.web.auth import Principal, now_of, store_of
 from server.web.dashboard.pages import (
     PageError,
@@ -83,8 +83,8 @@ def check_form(form: NoticeForm, audience: Audience, t: Words) -> float | None:
         minutes = float(form.minutes.strip().replace(",", "."))
     except ValueError:
         minutes = None
-    if minutes is None or not 1 <= minutes <= fleetops.NOTICE_MAX_MINUTES:
-        form.errors["minutes"] = t("notices.err.minutes", max=fleetops.NOTICE_MAX_MINUTES)
+    if minutes is None or not 1 <= minutes <= sendops.NOTICE_MAX_MINUTES:
+        form.errors["minutes"] = t("notices.err.minutes", max=sendops.NOTICE_MAX_MINUTES)
         minutes = None
     return None if form.errors else minutes
 
@@ -103,10 +103,10 @@ def notices_router() -> APIRouter:
             "suggestion": suggestion,
             "codepoint": lambda ch: f"U+{ord(ch):04X}",
             "levels": LEVELS,
-            "max_minutes": fleetops.NOTICE_MAX_MINUTES,
+            "max_minutes": sendops.NOTICE_MAX_MINUTES,
             "max_text": MAX_TEXT,
             "queued": queued,
-            "sent": fleetops.recent_notices(store_of(request), now_of(request)),
+            "sent": sendops.recent_notices(store_of(request), now_of(request)),
             "now": now_of(request),
             "withdrawn": request.query_params.get("withdrawn"),
         }
@@ -142,7 +142,7 @@ def notices_router() -> APIRouter:
         )
         audience = audience_of(request)
         if to in audience and any(len(v) <= MAX_TEXT for v in texts.values()):
-            form.check = fleetops.check_notice_text(
+            form.check = sendops.check_notice_text(
                 store_of(request), config_of(request), texts, [to]
             )
         if action == "check":  # the box only: nothing is sent
@@ -154,7 +154,7 @@ def notices_router() -> APIRouter:
         if duration is None:
             return page(request, p, form, queued=None, status=400)
         try:
-            queued = fleetops.send_notice(
+            queued = sendops.send_notice(
                 store_of(request),
                 config_of(request),
                 {lang: value for lang, value in texts.items() if value.strip()},
@@ -179,7 +179,7 @@ def notices_router() -> APIRouter:
     ) -> Response:
         t = publisher_form(request, p, csrf)
         store, now = store_of(request), now_of(request)
-        notice = next((n for n in fleetops.recent_notices(store, now) if n.id == notice_id), None)
+        notice = next((n for n in sendops.recent_notices(store, now) if n.id == notice_id), None)
         if notice is None:
             raise PageError(404, "notices.err.unknown", id=notice_id)
         form = NoticeForm()
@@ -188,7 +188,7 @@ def notices_router() -> APIRouter:
             form.errors["withdraw"] = t(ended)
             return page(request, p, form, queued=None, status=400)
         try:
-            queued = fleetops.withdraw_notice(
+            queued = sendops.withdraw_notice(
                 store, config_of(request), notice_id, by=p.user.name, now=now
             )
         except BgkError as exc:

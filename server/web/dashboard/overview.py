@@ -22,7 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from kiosk.common.vietnam import VIETNAM
 from kiosk.protocol.errors import BgkError
 from server.fleet.view import KioskView
-from server.web import fleetops
+from server.web import fleetops, sendops
 from server.web.auth import Principal, now_of, store_of
 from server.web.dashboard.admin import admin_router
 from server.web.dashboard.login import login_router
@@ -206,7 +206,7 @@ def dashboard_router() -> APIRouter:
         if op == "reboot" and confirmed != "yes":
             return confirm_page(request, p, "reboot", kiosk_id, "commands", {"op": "reboot"})
         try:
-            fleetops.send_command(store, config, kiosk_id, op, {}, by=p.user.name, now=now)
+            sendops.send_command(store, config, kiosk_id, op, {}, by=p.user.name, now=now)
         except fleetops.NotFound:
             raise PageError(404, "error.404", id=kiosk_id) from None
         except BgkError as exc:
