@@ -14,7 +14,7 @@ import io
 from kiosk.common.vietnam import local_date, local_datetime
 from kiosk.protocol.languages import LANGUAGES
 from server.fleet.view import TEXT as FLEET_TEXT
-from server.reports.report import KioskLine, Report, Usage
+from server.reports.model import KioskLine, Report, Usage
 from server.reports.uptime import Uptime
 from server.words import en, vi
 

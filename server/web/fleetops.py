@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from kiosk.protocol.errors import BgkError, UsageError
 from server.config import ServerConfig
 from server.fleet.view import KioskView, fleet_view, local_time
-from server.reports.report import kiosk_uptime_between
+from server.reports.queries import kiosk_uptime_between
 from server.reports.uptime import Uptime
 from server.store import Store
 from server.store.schema import alerts, commands, kiosk_events, screenshots

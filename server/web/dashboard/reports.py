@@ -18,10 +18,11 @@ from fastapi.responses import Response
 from kiosk.common.vietnam import VIETNAM, local_date, local_datetime
 from kiosk.protocol.errors import UsageError
 from kiosk.protocol.languages import LANGUAGES
+from server.reports.model import Report
 from server.reports.period import Period, month_period
 from server.reports.period import parse_period as parse
 from server.reports.render import last_day, publisher_line, render_csv, usage_languages
-from server.reports.report import Report, server_report
+from server.reports.report import server_report
 from server.web.auth import Principal, now_of, store_of
 from server.web.dashboard.pages import (
     PAGE_HEADERS,
