@@ -7,7 +7,7 @@ import their heavy dependencies only when they run.
 from __future__ import annotations
 
 from kiosk.common.cli import Registry
-from server import demo, serve_cli
+from server import demo_cli, serve_cli
 from server.fleet import cli as fleet_cli
 from server.ops import cli as ops_cli
 from server.packs import cli as packs_cli
@@ -33,4 +33,4 @@ def register(registry: Registry) -> None:
     reports_cli.register(registry)
     web_cli.register(registry)
     ops_cli.register(registry)
-    demo.register(registry)
+    demo_cli.register(registry)

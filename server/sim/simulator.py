@@ -25,7 +25,7 @@ import random
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -40,6 +40,7 @@ from kiosk.protocol.topics import ANNOUNCE, Kind, kiosk_topic
 from server.broker.identity import Identity
 from server.fleet.mqtt import BrokerUrl, LinkError, Will, expiry_properties
 from server.sim.hub import Hub, drop_connection
+from server.sim.report import Lateness, SimReport, rss_mib
 
 log = logging.getLogger(__name__)
 PACK_HASH = "5" * 64
@@ -69,28 +70,6 @@ class SimOptions:
     #: new connections per second while ramping up
     ramp_per_s: float = 2000.0
     seed: int = 1
-
-
-@dataclass
-class Lateness:
-    """Heartbeat lateness in 0.1 ms buckets up to 10 s."""
-
-    buckets: list[int] = field(default_factory=lambda: [0] * 100_001)
-    count: int = 0
-    worst: float = 0.0
-
-    def add(self, seconds: float) -> None:
-        self.buckets[min(100_000, max(0, int(seconds * 10_000)))] += 1
-        self.count += 1
-        self.worst = max(self.worst, seconds)
-
-    def quantile(self, q: float) -> float:
-        want, seen = q * self.count, 0
-        for i, n in enumerate(self.buckets):
-            seen += n
-            if seen >= want and n:
-                return i / 10_000
-        return 0.0
 
 
 class SimKiosk:
@@ -123,35 +102,6 @@ class SimKiosk:
         #: when to come back (monotonic), and whether as a rebooted kiosk
         self.up_at: float | None = None
         self.reboot = False
-
-
-@dataclass
-class SimReport:
-    kiosks: int
-    connected: int
-    sent: int
-    skipped: int
-    commands: int
-    power_cuts: int
-    reconnects: int
-    elapsed_s: float
-    rate_hb_s: float
-    lateness_p50_ms: float
-    lateness_p99_ms: float
-    lateness_max_ms: float
-    rss_mib: float
-    #: CPU seconds of this process per second of the run (1.0 = one core)
-    cpu_share: float = 0.0
-
-    def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-def rss_mib() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 class Simulator:
