@@ -101,7 +101,8 @@ def _deps(config: KioskConfig, source: Any, base_url: str) -> Deps:
 
 
 def _http(config: KioskConfig) -> Any:
-    from kiosk.agent.fetch import HttpSource, bandwidth_limiter
+    from kiosk.agent.fetch import HttpSource
+    from kiosk.agent.ratelimit import bandwidth_limiter
 
     return HttpSource(
         config.sync.timeout_s,
