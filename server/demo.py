@@ -33,7 +33,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from kiosk.common.vietnam import VIETNAM
-from kiosk.protocol.errors import BgkError, UsageError
+from kiosk.protocol.errors import UsageError
+from server.errors import OperatorMustAct
 
 log = logging.getLogger(__name__)
 REPO = Path(__file__).resolve().parents[1]
@@ -43,7 +44,7 @@ KIOSK_ID = "lb-01"
 GATE = "lao-bao"
 
 
-class DemoError(BgkError):
+class DemoError(OperatorMustAct):
     """A part of the demo did not come up; the message names it and its log."""
 
 

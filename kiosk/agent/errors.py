@@ -1,6 +1,10 @@
 """Errors of the kiosk agent, by who is at fault and what the agent does next.
 
     BgkError (kiosk.protocol.errors)
+    ├── CommandRefused (kiosk.agent.remote)
+    │                            a command from the server that must not run (bad
+    │                            signature, for another kiosk, expired, already seen):
+    │                            answered "refused", logged, nothing done
     └── AgentError               no install happened; the current pack keeps playing
         ├── PackRejected         what the server sent failed a check: keep the current
         │   │                    pack, report, try again only at the next interval
@@ -15,6 +19,10 @@
         │   ├── ServerUnreachable  connection refused, no route, DNS, connect timeout
         │   ├── DownloadStalled    the server stopped sending (read timeout)
         │   └── ServerFailed       the server answered with an unexpected HTTP status
+        │       ├── NotFound (kiosk.agent.fetch)
+        │       │                  403/404: the server has no such file
+        │       └── RangeNotSatisfiable (kiosk.agent.fetch)
+        │                          416: the partial download is longer than the file
         └── LocalProblem         this kiosk's own problem (disk, files): a technician must look
             ├── NotEnoughSpace     free space is below what the download needs
             ├── DiskFailed         writing to the state folder failed (full, read-only, damaged)

@@ -6,7 +6,11 @@ module and roots it here, so that `bgk` can print any of them as one line:
     BgkError                      anything we report to a person
     ├── UsageError                the command was given bad arguments
     ├── ProtocolError             a payload or manifest breaks the contract
-    └── (part trees)              server.packs.errors, kiosk.agent.errors, ...
+    │   ├── TopicError            an MQTT topic that is not ours (kiosk.protocol.topics)
+    │   └── PayloadError          a message that is not valid JSON of its kind
+    │       └── PayloadTooLarge   a message over its size limit (kiosk.protocol.payloads)
+    └── (part trees)              server.errors (and server.packs.errors),
+                                  kiosk.agent.errors, kiosk.ui.errors
 """
 
 from __future__ import annotations

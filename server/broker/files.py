@@ -40,7 +40,6 @@ from pathlib import Path
 from sqlalchemy import Connection
 
 from kiosk.common.files import atomic_write
-from kiosk.protocol.errors import BgkError
 from server.broker.conf import (
     FLEET_DIR,
     LAYOUT_FILE,
@@ -54,6 +53,7 @@ from server.broker.conf import (
 )
 from server.broker.credentials import active_kiosk_hashes, server_password_lines
 from server.broker.pki import FleetKeys
+from server.errors import OperatorMustAct
 from server.store import Store
 
 #: what `bgk server mosquitto-config` is told to do when it cannot write
@@ -62,7 +62,7 @@ AS_ROOT = "run `sudo bgk server mosquitto-config ...` (deploy/server/install.sh 
 REINSTALL = "run `sudo deploy/server/install.sh` again: it gives that folder to the server's user"
 
 
-class BrokerFilesError(BgkError):
+class BrokerFilesError(OperatorMustAct):
     """A broker file cannot be written here: the message names the file, the
     permission that is missing and the command that grants it."""
 

@@ -22,16 +22,16 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kiosk.protocol.errors import BgkError
 from server.broker.conf import BrokerLayout
 from server.broker.files import write_broker_files
 from server.broker.pki import FleetKeys
+from server.errors import OperatorMustAct
 from server.store import Store
 
 MOSQUITTO = "/usr/sbin/mosquitto"
 
 
-class BrokerError(BgkError):
+class BrokerError(OperatorMustAct):
     """The local Mosquitto could not be started (the message says why)."""
 
 

@@ -11,14 +11,15 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, insert, select, update
 
-from kiosk.protocol.errors import BgkError, UsageError
+from kiosk.protocol.errors import UsageError
+from server.errors import RequestWrong
 from server.store import Store
 from server.store.schema import kiosks
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 
-class RegistryError(BgkError):
+class RegistryError(RequestWrong):
     """The registry refused a change (the message says why and what to do)."""
 
 

@@ -28,8 +28,9 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from kiosk.common.backoff import Backoff
-from kiosk.protocol.errors import BgkError, UsageError
+from kiosk.protocol.errors import UsageError
 from server.broker.identity import Identity
+from server.errors import OperatorMustAct
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ OK = paho.MQTT_ERR_SUCCESS
 NOT_AUTHORIZED = 135
 
 
-class LinkError(BgkError):
+class LinkError(OperatorMustAct):
     """The broker could not be reached or refused us (the message says which)."""
 
 

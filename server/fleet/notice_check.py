@@ -36,6 +36,7 @@ from kiosk.protocol.glyphs import (
 from kiosk.protocol.languages import LANGUAGES
 from kiosk.protocol.pack import Manifest, parse_manifest
 from server.config import ServerConfig
+from server.errors import Conflict
 from server.store import Store
 from server.store.schema import kiosk_state, kiosks
 
@@ -43,7 +44,7 @@ from server.store.schema import kiosk_state, kiosks
 FALLBACK_LANGUAGES = ("vi", "en")
 
 
-class NoticeGlyphsMissing(UsageError):
+class NoticeGlyphsMissing(UsageError, Conflict):
     """A notice with characters some target kiosk cannot draw, sent without override."""
 
     def __init__(self, check: NoticeCheck, override: str = "the override") -> None:

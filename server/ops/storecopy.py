@@ -21,14 +21,15 @@ from pathlib import Path
 from sqlalchemy import inspect
 from sqlalchemy.engine import URL, make_url
 
-from kiosk.protocol.errors import BgkError, UsageError
+from kiosk.protocol.errors import UsageError
+from server.errors import OperatorMustAct
 from server.store.engine import make_engine
 
 SQLITE_MEMBER = "store/fleet.sqlite.gz"
 POSTGRES_MEMBER = "store/fleet.pgdump"
 
 
-class StoreCopyError(BgkError):
+class StoreCopyError(OperatorMustAct):
     """The store could not be copied or loaded (the message says why)."""
 
 

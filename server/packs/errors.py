@@ -2,14 +2,29 @@
 
 BgkError (kiosk.protocol.errors)
 └── PackError                 something about packs stopped the command
-    ├── PackSourceError       the editor's sources are wrong: fix the listed files
-    ├── FontMissingError      the build machine lacks a font: install it
-    └── OutputError           the output folder cannot be used: pick another
+    │                         (each also has its fault in server.errors, which the
+    │                         API maps to a status: RequestWrong 400, OperatorMustAct 503)
+    ├── PackSourceError       RequestWrong: the editor's sources are wrong: fix the listed files
+    ├── OutputError           RequestWrong: the output folder cannot be used: pick another
+    ├── SiteError (server.packs.site)
+    │                         RequestWrong: not a built pack, or a broken file in it
+    ├── PublishRefused (server.packs.publish)
+    │                         RequestWrong: older version, bad audience, bad pack
+    ├── BlobMismatchError (server.packs.fileio)
+    │                         RequestWrong: a built pack's file differs from its manifest:
+    │                         build the pack again
+    ├── FontMissingError      OperatorMustAct: the build machine lacks a font: install it
+    ├── RepositoryError (server.packs.repo)
+    │                         OperatorMustAct: the TUF repository folder is missing,
+    │                         damaged, or lacks a key it needs
+    └── SigningKeyError (server.packs.keys)
+                              OperatorMustAct: a signing key is missing or unreadable
 """
 
 from __future__ import annotations
 
 from kiosk.protocol.errors import BgkError
+from server.errors import OperatorMustAct, RequestWrong
 from server.packs.findings import Finding
 
 
@@ -17,15 +32,15 @@ class PackError(BgkError):
     pass
 
 
-class PackSourceError(PackError):
+class PackSourceError(PackError, RequestWrong):
     def __init__(self, message: str, findings: list[Finding] | None = None) -> None:
         super().__init__(message)
         self.findings = findings or []
 
 
-class FontMissingError(PackError):
+class FontMissingError(PackError, OperatorMustAct):
     pass
 
 
-class OutputError(PackError):
+class OutputError(PackError, RequestWrong):
     pass

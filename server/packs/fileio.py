@@ -16,12 +16,13 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from server.errors import RequestWrong
 from server.packs.errors import PackError
 
 CHUNK = 1024 * 1024
 
 
-class BlobMismatchError(PackError):
+class BlobMismatchError(PackError, RequestWrong):
     """A blob of a built pack does not have the hash or length its manifest says."""
 
 

@@ -22,6 +22,7 @@ from securesystemslib.signer import CryptoSigner
 
 from kiosk.common.files import atomic_write
 from kiosk.protocol.errors import UsageError
+from server.errors import OperatorMustAct
 from server.packs.errors import PackError
 
 ROLES: Final = ("root", "targets", "snapshot", "timestamp")
@@ -29,7 +30,7 @@ OFFLINE_ROLES: Final = ("root", "targets")
 ONLINE_ROLES: Final = ("snapshot", "timestamp")
 
 
-class SigningKeyError(PackError):
+class SigningKeyError(PackError, OperatorMustAct):
     """A signing key is missing or unreadable: the message names the file and what to do."""
 
 

@@ -28,6 +28,7 @@ from kiosk.common.files import atomic_write, fsync_dir
 from kiosk.protocol.delivery import AUDIENCE_ALL, PackOffer, target_path
 from kiosk.protocol.errors import ProtocolError, UsageError
 from kiosk.protocol.pack import BLOB_DIR, MANIFEST_NAME, Manifest, parse_manifest
+from server.errors import RequestWrong
 from server.packs.errors import PackError
 from server.packs.fileio import copy_verified, locked
 from server.packs.repo import TufRepository, iso
@@ -35,7 +36,7 @@ from server.packs.repo import TufRepository, iso
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 
-class PublishRefused(PackError):
+class PublishRefused(PackError, RequestWrong):
     """The publication would break a rule (older version, bad audience, bad pack)."""
 
 

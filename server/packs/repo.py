@@ -38,6 +38,7 @@ from tuf.repository import Repository
 from kiosk.common.files import atomic_write
 from kiosk.protocol.delivery import ISSUED_FIELD
 from server.config import TufConfig
+from server.errors import OperatorMustAct
 from server.packs.errors import PackError
 
 #: older versions of snapshot/targets kept for kiosks in the middle of a refresh
@@ -45,7 +46,7 @@ KEEP_VERSIONS: Final = 16
 _VERSIONED = re.compile(r"^([1-9][0-9]*)\.(root|targets|snapshot)\.json$")
 
 
-class RepositoryError(PackError):
+class RepositoryError(PackError, OperatorMustAct):
     """The repository folder is missing, damaged, or lacks a key it needs."""
 
 

@@ -44,6 +44,7 @@ from kiosk.protocol.pack import (
     parse_strings,
     plain_text,
 )
+from server.errors import RequestWrong
 from server.packs.errors import OutputError, PackError
 from server.packs.fileio import swap_in_folder
 from server.packs.site_html import SiteContext, chooser_html, home_html, page_html
@@ -54,7 +55,7 @@ PHONE_WIDTH = 960
 PHONE_HEIGHT = 1400
 
 
-class SiteError(PackError):
+class SiteError(PackError, RequestWrong):
     """The pack cannot be made into a site (not a built pack, a broken file)."""
 
 

@@ -23,7 +23,8 @@ from typing import Literal, cast
 
 from sqlalchemy import Connection, delete, select, update
 
-from kiosk.protocol.errors import BgkError, UsageError
+from kiosk.protocol.errors import UsageError
+from server.errors import RequestWrong
 from server.store import Store
 from server.store.schema import api_tokens, users, web_sessions
 
@@ -38,7 +39,7 @@ _N, _R, _P = 2**14, 8, 1
 TOKEN_PREFIX = "bgk_"
 
 
-class AccountError(BgkError):
+class AccountError(RequestWrong):
     """A request about accounts that cannot be done (unknown user, ...)."""
 
 

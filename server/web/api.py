@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from kiosk.protocol.errors import BgkError
 from server.config import ServerConfig
+from server.errors import NotFound, http_status
 from server.fleet.notice_check import NoticeGlyphsMissing
 from server.web import fleetops, sendops
 from server.web.auth import Principal, now_of, require, store_of
@@ -90,9 +91,7 @@ def api_router() -> APIRouter:
     def screenshot(request: Request, kiosk_id: str, _p: Principal = viewer) -> FileResponse:
         shot = fleetops.latest_screenshot(store_of(request), _config(request), kiosk_id)
         if shot is None:
-            raise fleetops.NotFound(
-                f"no screenshot of {kiosk_id} yet: send it the `screenshot` command"
-            )
+            raise NotFound(f"no screenshot of {kiosk_id} yet: send it the `screenshot` command")
         return FileResponse(
             shot.path, media_type="image/jpeg", headers={"Cache-Control": "no-store"}
         )
@@ -234,8 +233,9 @@ def error_response(status: int, message: str) -> JSONResponse:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Refusals (BgkError: a wrong request, a version not higher, ...) as 400,
-    unknown kiosks/packs as 404, each with its sentence."""
+    """Every `BgkError` as `{"error": sentence}` with the status of its fault
+    (server.errors: the request is wrong 400/403/404/409, the operator must act 503,
+    an error with no fault 500)."""
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_r: Request, exc: RequestValidationError) -> JSONResponse:
@@ -243,10 +243,6 @@ def install_error_handlers(app: FastAPI) -> None:
         where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
         return error_response(422, f"{where or 'request'}: {first.get('msg', 'invalid')}")
 
-    @app.exception_handler(fleetops.NotFound)
-    async def _nf(_r: Request, exc: fleetops.NotFound) -> JSONResponse:
-        return error_response(404, str(exc))
-
     @app.exception_handler(BgkError)
     async def _refused(_r: Request, exc: BgkError) -> JSONResponse:
-        return error_response(400, str(exc))
+        return error_response(http_status(exc), str(exc))

@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from kiosk.protocol.errors import BgkError, UsageError
 from server.config import ServerConfig
+from server.errors import NotFound
 from server.fleet.view import KioskView, fleet_view, local_time
 from server.reports.queries import kiosk_uptime_between
 from server.reports.uptime import Uptime
@@ -28,10 +29,6 @@ from server.store import Store
 from server.store.schema import alerts, commands, kiosk_events, screenshots
 
 log = logging.getLogger(__name__)
-
-
-class NotFound(BgkError):
-    """No such kiosk, pack version or screenshot."""
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,12 @@ from kiosk.protocol.errors import UsageError
 from kiosk.protocol.languages import LANGUAGES
 from server.broker.pki import FleetKeys
 from server.config import ServerConfig
+from server.errors import NotFound
 from server.fleet.notice_check import NoticeCheck, NoticeGlyphsMissing, check_notice
 from server.fleet.remote import QueuedCommand, new_notice_id, queue_command, queue_commands
 from server.fleet.view import local_time
 from server.store import Store
 from server.store.schema import commands, kiosks
-from server.web.fleetops import NotFound
 
 #: commands a person may send from the dashboard or the API
 OPS = ("reboot", "resync", "screenshot", "notice")

@@ -23,6 +23,7 @@ from kiosk.protocol.errors import BgkError, UsageError
 from server.broker.enroll import enroll_kiosk, revoke_kiosk
 from server.broker.registry import KioskRegistry, check_name
 from server.config import ServerConfig
+from server.errors import NotFound
 from server.web import accounts, fleetops
 from server.web.auth import Principal, now_of, store_of
 from server.web.dashboard.pages import (
@@ -219,7 +220,7 @@ def admin_router() -> APIRouter:
         store, config, now = store_of(request), config_of(request), now_of(request)
         try:
             fleetops.kiosk_view(store, config, kiosk_id, now)
-        except fleetops.NotFound:
+        except NotFound:
             raise PageError(404, "error.404", id=kiosk_id) from None
         if confirmed != "yes":
             return confirm_page(request, p, "revoke", kiosk_id, "revoke", {})

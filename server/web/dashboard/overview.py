@@ -21,6 +21,7 @@ from fastapi.staticfiles import StaticFiles
 
 from kiosk.common.vietnam import VIETNAM
 from kiosk.protocol.errors import BgkError
+from server.errors import NotFound
 from server.fleet.view import KioskView
 from server.web import fleetops, sendops
 from server.web.auth import Principal, now_of, store_of
@@ -201,13 +202,13 @@ def dashboard_router() -> APIRouter:
         store, config, now = store_of(request), config_of(request), now_of(request)
         try:
             fleetops.kiosk_view(store, config, kiosk_id, now)
-        except fleetops.NotFound:
+        except NotFound:
             raise PageError(404, "error.404", id=kiosk_id) from None
         if op == "reboot" and confirmed != "yes":
             return confirm_page(request, p, "reboot", kiosk_id, "commands", {"op": "reboot"})
         try:
             sendops.send_command(store, config, kiosk_id, op, {}, by=p.user.name, now=now)
-        except fleetops.NotFound:
+        except NotFound:
             raise PageError(404, "error.404", id=kiosk_id) from None
         except BgkError as exc:
             return _kiosk_page(request, p, kiosk_id, error=t("send_failed", detail=str(exc)))
@@ -248,7 +249,7 @@ def _kiosk_page(
     store, config, now = store_of(request), config_of(request), now_of(request)
     try:
         view = fleetops.kiosk_view(store, config, kiosk_id, now)
-    except fleetops.NotFound:
+    except NotFound:
         raise PageError(404, "error.404", id=kiosk_id) from None
     context = {
         "k": view,
