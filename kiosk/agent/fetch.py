@@ -30,7 +30,7 @@ from kiosk.agent.ratelimit import RateLimiter
 from kiosk.protocol.errors import ProtocolError
 from kiosk.protocol.paths import check_pack_path, special_file
 
-#: requests' iter_content runs at a third of the speed with small chunks (DESIGN §8)
+#: requests' iter_content runs at a third of the speed with small chunks (bench/README.md)
 CHUNK_SIZE: Final = 512 * 1024
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
 

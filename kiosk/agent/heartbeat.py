@@ -1,7 +1,7 @@
 """The heartbeat: a pure builder, and the few readings it needs from the machine.
 
 `build_heartbeat` takes everything as arguments (time included) and returns
-the payload model of DESIGN §5; `read_facts` gathers the pack, stale flag
+the payload model of kiosk/protocol/payloads.py; `read_facts` gathers the pack, stale flag
 and time floor from the agent's own status; the `read_*` functions read
 /proc and /sys and return None where a machine has no such sensor.
 """

@@ -1,4 +1,4 @@
-"""Payload schemas of the fleet link (DESIGN §5), validated fast and strictly.
+"""Payload schemas of the fleet link (ARCHITECTURE.md, data flow 5–6), validated fast and strictly.
 
 Every payload is compact JSON checked by a strict pydantic model (no
 "12" -> 12 coercion; unknown fields are ignored so a newer kiosk can add
@@ -10,7 +10,7 @@ Errors (all ProtocolError, the sender is at fault: log and drop):
     PayloadError          malformed JSON, wrong types, missing fields
     └── PayloadTooLarge   more bytes than the kind's limit (checked first)
 
-Additions to DESIGN §5 (all additive): the heartbeat also carries `boot_id`,
+Additions to the original payloads (all additive): the heartbeat also carries `boot_id`,
 `ts` (kiosk clock) and `period`; the status carries `ts` and `hb_s`; a
 notice's ack carries `missing_glyphs` (per language, characters not drawn);
 commands carry `kiosk`, `iat` and `exp` inside the signed bytes; the

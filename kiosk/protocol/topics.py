@@ -1,4 +1,4 @@
-"""MQTT v5 topics of the fleet link (DESIGN §5): builders and a fast parser.
+"""MQTT v5 topics of the fleet link (ARCHITECTURE.md, data flow 5–6): builders and a fast parser.
 
     bgk/v1/packs/announce              server -> all   QoS 1, retained   Announce
     bgk/v1/server/status               server          QoS 1, retained, LWT  ServerStatus
@@ -9,7 +9,7 @@
     bgk/v1/kiosk/{id}/cmd/ack          kiosk -> server QoS 1 (disk outbox)  CommandAck
     bgk/v1/kiosk/{id}/screenshot       kiosk -> server QoS 1  Screenshot (JSON header + JPEG)
 
-The screenshot topic is an addition to DESIGN §5; it stays inside the
+The screenshot topic is an addition to the original topic list; it stays inside the
 kiosk's ACL (`bgk/v1/kiosk/%u/#`), so no extra broker rule is needed.
 
 A kiosk's broker identity (MQTT username, client id, certificate CN) is its

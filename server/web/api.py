@@ -1,4 +1,4 @@
-"""The JSON API, `/api/v1/…` (DESIGN §4): bearer tokens or the dashboard session.
+"""The JSON API, `/api/v1/…` (ARCHITECTURE.md, data flow 7): bearer tokens or the dashboard session.
 
 Viewers read; publishers also send commands and notices and publish;
 admins also manage accounts (with the CLI: `bgk server user …`).
