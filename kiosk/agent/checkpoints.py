@@ -16,26 +16,37 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Mapping
+from enum import StrEnum
 from pathlib import Path
 
-#: the checkpoints of an install, in order
-STEPS = (
-    "refreshed",
-    "manifest",
-    "space-checked",
-    "download-chunk",
-    "downloaded",
-    "staging",
-    "staged",
-    "flushed",
-    "stored",
-    "placed",
-    "pending-saved",
-    "switched",
-    "committing",
-    "committed",
-    "cleaned",
-)
+
+class Checkpoint(StrEnum):
+    """Every named point of a sync: the install's in order, then a revert's. The kill
+    tests (tests/faults/test_sync_kill.py) kill the agent at each of them."""
+
+    REFRESHED = "refreshed"
+    MANIFEST = "manifest"
+    SPACE_CHECKED = "space-checked"
+    DOWNLOAD_CHUNK = "download-chunk"
+    DOWNLOADED = "downloaded"
+    STAGING = "staging"
+    STAGED = "staged"
+    FLUSHED = "flushed"
+    STORED = "stored"
+    PLACED = "placed"
+    PENDING_SAVED = "pending-saved"
+    SWITCHED = "switched"
+    COMMITTING = "committing"
+    COMMITTED = "committed"
+    CLEANED = "cleaned"
+    #: a revert (the new pack failed its health check): before and after the switch back
+    REVERTING = "reverting"
+    REVERTED = "reverted"
+
+
+#: the checkpoints of a revert, and of an install, in order
+REVERT_STEPS: tuple[Checkpoint, ...] = (Checkpoint.REVERTING, Checkpoint.REVERTED)
+STEPS: tuple[Checkpoint, ...] = tuple(c for c in Checkpoint if c not in REVERT_STEPS)
 
 
 class Checkpoints:

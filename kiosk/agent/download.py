@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kiosk.agent.checkpoints import Checkpoint
 from kiosk.agent.errors import BadDownload, DiskFailed, NetworkFailed
 from kiosk.agent.fetch import RangeNotSatisfiable, Source
 from kiosk.agent.layout import disk_error
@@ -213,7 +214,7 @@ def _fetch_once(
                     )
                 digest.update(chunk)
                 _write_all(fd, chunk)
-                checkpoint("download-chunk")
+                checkpoint(Checkpoint.DOWNLOAD_CHUNK)
                 if stop is not None and stop.is_set():
                     raise Cancelled("another download of this pack failed")
             if have == length:
@@ -246,7 +247,7 @@ def _fetch_once(
             "(damaged or substituted): download refused, the current pack keeps playing"
         )
     os.replace(part, final)
-    checkpoint("downloaded")
+    checkpoint(Checkpoint.DOWNLOADED)
     return final
 
 

@@ -29,6 +29,7 @@ import stat
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from kiosk.agent.checkpoints import Checkpoint
 from kiosk.agent.errors import BadManifest, DiskFailed, SyncBusy
 from kiosk.common.files import fsync_dir
 from kiosk.protocol.pack import MANIFEST_NAME, Manifest
@@ -155,7 +156,7 @@ class Layout:
                     f"the manifest's paths collide at {entry.path} (a file used as a folder): "
                     "pack refused"
                 ) from None
-            checkpoint("staging")
+            checkpoint(Checkpoint.STAGING)
 
     def place(self, stage: Path, name: str) -> Path:
         dest = self.pack_dir(name)

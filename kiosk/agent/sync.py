@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 from kiosk.agent import install
-from kiosk.agent.checkpoints import Checkpoints
+from kiosk.agent.checkpoints import Checkpoint, Checkpoints
 from kiosk.agent.download import (
     PARALLEL,
     DownloadStats,
@@ -157,7 +157,7 @@ class Syncer:
         now = self.now(state)
         state = replace(state, last_check=now, last_attempt=now)
         self._working = state
-        cp("refreshed")
+        cp(Checkpoint.REFRESHED)
         ident = self.config.kiosk
         offer = install.choose(trusted.offers, (ident.gate, *ident.groups), state, only_pack)
         if offer is None:
@@ -181,10 +181,10 @@ class Syncer:
         manifest_path = self.layout.manifests / f"{offer.sha256}.json"
         data = session.fetch_manifest(offer, manifest_path)
         manifest = install.validate_manifest(data, offer, self.config.sync.max_pack_mb * MB)
-        cp("manifest")
+        cp(Checkpoint.MANIFEST)
         missing = install.missing_blobs(manifest, self.layout.has_blob)
         self._check_space(missing_bytes=sum(e.length for e in missing))
-        cp("space-checked")
+        cp(Checkpoint.SPACE_CHECKED)
         stats = DownloadStats()
         retry = Retry(d.attempts, d.backoff, d.rng, d.sleep)
         sources = {f.sha256: self.layout.blob(f.sha256) for f in manifest.files}
@@ -201,24 +201,24 @@ class Syncer:
         sources.update(got)
         new_blobs = [sources[e.sha256] for e in missing]
         stage = self.layout.stage(ref.name, manifest, data, sources, cp)
-        cp("staged")
+        cp(Checkpoint.STAGED)
         try:
             flush_filesystem(self.layout.root)
-            cp("flushed")
+            cp(Checkpoint.FLUSHED)
             self.layout.store_blobs(new_blobs)
-            cp("stored")
+            cp(Checkpoint.STORED)
             self.layout.place(stage, ref.name)
-            cp("placed")
+            cp(Checkpoint.PLACED)
         except OSError as exc:
             raise disk_error("installing the pack", exc) from None
         state = install.pending(state, ref)
         self.save(state)
-        cp("pending-saved")
+        cp(Checkpoint.PENDING_SAVED)
         try:
             self.layout.switch(ref.name)
         except OSError as exc:
             raise disk_error("switching to the new pack", exc) from None
-        cp("switched")
+        cp(Checkpoint.SWITCHED)
         message = (
             f"switched to {ref.label()} ({len(missing)} new files, {stats.bytes / MB:.1f} MB "
             f"downloaded); waiting for its health check"
@@ -290,7 +290,7 @@ class Syncer:
 
     def _commit(self, state: AgentState, reason: str) -> None:
         cp = self.deps.checkpoint
-        cp("committing")
+        cp(Checkpoint.COMMITTING)
         state = install.commit(state)
         now = self.now(state)
         state = replace(
@@ -298,9 +298,9 @@ class Syncer:
             last_result=f"installed {state.installed.label() if state.installed else ''}: {reason}",
         )
         self.save(state)
-        cp("committed")
+        cp(Checkpoint.COMMITTED)
         self.clean(state)
-        cp("cleaned")
+        cp(Checkpoint.CLEANED)
         assert state.installed is not None
         self.deps.events.emit(
             AgentEvent(
@@ -315,14 +315,14 @@ class Syncer:
         now = self.now(state)
         state = install.begin_revert(state, reason, now, blacklist=blacklist)
         self.save(state)
-        self.deps.checkpoint("reverting")
+        self.deps.checkpoint(Checkpoint.REVERTING)
         self._finish_revert(state)
 
     def _finish_revert(self, state: AgentState) -> AgentState:
         p = state.pending
         assert p is not None
         self.layout.switch(p.previous.name if p.previous else None)
-        self.deps.checkpoint("reverted")
+        self.deps.checkpoint(Checkpoint.REVERTED)
         back = p.previous.label() if p.previous else "no pack (there was none before)"
         blacklisted = state.is_blacklisted(p.pack.id, p.pack.version)
         message = f"{p.reason}: went back to {back}" + (

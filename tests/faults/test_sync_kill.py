@@ -33,6 +33,7 @@ from deliverykit import (
     write_kiosk_toml,
 )
 
+from kiosk.agent.checkpoints import STEPS, Checkpoint
 from kiosk.agent.fetch import CHUNK_SIZE, HttpSource
 from kiosk.protocol.pack import parse_manifest
 
@@ -119,24 +120,29 @@ def assert_clean(kiosk: SimKiosk) -> None:
 
 #: where to kill, and which pack the kiosk must have right after the kill
 KILL_POINTS = [
-    ("refreshed", 1),
-    ("manifest", 1),
-    ("space-checked", 1),
-    ("download-chunk:1", 1),  # inside the first new file
-    ("download-chunk:3", 1),  # inside the big file, after its first chunk
-    ("downloaded:2", 1),  # between two files
-    ("staging:1", 1),
-    ("staging:7", 1),
-    ("staged", 1),
-    ("flushed", 1),
-    ("stored", 1),
-    ("placed", 1),
-    ("pending-saved", 1),
-    ("switched", 2),
-    ("committing", 2),
-    ("committed", 2),
-    ("cleaned", 2),
+    (Checkpoint.REFRESHED, 1),
+    (Checkpoint.MANIFEST, 1),
+    (Checkpoint.SPACE_CHECKED, 1),
+    (f"{Checkpoint.DOWNLOAD_CHUNK}:1", 1),  # inside the first new file
+    (f"{Checkpoint.DOWNLOAD_CHUNK}:3", 1),  # inside the big file, after its first chunk
+    (f"{Checkpoint.DOWNLOADED}:2", 1),  # between two files
+    (f"{Checkpoint.STAGING}:1", 1),
+    (f"{Checkpoint.STAGING}:7", 1),
+    (Checkpoint.STAGED, 1),
+    (Checkpoint.FLUSHED, 1),
+    (Checkpoint.STORED, 1),
+    (Checkpoint.PLACED, 1),
+    (Checkpoint.PENDING_SAVED, 1),
+    (Checkpoint.SWITCHED, 2),
+    (Checkpoint.COMMITTING, 2),
+    (Checkpoint.COMMITTED, 2),
+    (Checkpoint.CLEANED, 2),
 ]
+
+
+def test_every_install_checkpoint_has_a_kill_case() -> None:
+    killed = {point.partition(":")[0] for point, _ in KILL_POINTS}
+    assert killed == set(STEPS), f"no kill case for {set(STEPS) - killed}"
 
 
 @pytest.mark.parametrize(("checkpoint", "expect"), KILL_POINTS, ids=[k for k, _ in KILL_POINTS])
