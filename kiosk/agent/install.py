@@ -6,6 +6,10 @@ I/O around it.
     switched --health ok / structural check ok--> committed (previous kept)
     switched --N failed starts--> reverting (blacklist saved) --> previous restored
 
+The phases (idle, pending, reverting) and the only moves between them are the
+table of kiosk/agent/state.py (`TRANSITIONS`); every function below that changes
+the phase checks its move there first (`AgentState.advance`).
+
 After a restart, `reconcile` puts the saved state and the `current` symlink
 back in agreement: a pending pack `current` does not point to was never
 switched to and is dropped; one it points to waits for its health check
@@ -19,7 +23,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from kiosk.agent.errors import BadManifest, OlderPack
-from kiosk.agent.state import AgentState, Blacklisted, PackRef, Pending
+from kiosk.agent.state import AgentState, Blacklisted, PackRef, Pending, Step
 from kiosk.local import HEALTH_STALE_S, UiHealth
 from kiosk.protocol.delivery import PackOffer
 from kiosk.protocol.errors import ProtocolError
@@ -117,18 +121,23 @@ def missing_blobs(manifest: Manifest, have: Callable[[str, int], bool]) -> list[
 
 
 def pending(state: AgentState, pack: PackRef) -> AgentState:
+    state.advance(Step.BEGIN)
     return replace(state, pending=Pending(pack=pack, previous=state.installed))
 
 
+def _pending_of(state: AgentState, step: Step) -> Pending:
+    state.advance(step)
+    assert state.pending is not None  # every phase but idle has one (for mypy)
+    return state.pending
+
+
 def commit(state: AgentState) -> AgentState:
-    assert state.pending is not None
-    p = state.pending
+    p = _pending_of(state, Step.COMMIT)
     return replace(state, installed=p.pack, previous=p.previous, pending=None)
 
 
 def begin_revert(state: AgentState, reason: str, now: float, *, blacklist: bool) -> AgentState:
-    assert state.pending is not None
-    p = state.pending
+    p = _pending_of(state, Step.REVERT)
     entries = state.blacklist
     if blacklist and not state.is_blacklisted(p.pack.id, p.pack.version):
         entries = (*entries, Blacklisted(p.pack.id, p.pack.version, reason, now))
@@ -136,8 +145,7 @@ def begin_revert(state: AgentState, reason: str, now: float, *, blacklist: bool)
 
 
 def finish_revert(state: AgentState) -> AgentState:
-    assert state.pending is not None
-    p = state.pending
+    p = _pending_of(state, Step.FINISH)
     return replace(state, installed=p.previous, pending=None)
 
 
@@ -243,6 +251,7 @@ def reconcile(
             return Reconciled(state, "none", None)
         if current == prev_name:
             note = f"an install of {p.pack.label()} was interrupted before the switch; it will be retried"
+            state.advance(Step.DROP)
             return Reconciled(replace(state, pending=None), "none", note)
     installed = state.installed.name if state.installed else None
     if p is None and current == installed:
@@ -253,4 +262,5 @@ def reconcile(
         "rebuilt from the installed pack"
     )
     previous = state.installed if state.installed and state.installed != ref else state.previous
+    state.advance(Step.REBUILD)
     return Reconciled(replace(state, installed=ref, previous=previous, pending=None), "none", note)

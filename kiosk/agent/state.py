@@ -5,18 +5,65 @@ result of a cycle). The installed pack itself is defined by the `current`
 symlink; the state says which pack that is, which one came before, which
 one waits for its health check, and which versions are blacklisted. A
 damaged state file is rebuilt from the disk (kiosk.agent.install.reconcile).
+
+The install's phase is explicit (`AgentState.phase`, read from the saved fields, so
+state.json keeps its format) and moves only by `advance`, checked against one table:
+
+    idle ──begin──▶ pending ──commit──▶ idle
+                    pending ──drop────▶ idle       interrupted before the switch
+                    pending ──revert──▶ reverting  failed its health check N times
+                  reverting ──finish──▶ idle       switched back to the previous pack
+    any  ──rebuild──▶ idle                         state rebuilt from the `current` symlink
+
+Any other move raises `IllegalTransition` (a bug of ours, never a person's error).
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field, replace
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from kiosk.common.files import atomic_write
 
 STATE_SCHEMA = 1
+
+
+class Phase(StrEnum):
+    IDLE = "idle"  # no install under way: `current` shows `installed`
+    PENDING = "pending"  # a new pack placed (and maybe switched to), awaiting its health check
+    REVERTING = "reverting"  # it failed to start N times: switching back to `previous`
+
+
+class Step(StrEnum):
+    BEGIN = "begin"  # install.pending: the new pack is placed, the switch comes next
+    COMMIT = "commit"  # install.commit: it passed its health check
+    DROP = "drop"  # install.reconcile: the agent died before the switch
+    REVERT = "revert"  # install.begin_revert: it failed its health check
+    FINISH = "finish"  # install.finish_revert: `current` is the previous pack again
+    REBUILD = "rebuild"  # install.reconcile: the state disagreed with the disk
+
+
+#: the only moves between phases; REBUILD is allowed from every phase
+TRANSITIONS: Final[dict[tuple[Phase, Step], Phase]] = {
+    (Phase.IDLE, Step.BEGIN): Phase.PENDING,
+    (Phase.PENDING, Step.COMMIT): Phase.IDLE,
+    (Phase.PENDING, Step.DROP): Phase.IDLE,
+    (Phase.PENDING, Step.REVERT): Phase.REVERTING,
+    (Phase.REVERTING, Step.FINISH): Phase.IDLE,
+    **{(phase, Step.REBUILD): Phase.IDLE for phase in Phase},
+}
+
+
+class IllegalTransition(RuntimeError):
+    """A step the install's phase does not allow (a bug in the agent, not bad input)."""
+
+    def __init__(self, phase: Phase, step: Step) -> None:
+        super().__init__(f"the install cannot {step} while {phase}")
+        self.phase = phase
+        self.step = step
 
 
 @dataclass(frozen=True)
@@ -81,6 +128,19 @@ class AgentState:
     failures: int = 0
     #: notes about recoveries (state rebuilt, interrupted install dropped), newest last
     notes: tuple[str, ...] = field(default=())
+
+    @property
+    def phase(self) -> Phase:
+        if self.pending is None:
+            return Phase.IDLE
+        return Phase.REVERTING if self.pending.reverting else Phase.PENDING
+
+    def advance(self, step: Step) -> Phase:
+        """The phase `step` leads to from this state's; IllegalTransition if none."""
+        try:
+            return TRANSITIONS[(self.phase, step)]
+        except KeyError:
+            raise IllegalTransition(self.phase, step) from None
 
     def is_blacklisted(self, pack: str, version: int) -> bool:
         return any(b.id == pack and b.version == version for b in self.blacklist)

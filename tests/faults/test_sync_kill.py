@@ -1,4 +1,4 @@
-"""SIGKILL at every step of download, stage, switch and commit: on restart
+"""SIGKILL at every step of download, stage, switch, commit and revert: on restart
 the kiosk has exactly the old or the new pack, never a mix, and the next
 sync finishes the job. Also: repeated kills before a commit do not roll a
 good pack back, and a disk that fills up during a download.
@@ -33,8 +33,9 @@ from deliverykit import (
     write_kiosk_toml,
 )
 
-from kiosk.agent.checkpoints import STEPS, Checkpoint
+from kiosk.agent.checkpoints import REVERT_STEPS, STEPS, Checkpoint
 from kiosk.agent.fetch import CHUNK_SIZE, HttpSource
+from kiosk.agent.state import Phase
 from kiosk.protocol.pack import parse_manifest
 
 BGK = [sys.executable, "-m", "kiosk.cli"]
@@ -249,3 +250,44 @@ def test_disk_full_during_download(world: World, tmp_path: Path) -> None:
     saved = json.loads((state / "agent" / "state.json").read_text())
     assert saved["last_error"]["code"] == "disk-failed"
     assert saved["installed"]["version"] == 1 and saved["pending"] is None
+
+
+def switched_to_v2_failing(world: World, folder: Path) -> None:
+    """v2 switched to; its UI failed twice (pids 201, 202) and fails a third time
+    (pid 203): the next `bgk kiosk sync --once` reverts to v1."""
+    from kiosk.agent.layout import SyncLock
+    from kiosk.local import Channel, UiHealth
+
+    kiosk = restarted_kiosk(world, folder)
+    channel = Channel(kiosk.state_dir)
+
+    def ui_fails(pid: int, at: float) -> None:
+        channel.write_health(UiHealth(at, pid, "demo", 2, "home", None, None, False, "no font"))
+
+    with SyncLock(kiosk.syncer.layout.lock_file):
+        assert kiosk.syncer.cycle().action == "switched"
+        for pid in (201, 202):
+            ui_fails(pid, kiosk.clock)
+            verdict = kiosk.syncer.settle(waited_s=1.0)
+            assert verdict is not None and verdict.action == "wait"
+    ui_fails(203, time.time())
+
+
+@pytest.mark.parametrize("checkpoint", [str(c) for c in REVERT_STEPS])
+def test_sigkill_during_a_revert(world: World, tmp_path: Path, checkpoint: str) -> None:
+    """Killed while switching back from a pack that failed to start: on restart the
+    revert is finished, never undone; the failed version stays blacklisted."""
+    folder = copy_kiosk(world, tmp_path / "kiosk")
+    switched_to_v2_failing(world, folder)
+    kill_at(folder, checkpoint)
+    assert "paused" in (folder / f"checkpoints-{checkpoint}.log").read_text()  # killed there
+    kiosk = restarted_kiosk(world, folder)
+    state = kiosk.syncer.load()  # what the agent does first when it starts again
+    assert state.phase is Phase.IDLE
+    assert installed(kiosk.state_dir) == ("demo", 1)
+    status = kiosk.status()
+    assert status["installed"]["version"] == 1 and status["pending"] is None
+    assert [(b["id"], b["version"]) for b in status["blacklist"]] == [("demo", 2)]
+    # and it stays there: v2 is not installed again
+    assert kiosk.sync().action == "up-to-date"
+    assert installed(kiosk.state_dir) == ("demo", 1)
