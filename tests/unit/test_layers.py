@@ -19,6 +19,7 @@ ASKED = (
     "the server imports only kiosk.protocol and kiosk.common",
     "the agent and the UI never import each other",
     "the server in layers",
+    "no import cycle between the parts",
 )
 
 
