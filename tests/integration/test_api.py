@@ -331,3 +331,19 @@ def test_a_notice_is_followed_and_withdrawn_from_the_screens_it_reached(site: Si
     again = publisher.post(path)
     assert again.status_code == 400 and "already withdrawn" in again.json()["error"]
     assert publisher.post("/api/v1/notices/n404/withdraw").status_code == 404
+
+
+def test_the_status_says_who_must_act(site: Site) -> None:
+    """A wrong request is 4xx; a server that is not set up is 503 (the operator must
+    act, server.errors.OperatorMustAct), not "400: your request" as it once was."""
+    assert site.client("viewer").get("/api/v1/kiosks/nobody").status_code == 404
+    moved = site.cfg.tuf_dir.with_name("tuf-moved-away")
+    site.cfg.tuf_dir.rename(moved)
+    try:
+        r = site.client("viewer").get("/api/v1/packs")
+        assert r.status_code == 503, r.text
+        assert "holds no TUF repository" in r.json()["error"] and "bgk server init" in r.text
+        assert r.headers["cache-control"] == "no-store"
+    finally:
+        moved.rename(site.cfg.tuf_dir)
+    assert site.client("viewer").get("/api/v1/packs").status_code == 200
