@@ -138,6 +138,34 @@ class PageEntry(_Model):
         return not (self.valid_until is not None and day > self.valid_until)
 
 
+class VideoEntry(_Model):
+    """A video of the pack (content_packs/README.md, "Videos"): H.264 MP4 at its path."""
+
+    #: JPEG shown while the video loads and in previews
+    poster: str
+    width: Annotated[int, Field(ge=1)]
+    height: Annotated[int, Field(ge=1)]
+    duration_ms: Annotated[int, Field(ge=1)]
+    #: whether the file has a sound track (kiosks are muted unless the pack asks)
+    sound: bool = False
+    #: WebVTT captions per language (empty: the video has none)
+    captions: dict[str, str] = {}
+
+    @field_validator("poster")
+    @classmethod
+    def _poster(cls, v: str) -> str:
+        return _valid_path(v)
+
+    @field_validator("captions")
+    @classmethod
+    def _captions(cls, v: dict[str, str]) -> dict[str, str]:
+        for lang, path in v.items():
+            if lang not in LANGUAGES:
+                raise ValueError(f"captions in unknown language {lang!r}")
+            _valid_path(path)
+        return v
+
+
 class Manifest(_Model):
     schema_version: Literal[1] = Field(alias="schema")
     id: str
@@ -150,9 +178,12 @@ class Manifest(_Model):
     fonts: dict[str, FontFiles]
     #: per language: `i18n/<lang>.json` (segmented pack title, page titles, UI strings)
     strings: dict[str, str]
-    #: images cycled by the attract loop
+    #: images (and videos, see `videos`) cycled by the attract loop
     attract: tuple[str, ...] = ()
     files: tuple[FileEntry, ...]
+    #: every video of the pack by path (left out of the JSON when empty, so packs
+    #: without video keep the manifest they had)
+    videos: dict[str, VideoEntry] = {}
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
@@ -169,6 +200,20 @@ class Manifest(_Model):
         for path in v:
             _valid_path(path)
         return v
+
+    @field_validator("videos")
+    @classmethod
+    def _videos(cls, v: dict[str, VideoEntry]) -> dict[str, VideoEntry]:
+        for path in v:
+            _valid_path(path)
+        return v
+
+    @model_serializer(mode="wrap")
+    def _compact(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if not data.get("videos"):
+            data.pop("videos", None)
+        return data
 
     @model_validator(mode="after")
     def _consistent(self) -> Manifest:
@@ -200,6 +245,8 @@ class Manifest(_Model):
             referenced += list(page.docs.values())
             if page.icon:
                 referenced.append(page.icon)
+        for path, video in self.videos.items():
+            referenced += [path, video.poster, *video.captions.values()]
         missing = sorted(set(referenced) - known)
         if missing:
             raise ValueError(f"files referenced but not listed: {missing[:5]}")
@@ -292,7 +339,32 @@ class Image(_Model):
         return _valid_path(v)
 
 
-Block = Annotated[Heading | Paragraph | ListBlock | Image, Field(discriminator="type")]
+class Video(_Model):
+    """A video on a page: shown as its poster with a play mark; a tap plays it."""
+
+    type: Literal["video"] = "video"
+    src: str
+    poster: str
+    width: Annotated[int, Field(ge=1)]
+    height: Annotated[int, Field(ge=1)]
+    duration_ms: Annotated[int, Field(ge=1)]
+    #: WebVTT captions in the page's language, if the video has them
+    captions: str | None = None
+    #: caption shown under the video (may be empty)
+    caption: Tokens = ()
+
+    @field_validator("src", "poster")
+    @classmethod
+    def _src(cls, v: str) -> str:
+        return _valid_path(v)
+
+    @field_validator("captions")
+    @classmethod
+    def _captions(cls, v: str | None) -> str | None:
+        return None if v is None else _valid_path(v)
+
+
+Block = Annotated[Heading | Paragraph | ListBlock | Image | Video, Field(discriminator="type")]
 
 
 class PageDoc(_Model):

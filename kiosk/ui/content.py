@@ -272,7 +272,7 @@ def _doc_tokens(doc: PageDoc) -> list[Token]:
         if block.type == "list":
             for item in block.items:
                 out.extend(item)
-        elif block.type == "image":
+        elif block.type == "image" or block.type == "video":
             out.extend(block.caption)
         else:
             out.extend(block.text)

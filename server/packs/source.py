@@ -22,6 +22,7 @@ from kiosk.protocol.languages import LANGUAGES
 from kiosk.protocol.pack import PACK_ID, PAGE_ID
 from kiosk.protocol.paths import check_pack_path, special_file
 from server.packs.findings import Findings
+from server.packs.videolint import read_video_table
 from server.publisher import Settings, parse_settings
 
 PACK_TOML = "pack.toml"
@@ -36,6 +37,7 @@ PACK_KEYS = {
     "pages",
     "publisher",
     "site",
+    "video",
 }
 PAGE_KEYS = {"id", "parent", "icon", "valid_from", "valid_until"}
 
@@ -72,6 +74,8 @@ class PackSource:
     glossary: dict[str, list[str]] = field(default_factory=dict)
     #: [publisher] and [site] of pack.toml: the pack's own settings (server/publisher.py)
     settings: Settings = field(default_factory=lambda: Settings(None))
+    #: [video] sound: keep the videos' sound tracks (kiosks are muted by default)
+    video_sound: bool = False
 
     def page_file(self, page_id: str, lang: str) -> str:
         return f"pages/{page_id}/{lang}.md"
@@ -354,6 +358,7 @@ def _read_header(
         attract = []
     src.attract = list(attract)
     src.attract_line = lines.key("attract")
+    read_video_table(src, raw, lines, findings)
 
 
 def _read_pages(src: PackSource, raw: dict[str, Any], lines: TomlLines, findings: Findings) -> None:
