@@ -44,6 +44,7 @@ from kiosk.protocol.pack import (
     Strings,
     Token,
     Tokens,
+    Video,
     pack_file,
     parse_manifest,
     parse_page,
@@ -227,6 +228,7 @@ def load_pack(root: Path, link_dir: Path, *, verify: bool = True) -> LoadedPack:
                 doc = parse_page(data)  # every document is checked now, kept as bytes
                 drawn |= {tok.s for tok in _doc_tokens(doc)}
                 pictures |= {b.src for b in doc.blocks if isinstance(b, Image)}
+                pictures |= {f for b in doc.blocks if isinstance(b, Video) for f in _video_files(b)}
                 doc_data[(page.id, lang)] = data
     except (OSError, ProtocolError) as exc:
         raise _fail(manifest, f"{exc}") from None
@@ -240,6 +242,9 @@ def load_pack(root: Path, link_dir: Path, *, verify: bool = True) -> LoadedPack:
         raise _fail(manifest, f"no font for script(s) {', '.join(missing_fonts)}")
     # QR codes of the pages to their web copy (server/packs/qr.py), when the pack has them
     pictures |= {e.path for e in manifest.files if e.path.startswith("qr/")}
+    # videos (kiosk/ui/video.py): the file, its poster, its captions
+    for rel, video in manifest.videos.items():
+        pictures |= {rel, video.poster, *video.captions.values()}
     unknown = sorted(p for p in pictures if p not in files)
     if unknown:
         raise _fail(manifest, f"pictures not in the pack: {', '.join(unknown[:3])}")
@@ -254,6 +259,10 @@ def load_pack(root: Path, link_dir: Path, *, verify: bool = True) -> LoadedPack:
     except OSError as exc:
         raise _fail(manifest, f"cannot prepare files for display: {exc}") from None
     return LoadedPack(real, manifest, strings, PageDocs(doc_data), paths, identity, own_dir)
+
+
+def _video_files(block: Video) -> list[str]:
+    return [block.src, block.poster] + ([block.captions] if block.captions else [])
 
 
 def _fallback_font(rel: str) -> bool:

@@ -203,6 +203,10 @@ def _compile(
                 blocks=tuple(comp.block(node, lang) for node in parsed.blocks),
             )
             files[f"pages/{page.id}/{lang}.json"] = doc.to_bytes()
+    # video captions are drawn with the pack's fonts too (kiosk/ui/video.py)
+    for by_lang in lint.videos.captions.values():
+        for lang, cues in by_lang.items():
+            comp.tokens([Span(" ".join(cue.text.split())) for cue in cues], lang)
     for lang in src.languages:
         ui = {
             key: comp.tokens([Span(texts[lang])], lang, bold=True)
