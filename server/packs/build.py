@@ -84,7 +84,9 @@ def build_pack(
     `settings` (publisher, site URL) replace pack.toml's [publisher] and [site];
     `edition` is the edition date the pages show (default: `today`). With a
     site URL, every page in every language gets its QR code (qr.py).
-    `video_cache` keeps transcoded videos between builds (transcode.py).
+    `video_cache` keeps transcoded videos between builds (transcode.py); by default
+    they are kept beside the font cache (`<font_cache>/../videos`, the layout of
+    ~/.cache/bgk), or not at all without one. VIDEO_CACHE_OFF turns it off.
     """
     started = time.monotonic()
     lint = lint_pack(root, today=today, settings=settings, edition=edition, version=version)
@@ -95,8 +97,16 @@ def build_pack(
             f"(run `bgk pack lint {root}` for all)",
             lint.findings.sorted(),
         )
+    if video_cache is None and font_cache is not None:
+        video_cache = font_cache.parent / "videos"
+    elif video_cache == VIDEO_CACHE_OFF:
+        video_cache = None
     videos = build_videos(
-        lint.videos, lint.source.languages, sound=lint.source.video_sound, cache_dir=video_cache
+        lint.videos,
+        lint.source.languages,
+        lint.images,
+        sound=lint.source.video_sound,
+        cache_dir=video_cache,
     )
     files, titles = _compile(lint, font_cache, videos)
     files |= qr_files(lint.source, lint.settings)
@@ -105,6 +115,9 @@ def build_pack(
     _write(out, manifest, files)
     return BuildResult(manifest, out, time.monotonic() - started)
 
+
+#: `build_pack(video_cache=VIDEO_CACHE_OFF)`: transcode afresh even with a font cache
+VIDEO_CACHE_OFF = Path("/nonexistent/bgk-no-video-cache")
 
 #: prepare pictures in worker processes from this many on
 PARALLEL_FROM = 8

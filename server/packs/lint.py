@@ -123,6 +123,16 @@ def _use_image(result: LintResult, rel: str, where: str, line: int) -> None:
     result.referenced.setdefault(rel, []).append(f"{where}:{line}" if line else where)
     if not first:
         return
+    show = result.source.slideshows.by_path.get(rel)
+    if show is not None:
+        if (result.source.root / rel).exists():
+            result.findings.error(
+                rel, 0, "video", "is also made by a [[videos]] slideshow: rename one of them"
+            )
+        for picture in show.pictures:
+            _use_image(result, picture, PACK_TOML, show.line)
+        check_video(result.source, rel, None, result.videos, result.findings, read_text)
+        return
     path = safe_file(result.source.root, rel, result.findings, where, line)
     if path is None:
         return
@@ -154,6 +164,11 @@ def _check_images(result: LintResult) -> None:
     for (page_id, lang), parsed in sorted(result.pages.items()):
         for rel, line in parsed.images:
             _use_image(result, rel, src.page_file(page_id, lang), line)
+    for rel, show in sorted(src.slideshows.by_path.items()):
+        if rel not in result.referenced:
+            result.findings.warning(
+                PACK_TOML, show.line, "unused", f"video {rel!r} is not used by any page"
+            )
     check_outputs(result.videos, result.images, result.findings)
 
 

@@ -22,7 +22,8 @@ from kiosk.protocol.languages import LANGUAGES
 from kiosk.protocol.pack import PACK_ID, PAGE_ID
 from kiosk.protocol.paths import check_pack_path, special_file
 from server.packs.findings import Findings
-from server.packs.videolint import read_video_table
+from server.packs.slideshow import Slideshows
+from server.packs.videolint import read_videos
 from server.publisher import Settings, parse_settings
 
 PACK_TOML = "pack.toml"
@@ -38,6 +39,7 @@ PACK_KEYS = {
     "publisher",
     "site",
     "video",
+    "videos",
 }
 PAGE_KEYS = {"id", "parent", "icon", "valid_from", "valid_until"}
 
@@ -76,6 +78,8 @@ class PackSource:
     settings: Settings = field(default_factory=lambda: Settings(None))
     #: [video] sound: keep the videos' sound tracks (kiosks are muted by default)
     video_sound: bool = False
+    #: [[videos]]: videos the build draws from the pack's pictures (slideshow.py)
+    slideshows: Slideshows = field(default_factory=Slideshows)
 
     def page_file(self, page_id: str, lang: str) -> str:
         return f"pages/{page_id}/{lang}.md"
@@ -358,7 +362,7 @@ def _read_header(
         attract = []
     src.attract = list(attract)
     src.attract_line = lines.key("attract")
-    read_video_table(src, raw, lines, findings)
+    read_videos(src, raw, lines, findings)
 
 
 def _read_pages(src: PackSource, raw: dict[str, Any], lines: TomlLines, findings: Findings) -> None:

@@ -189,12 +189,15 @@ def _poster(video: Path, duration_ms: int, work: Path) -> tuple[bytes, int, int]
     return out.getvalue(), rgb.width, rgb.height
 
 
-def transcode(src: Path, *, sound: bool, cache_dir: Path | None = None) -> PreparedVideo:
-    """Check and transcode one video (or take it from the cache)."""
+def transcode(
+    src: Path, *, sound: bool, cache_dir: Path | None = None, key: str | None = None
+) -> PreparedVideo:
+    """Check and transcode one video (or take it from the cache; `key` replaces the
+    one made of the source's bytes)."""
     info = probe(src)
     keep_sound = sound and info.has_audio
-    key = cache_key(src, keep_sound) if cache_dir is not None else ""
     if cache_dir is not None:
+        key = key or cache_key(src, keep_sound)
         cached = _from_cache(cache_dir, key)
         if cached is not None:
             return cached
@@ -206,9 +209,14 @@ def transcode(src: Path, *, sound: bool, cache_dir: Path | None = None) -> Prepa
         done = probe(out)
         poster, width, height = _poster(out, done.duration_ms, work)
         video = PreparedVideo(out.read_bytes(), poster, width, height, done.duration_ms, keep_sound)
-    if cache_dir is not None:
+    if cache_dir is not None and key:
         _to_cache(cache_dir, key, video)
     return video
+
+
+def cached(cache_dir: Path | None, key: str) -> PreparedVideo | None:
+    """A transcode kept under `key`, if there is a good one."""
+    return None if cache_dir is None else _from_cache(cache_dir, key)
 
 
 def _from_cache(cache_dir: Path, key: str) -> PreparedVideo | None:

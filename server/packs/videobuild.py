@@ -8,6 +8,7 @@ the normal WebVTT form the kiosk reads (kiosk/protocol/webvtt.py).
 from __future__ import annotations
 
 import os
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,8 @@ from pathlib import Path
 from kiosk.protocol.pack import Token, Video, VideoEntry
 from kiosk.protocol.webvtt import format_vtt
 from server.packs.errors import PackSourceError
-from server.packs.transcode import PreparedVideo, transcode
+from server.packs.slideshow import render, slideshow_key
+from server.packs.transcode import PreparedVideo, cached, transcode
 from server.packs.videolint import PackVideos, caption_path, output_path, poster_path
 from server.packs.videoprobe import VideoProblem
 
@@ -29,16 +31,32 @@ class BuiltVideos:
 
 
 def build_videos(
-    videos: PackVideos, languages: list[str], *, sound: bool, cache_dir: Path | None
+    videos: PackVideos,
+    languages: list[str],
+    pictures: dict[str, Path],
+    *,
+    sound: bool,
+    cache_dir: Path | None,
 ) -> BuiltVideos:
-    """Transcode every video of the pack; PackSourceError names the one that failed."""
-    todo = sorted(videos.files)
+    """Transcode every video of the pack (drawing the slideshows from `pictures` first);
+    PackSourceError names the one that failed."""
+    todo = sorted(set(videos.files) | set(videos.slides))
     if not todo:
         return BuiltVideos({}, {})
 
     def one(rel: str) -> PreparedVideo:
         try:
-            return transcode(videos.files[rel], sound=sound, cache_dir=cache_dir)
+            if rel in videos.files:
+                return transcode(videos.files[rel], sound=sound, cache_dir=cache_dir)
+            show = videos.slides[rel]
+            key = slideshow_key(show, pictures)
+            kept = cached(cache_dir, key)
+            if kept is not None:
+                return kept
+            with tempfile.TemporaryDirectory(prefix="bgk-slides-") as tmp:
+                drawn = Path(tmp) / "slides.mkv"
+                render(show, pictures, drawn)
+                return transcode(drawn, sound=False, cache_dir=cache_dir, key=key)
         except VideoProblem as exc:
             raise PackSourceError(f"{rel}: video {exc}") from None
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from kiosk.protocol.webvtt import CaptionError, Cue, parse_vtt
 from server.packs.findings import Findings
+from server.packs.slideshow import Slideshow, read_slideshows
 from server.packs.videoprobe import VideoInfo, VideoProblem, probe
 
 if TYPE_CHECKING:
@@ -42,6 +43,12 @@ def read_video_table(
     src.video_sound = sound
 
 
+def read_videos(src: PackSource, raw: dict[str, Any], lines: TomlLines, findings: Findings) -> None:
+    """`[video]` and `[[videos]]` of pack.toml."""
+    read_video_table(src, raw, lines, findings)
+    src.slideshows = read_slideshows(raw, lines, findings)
+
+
 def output_path(rel: str) -> str:
     """Where the transcoded video goes in the built pack."""
     return str(PurePosixPath(rel).with_suffix(".mp4"))
@@ -60,6 +67,8 @@ class PackVideos:
     """The videos that passed their checks, by source path."""
 
     files: dict[str, Path] = field(default_factory=dict)
+    #: videos the build draws from pictures ([[videos]]), by path
+    slides: dict[str, Slideshow] = field(default_factory=dict)
     info: dict[str, VideoInfo] = field(default_factory=dict)
     #: source path -> language -> cues (empty: the video has no captions)
     captions: dict[str, dict[str, tuple[Cue, ...]]] = field(default_factory=dict)
@@ -70,18 +79,24 @@ class PackVideos:
 def check_video(
     src: PackSource,
     rel: str,
-    path: Path,
+    path: Path | None,
     videos: PackVideos,
     findings: Findings,
     read_text: Any,
 ) -> None:
-    """Probe one video named by the sources and read its captions."""
-    try:
-        info = probe(path)
-    except VideoProblem as exc:
-        findings.error(rel, 0, "video", f"video {exc}")
-        return
-    videos.files[rel] = path
+    """Probe one video named by the sources (`path`; None: a slideshow the build
+    draws) and read its captions."""
+    if path is None:
+        show = src.slideshows.by_path[rel]
+        videos.slides[rel] = show
+        info = show.info
+    else:
+        try:
+            info = probe(path)
+        except VideoProblem as exc:
+            findings.error(rel, 0, "video", f"video {exc}")
+            return
+        videos.files[rel] = path
     videos.info[rel] = info
     captions: dict[str, tuple[Cue, ...]] = {}
     present = [lang for lang in src.languages if (src.root / caption_path(rel, lang)).is_file()]
@@ -122,7 +137,7 @@ def check_video(
 def check_outputs(videos: PackVideos, pictures: dict[str, Path], findings: Findings) -> None:
     """Two videos may not become one file, nor a video's outputs overwrite a picture."""
     taken: dict[str, str] = {}
-    for rel in sorted(videos.files):
+    for rel in sorted(set(videos.files) | set(videos.slides)):
         for out in (output_path(rel), poster_path(rel)):
             other = taken.get(out) or (out if out in pictures else None)
             if other is not None:
@@ -138,4 +153,5 @@ def check_outputs(videos: PackVideos, pictures: dict[str, Path], findings: Findi
 
 def is_caption_of(rel: str, videos: PackVideos, languages: list[str]) -> bool:
     """Whether `rel` is the caption file of a video the pack uses."""
-    return any(rel == caption_path(v, lang) for v in videos.files for lang in languages)
+    named = set(videos.files) | set(videos.slides)
+    return any(rel == caption_path(v, lang) for v in named for lang in languages)

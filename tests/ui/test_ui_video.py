@@ -124,3 +124,50 @@ def test_a_touch_on_the_attract_video_stops_it(kiosk: Kiosk) -> None:
     assert kiosk.ui.screen_name == "language"
     assert attract.player is None
     kiosk.wait(lambda: decoder_threads() == 0, "the attract video's decoder to end")
+
+
+def test_pack_preview_shows_the_poster_with_a_play_mark(
+    window: Any, tmp_path: Path, font_cache: Path
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from PIL import Image, ImageChops
+
+    from server.packs.build import build_pack
+
+    src = video_pack(tmp_path / "src" / "mini")
+    for page in (src / "pages" / "help").glob("*.md"):
+        title, _, rest = page.read_text().partition("\n")
+        page.write_text(f"{title}\n\n![Tour](media/tour.mkv)\n{rest}")
+    png = tmp_path / "help-en.png"
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env["XDG_CACHE_HOME"] = str(font_cache.parents[1])
+    proc = subprocess.run(
+        [sys.executable, "-m", "kiosk.cli", "pack", "preview", str(src), "--lang", "en",
+         "--page", "help", "-o", str(png)],
+        capture_output=True, text=True, env=env, timeout=300, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    built = build_pack(src, tmp_path / "built", font_cache=font_cache)
+    install(tmp_path / "state", built.out, "mini-1")
+    k = Kiosk(window, tmp_path / "state", tmp_path / "work")
+    try:
+        k.ui.preview_page("help", "en")
+        k.frames(5)
+        view = k.find("video:media/tour.mp4")
+        x, y = view.to_window(view.center_x, view.center_y)
+        side = min(view.width, view.height) * 0.22
+        kiosk_png = k.screenshot("video-preview-en")
+        assert view.player is None, "a preview plays nothing"
+    finally:
+        k.close()
+    with Image.open(png) as a, Image.open(kiosk_png) as b:
+        shot = a.convert("RGB")
+        diff = ImageChops.difference(shot, b.convert("RGB"))
+        assert diff.getbbox() is None, f"preview and kiosk differ in {diff.getbbox()}"
+    top = shot.height - y
+    assert min(shot.getpixel((round(x), round(top)))) >= 225, "the white play triangle"
+    disc = shot.getpixel((round(x - side * 0.42), round(top)))
+    assert max(disc) <= 110, f"the dark disc around it: {disc}"
