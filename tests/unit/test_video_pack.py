@@ -19,7 +19,7 @@ from server.packs.errors import PackSourceError
 from server.packs.lint import lint_pack
 from server.packs.transcode import target_size
 from server.packs.videoprobe import VideoInfo, VideoProblem, check_probe
-from tests.videokit import CAPTION_WORDS, make_video, probe, video_pack
+from tests.videokit import CAPTION_WORDS, MINI, make_video, probe, video_pack
 
 
 @pytest.fixture(scope="module")
@@ -198,3 +198,47 @@ def test_a_real_high_frame_rate_hd_video_is_scaled_to_1080p30(tmp_path: Path) ->
     out.write_bytes(video.data)
     stream = probe(out)["streams"][0]  # type: ignore[index]
     assert (stream["width"], stream["height"], stream["avg_frame_rate"]) == (1920, 1080, "30/1")
+
+
+def slideshow_pack(dest: Path, block: str) -> Path:
+    shutil.copytree(MINI, dest)
+    toml = dest / "pack.toml"
+    toml.write_text(toml.read_text().replace("[[pages]]", block + "\n[[pages]]", 1))
+    for page in (dest / "pages" / "welcome").glob("*.md"):
+        page.write_text(page.read_text() + "\n![](media/slides.mp4)\n")
+    return dest
+
+
+def test_a_slideshow_is_drawn_by_the_build_from_the_pack_pictures(
+    tmp_path: Path, font_cache: Path
+) -> None:
+    src = slideshow_pack(
+        tmp_path / "mini",
+        '[[videos]]\npath = "media/slides.mp4"\npictures = ["media/dot.png", "media/dot.png"]\n'
+        "seconds = 2\n",
+    )
+    assert lint_pack(src).ok, lint_pack(src).findings.errors
+    cache = tmp_path / "videos"
+    first = build_pack(src, tmp_path / "a", font_cache=font_cache, video_cache=cache)
+    entry = first.manifest.videos["media/slides.mp4"]
+    assert (entry.width, entry.height) == (1280, 720)
+    assert 2900 <= entry.duration_ms <= 3100, "two 2 s pictures with a 1 s cross-fade"
+    kept = sorted(cache.iterdir())
+    again = build_pack(src, tmp_path / "b", font_cache=font_cache, video_cache=cache)
+    assert again.manifest.to_bytes() == first.manifest.to_bytes()
+    assert sorted(cache.iterdir()) == kept, "the second build took it from the cache"
+
+
+@pytest.mark.parametrize(
+    ("block", "says"),
+    [
+        ('path = "media/slides.mkv"\npictures = ["media/dot.png"]', "must end with .mp4"),
+        ('path = "media/slides.mp4"\npictures = []', "pictures must list 1 to 60"),
+        ('path = "media/slides.mp4"\npictures = ["media/dot.png"]\nseconds = 99', "from 2 to 30"),
+        ('path = "media/slides.mp4"\npictures = ["media/none.png"]', "'media/none.png' does not"),
+    ],
+)
+def test_bad_slideshows_are_lint_errors(tmp_path: Path, block: str, says: str) -> None:
+    src = slideshow_pack(tmp_path / "mini", f"[[videos]]\n{block}\n")
+    found = findings_of(src)
+    assert any(says in f for f in found), found
