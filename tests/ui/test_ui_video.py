@@ -90,6 +90,10 @@ def test_a_page_video_plays_with_captions_pauses_and_stops_on_idle(kiosk: Kiosk)
     assert decoder_threads() == 1
     kiosk.time.advance(61)
     kiosk.ui.check_idle()
+    assert kiosk.ui.screen_name == "page:welcome", "watching a video is not being idle"
+    view.pause()  # the traveller pauses it and walks away
+    kiosk.time.advance(61)
+    kiosk.ui.check_idle()
     assert kiosk.ui.screen_name == "attract"
     assert view.player is None and view.playback == "poster"
     kiosk.wait(lambda: decoder_threads() == 0, "the page video's decoder to end")
