@@ -137,15 +137,14 @@ class VideoView(ButtonBehavior, FloatLayout):  # type: ignore[misc]
         self._shown: Any = None
         super().__init__(**kwargs)
         self.canvas.before.add(self._group)
+        #: the captions' text, on screen only while there is a caption to show
         self._label = TokenText(
             fontbook=self.fontbook,
             font_size=self.caption_size,
             color=theme.WHITE,
             halign="center",
             size_hint=(None, None),
-            opacity=0,
         )
-        self.add_widget(self._label)
         for name in ("pos", "size", "poster", "playback", "progress"):
             self.fbind(name, self._draw)
         self._draw()
@@ -210,7 +209,10 @@ class VideoView(ButtonBehavior, FloatLayout):  # type: ignore[misc]
         label.font_size = self.caption_size
         label.width = label.wrap_width = max(100.0, self.width * 0.9)
         label.tokens = text_tokens(text, self.lang) if text else ()
-        label.opacity = 1 if text else 0
+        if text and label.parent is None:
+            self.add_widget(label)
+        elif not text and label.parent is not None:
+            self.remove_widget(label)
         self._place_caption()
 
     def _place_caption(self) -> None:
