@@ -5,8 +5,9 @@
     pictures = ["media/crossing-steps.png", "media/map-corridor.png"]
     seconds = 4                      # each picture, 1 to 30
 
-Each picture is fitted into a 1920x1080 frame on the pack's navy, slowly
-zoomed in, and cross-faded into the next; the result goes through the same
+Each picture is fitted into a 1280x720 frame on the pack's navy, held, and
+cross-faded into the next (still pictures: quick to draw and to encode, and
+small to send); the result goes through the same
 transcode as any other video (transcode.py), so a slideshow is checked,
 cached and played like a filmed video, and needs no video file in the sources.
 """
@@ -112,7 +113,7 @@ def read_slideshows(raw: dict[str, Any], lines: TomlLines, findings: Findings) -
 def slideshow_key(show: Slideshow, files: dict[str, Path]) -> str:
     """What decides a slideshow's bytes: its settings, its pictures' bytes, FFmpeg."""
     h = hashlib.sha256(
-        f"slides|{RECIPE}|{WIDTH}x{HEIGHT}@{FPS}|{FADE}|{show.seconds}|{ffmpeg_version()}".encode()
+        f"slides2|{RECIPE}|{WIDTH}x{HEIGHT}@{FPS}|{FADE}|{show.seconds}|{ffmpeg_version()}".encode()
     )
     for rel in show.pictures:
         h.update(hashlib.sha256(files[rel].read_bytes()).digest())
@@ -125,23 +126,14 @@ def render(show: Slideshow, files: dict[str, Path], out: Path) -> None:
     frames = show.seconds * FPS
     cmd = [tool("ffmpeg"), "-nostdin", "-v", "error", "-y", "-threads", "1"]
     for rel in show.pictures:
-        cmd += [
-            "-loop",
-            "1",
-            "-framerate",
-            str(FPS),
-            "-t",
-            str(show.seconds),
-            "-i",
-            str(files[rel]),
-        ]
+        cmd += ["-i", str(files[rel])]
     parts = []
     for i in range(len(show.pictures)):
+        # each picture is decoded and fitted once, then its frame repeated
         parts.append(
             f"[{i}:v]scale={WIDTH}:{HEIGHT}:force_original_aspect_ratio=decrease:flags=bicubic,"
             f"pad={WIDTH}:{HEIGHT}:(ow-iw)/2:(oh-ih)/2:color={BACKGROUND},setsar=1,"
-            f"zoompan=z='1+0.06*on/{frames}':x='iw/2-iw/zoom/2':y='ih/2-ih/zoom/2'"
-            f":d=1:s={WIDTH}x{HEIGHT}:fps={FPS},format=yuv420p[s{i}]"
+            f"format=yuv420p,loop=loop={frames - 1}:size=1:start=0,setpts=N/{FPS}/TB[s{i}]"
         )
     chain, offset = "[s0]", 0
     for i in range(1, len(show.pictures)):
@@ -149,7 +141,7 @@ def render(show: Slideshow, files: dict[str, Path], out: Path) -> None:
         parts.append(f"{chain}[s{i}]xfade=transition=fade:duration={FADE}:offset={offset}[x{i}]")
         chain = f"[x{i}]"
     graph = ";".join(parts)
-    cmd += ["-filter_complex", graph, "-map", chain, "-an",
+    cmd += ["-filter_complex", graph, "-map", chain, "-an", "-r", str(FPS),
             "-c:v", "mpeg4", "-q:v", "2", "-g", str(FPS),
             "-fflags", "+bitexact", "-flags:v", "+bitexact", "-map_metadata", "-1",
             str(out)]  # fmt: skip
