@@ -34,7 +34,8 @@ from server.packs.markup import ParsedPage, parse_page
 from server.packs.media import MediaProblem, check_image
 from server.packs.placeholders import Fill, fill_lines
 from server.packs.segment import Segmenter
-from server.packs.source import PACK_TOML, PackSource, load_source, read_text, safe_file
+from server.packs.source import PACK_TOML, PackSource, load_source
+from server.packs.source_files import read_text, safe_file
 from server.packs.videolint import PackVideos, check_outputs, check_video, is_caption_of
 from server.packs.videoprobe import SUFFIXES as VIDEO_SUFFIXES
 from server.packs.videoprobe import is_video

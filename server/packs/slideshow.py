@@ -28,7 +28,7 @@ from server.packs.transcode import RECIPE, ffmpeg_version
 from server.packs.videoprobe import MAX_SECONDS, VideoInfo, VideoProblem, tool
 
 if TYPE_CHECKING:
-    from server.packs.source import TomlLines
+    from server.packs.source_files import TomlLines
 
 #: a slideshow of pictures needs no more (and draws four times faster than 1080p)
 WIDTH, HEIGHT, FPS = 1280, 720, 30

@@ -19,7 +19,8 @@ from server.packs.slideshow import Slideshow, read_slideshows
 from server.packs.videoprobe import VideoInfo, VideoProblem, probe
 
 if TYPE_CHECKING:
-    from server.packs.source import PackSource, TomlLines
+    from server.packs.source import PackSource
+    from server.packs.source_files import TomlLines
 
 VIDEO_KEYS = {"sound"}
 PACK_TOML = "pack.toml"
