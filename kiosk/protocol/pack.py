@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Annotated, Any, Final, Literal
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     SerializerFunctionWrapHandler,
@@ -36,7 +35,12 @@ from pydantic import (
 from kiosk.protocol.errors import ProtocolError
 from kiosk.protocol.jsonfmt import canonical_json
 from kiosk.protocol.languages import LANGUAGES, SCRIPTS
-from kiosk.protocol.paths import check_pack_path, check_sha256
+from kiosk.protocol.packbase import Model, valid_path, valid_sha
+from kiosk.protocol.packbase import Token as Token
+from kiosk.protocol.packbase import Tokens as Tokens
+from kiosk.protocol.packvideo import Video as Video
+from kiosk.protocol.packvideo import VideoEntry as VideoEntry
+from kiosk.protocol.paths import check_pack_path
 
 MANIFEST_SCHEMA: Final = 1
 PAGE_SCHEMA: Final = 1
@@ -53,25 +57,7 @@ MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 MAX_FILES = 20_000
 
 
-def _valid_path(v: str) -> str:
-    try:
-        return check_pack_path(v)
-    except ProtocolError as exc:  # pydantic reports ValueErrors with their field
-        raise ValueError(str(exc)) from None
-
-
-def _valid_sha(v: str) -> str:
-    try:
-        return check_sha256(v)
-    except ProtocolError as exc:
-        raise ValueError(str(exc)) from None
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class FileEntry(_Model):
+class FileEntry(Model):
     path: str
     sha256: str
     length: Annotated[int, Field(ge=0)]
@@ -79,25 +65,25 @@ class FileEntry(_Model):
     @field_validator("path")
     @classmethod
     def _path(cls, v: str) -> str:
-        return _valid_path(v)
+        return valid_path(v)
 
     @field_validator("sha256")
     @classmethod
     def _sha(cls, v: str) -> str:
-        return _valid_sha(v)
+        return valid_sha(v)
 
 
-class FontFiles(_Model):
+class FontFiles(Model):
     regular: str
     bold: str
 
     @field_validator("regular", "bold")
     @classmethod
     def _path(cls, v: str) -> str:
-        return _valid_path(v)
+        return valid_path(v)
 
 
-class PageEntry(_Model):
+class PageEntry(Model):
     """One page of the tree. Top-level pages (no parent) are the home tiles."""
 
     id: str
@@ -122,13 +108,13 @@ class PageEntry(_Model):
     @field_validator("icon")
     @classmethod
     def _icon(cls, v: str | None) -> str | None:
-        return None if v is None else _valid_path(v)
+        return None if v is None else valid_path(v)
 
     @field_validator("docs")
     @classmethod
     def _docs(cls, v: dict[str, str]) -> dict[str, str]:
         for path in v.values():
-            _valid_path(path)
+            valid_path(path)
         return v
 
     def visible_on(self, day: date) -> bool:
@@ -138,7 +124,7 @@ class PageEntry(_Model):
         return not (self.valid_until is not None and day > self.valid_until)
 
 
-class Manifest(_Model):
+class Manifest(Model):
     schema_version: Literal[1] = Field(alias="schema")
     id: str
     version: Annotated[int, Field(ge=1)]
@@ -150,9 +136,12 @@ class Manifest(_Model):
     fonts: dict[str, FontFiles]
     #: per language: `i18n/<lang>.json` (segmented pack title, page titles, UI strings)
     strings: dict[str, str]
-    #: images cycled by the attract loop
+    #: images (and videos, see `videos`) cycled by the attract loop
     attract: tuple[str, ...] = ()
     files: tuple[FileEntry, ...]
+    #: every video of the pack by path (left out of the JSON when empty, so packs
+    #: without video keep the manifest they had)
+    videos: dict[str, VideoEntry] = Field(default_factory=dict)
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
@@ -167,8 +156,22 @@ class Manifest(_Model):
     @classmethod
     def _attract(cls, v: tuple[str, ...]) -> tuple[str, ...]:
         for path in v:
-            _valid_path(path)
+            valid_path(path)
         return v
+
+    @field_validator("videos")
+    @classmethod
+    def _videos(cls, v: dict[str, VideoEntry]) -> dict[str, VideoEntry]:
+        for path in v:
+            valid_path(path)
+        return v
+
+    @model_serializer(mode="wrap")
+    def _compact(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        if not data.get("videos"):
+            data.pop("videos", None)
+        return data
 
     @model_validator(mode="after")
     def _consistent(self) -> Manifest:
@@ -200,6 +203,8 @@ class Manifest(_Model):
             referenced += list(page.docs.values())
             if page.icon:
                 referenced.append(page.icon)
+        for path, video in self.videos.items():
+            referenced += [path, video.poster, *video.captions.values()]
         missing = sorted(set(referenced) - known)
         if missing:
             raise ValueError(f"files referenced but not listed: {missing[:5]}")
@@ -238,47 +243,24 @@ def parse_manifest(data: bytes) -> Manifest:
 # --- page documents -----------------------------------------------------------
 
 
-class Token(_Model):
-    """A piece of text the UI never splits: a word (with trailing space), in one script."""
-
-    t: str
-    #: script: Latn | Laoo | Thai | Hans
-    s: str
-    #: bold
-    b: bool = False
-    #: link to this page id
-    l: str | None = None  # noqa: E741 - short keys keep page documents small
-    #: joins the token before: no line break may come between them
-    j: bool = False
-
-    @model_serializer(mode="wrap")
-    def _compact(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        # Page documents hold thousands of tokens: leave out false/empty fields.
-        data: dict[str, Any] = handler(self)
-        return {k: v for k, v in data.items() if k in ("t", "s") or v}
-
-
-Tokens = tuple[Token, ...]
-
-
-class Heading(_Model):
+class Heading(Model):
     type: Literal["heading"] = "heading"
     level: Annotated[int, Field(ge=1, le=3)]
     text: Tokens
 
 
-class Paragraph(_Model):
+class Paragraph(Model):
     type: Literal["paragraph"] = "paragraph"
     text: Tokens
 
 
-class ListBlock(_Model):
+class ListBlock(Model):
     type: Literal["list"] = "list"
     ordered: bool = False
     items: tuple[Tokens, ...]
 
 
-class Image(_Model):
+class Image(Model):
     type: Literal["image"] = "image"
     src: str
     width: Annotated[int, Field(ge=1)]
@@ -289,13 +271,13 @@ class Image(_Model):
     @field_validator("src")
     @classmethod
     def _src(cls, v: str) -> str:
-        return _valid_path(v)
+        return valid_path(v)
 
 
-Block = Annotated[Heading | Paragraph | ListBlock | Image, Field(discriminator="type")]
+Block = Annotated[Heading | Paragraph | ListBlock | Image | Video, Field(discriminator="type")]
 
 
-class PageDoc(_Model):
+class PageDoc(Model):
     """One page in one language, as the UI draws it."""
 
     schema_version: Literal[1] = Field(alias="schema")
@@ -310,7 +292,7 @@ class PageDoc(_Model):
         return canonical_json(self.model_dump(mode="json", by_alias=True))
 
 
-class Strings(_Model):
+class Strings(Model):
     """Per-language strings of a pack, segmented: pack title, page titles, UI labels."""
 
     schema_version: Literal[1] = Field(alias="schema")

@@ -44,6 +44,7 @@ from kiosk.protocol.pack import (
     Strings,
     Token,
     Tokens,
+    Video,
     pack_file,
     parse_manifest,
     parse_page,
@@ -220,6 +221,7 @@ def load_pack(root: Path, link_dir: Path, *, verify: bool = True) -> LoadedPack:
                 doc = parse_page(data)  # every document is checked now, kept as bytes
                 drawn |= {tok.s for tok in _doc_tokens(doc)}
                 pictures |= {b.src for b in doc.blocks if isinstance(b, Image)}
+                pictures |= {f for b in doc.blocks if isinstance(b, Video) for f in _video_files(b)}
                 doc_data[(page.id, lang)] = data
     except (OSError, ProtocolError) as exc:
         raise _fail(manifest, f"{exc}") from None
@@ -233,6 +235,9 @@ def load_pack(root: Path, link_dir: Path, *, verify: bool = True) -> LoadedPack:
         raise _fail(manifest, f"no font for script(s) {', '.join(missing_fonts)}")
     # QR codes of the pages to their web copy (server/packs/qr.py), when the pack has them
     pictures |= {e.path for e in manifest.files if e.path.startswith("qr/")}
+    # videos (kiosk/ui/video.py): the file, its poster, its captions
+    for rel, video in manifest.videos.items():
+        pictures |= {rel, video.poster, *video.captions.values()}
     unknown = sorted(p for p in pictures if p not in files)
     if unknown:
         raise _fail(manifest, f"pictures not in the pack: {', '.join(unknown[:3])}")
@@ -247,6 +252,10 @@ def load_pack(root: Path, link_dir: Path, *, verify: bool = True) -> LoadedPack:
     except OSError as exc:
         raise _fail(manifest, f"cannot prepare files for display: {exc}") from None
     return LoadedPack(real, manifest, strings, PageDocs(doc_data), paths, identity, own_dir)
+
+
+def _video_files(block: Video) -> list[str]:
+    return [block.src, block.poster] + ([block.captions] if block.captions else [])
 
 
 def _fallback_font(rel: str) -> bool:
@@ -265,7 +274,7 @@ def _doc_tokens(doc: PageDoc) -> list[Token]:
         if block.type == "list":
             for item in block.items:
                 out.extend(item)
-        elif block.type == "image":
+        elif block.type == "image" or block.type == "video":
             out.extend(block.caption)
         else:
             out.extend(block.text)

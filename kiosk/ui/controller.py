@@ -372,8 +372,12 @@ class KioskUi:
         }[what]()
 
     def check_idle(self, *_args: Any) -> None:
-        """Back to the attract loop after `idle_timeout_s` without a touch."""
+        """Back to the attract loop after `idle_timeout_s` without a touch; a traveller
+        watching a page's video is not idle (the time counts from its end or pause)."""
         if self.screen in ("attract", "preparing"):
+            return
+        if self.screen == "page" and any(v.playback == "playing" for v in self.page.videos()):
+            self._last_touch_mono = self.time.mono()
             return
         if self.time.mono() - self._last_touch_mono >= self.config.idle_timeout_s:
             self.show_attract()

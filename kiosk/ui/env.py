@@ -106,6 +106,9 @@ def setup_kivy(window: WindowSetup, kivy_home: Path | None = None) -> None:
     os.environ["KIVY_NO_FILELOG"] = "1"
     os.environ["KIVY_HOME"] = str(home)
     os.environ["KIVY_LOG_MODE"] = "PYTHON"  # Kivy logs through `logging` like the rest
+    # pack videos play through ffpyplayer (FFmpeg in the wheel, frames drawn as GL
+    # textures, so it works on KMS/DRM without X): see kiosk/ui/video.py
+    os.environ.setdefault("KIVY_VIDEO", "ffpyplayer")
     # Kivy sets its logger to INFO when imported: keep to the program's level instead
     threshold = logging.getLogger().getEffectiveLevel()
     logging.getLogger("kivy").addFilter(lambda record: record.levelno >= threshold)

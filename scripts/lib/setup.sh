@@ -25,6 +25,7 @@ DEBIAN_PACKAGES=(
                                   # (gcc builds lib/faketime_fix.c, a fix for faketime 0.9.10)
   postgresql                      # the scale-out store: tests (scripts/test starts it), scripts/soak
   iproute2                        # scripts/soak: kiosks in network namespaces
+  ffmpeg                          # bgk pack lint/build: video probing (ffprobe) and transcoding
 )
 
 bgk_log() { printf '[setup] %s\n' "$*" >&2; }

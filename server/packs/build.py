@@ -46,6 +46,9 @@ from server.packs.markup import HeadingNode, ImageNode, ListNode, ParagraphNode,
 from server.packs.media import MediaProblem, PreparedImage, prepare_image
 from server.packs.qr import qr_files
 from server.packs.segment import Segmenter, WordSplitter, lao_splitter, thai_splitter
+from server.packs.videobuild import BuiltVideos, build_videos, video_block
+from server.packs.videolint import output_path
+from server.packs.videoprobe import is_video
 from server.publisher import Settings
 
 
@@ -73,6 +76,7 @@ def build_pack(
     font_cache: Path | None = None,
     settings: Settings | None = None,
     edition: date | None = None,
+    video_cache: Path | None = None,
 ) -> BuildResult:
     """Lint, then build the pack in `root` into `out` (replaced atomically).
 
@@ -80,6 +84,9 @@ def build_pack(
     `settings` (publisher, site URL) replace pack.toml's [publisher] and [site];
     `edition` is the edition date the pages show (default: `today`). With a
     site URL, every page in every language gets its QR code (qr.py).
+    `video_cache` keeps transcoded videos between builds (transcode.py); by default
+    they are kept beside the font cache (`<font_cache>/../videos`, the layout of
+    ~/.cache/bgk), or not at all without one. VIDEO_CACHE_OFF turns it off.
     """
     started = time.monotonic()
     lint = lint_pack(root, today=today, settings=settings, edition=edition, version=version)
@@ -90,12 +97,27 @@ def build_pack(
             f"(run `bgk pack lint {root}` for all)",
             lint.findings.sorted(),
         )
-    files, titles = _compile(lint, font_cache)
+    if video_cache is None and font_cache is not None:
+        video_cache = font_cache.parent / "videos"
+    elif video_cache == VIDEO_CACHE_OFF:
+        video_cache = None
+    videos = build_videos(
+        lint.videos,
+        lint.source.languages,
+        lint.images,
+        sound=lint.source.video_sound,
+        cache_dir=video_cache,
+    )
+    files, titles = _compile(lint, font_cache, videos)
     files |= qr_files(lint.source, lint.settings)
-    manifest = _manifest(lint, files, titles, version)
+    files |= videos.files
+    manifest = _manifest(lint, files, titles, version, videos)
     _write(out, manifest, files)
     return BuildResult(manifest, out, time.monotonic() - started)
 
+
+#: `build_pack(video_cache=VIDEO_CACHE_OFF)`: transcode afresh even with a font cache
+VIDEO_CACHE_OFF = Path("/nonexistent/bgk-no-video-cache")
 
 #: prepare pictures in worker processes from this many on
 PARALLEL_FROM = 8
@@ -109,8 +131,9 @@ def _prepare(path: Path) -> PreparedImage | str:
 
 
 class _Compiler:
-    def __init__(self, lint: LintResult) -> None:
+    def __init__(self, lint: LintResult, videos: BuiltVideos) -> None:
         self.lint = lint
+        self.videos = videos
         src = lint.source
         self.scripts = sorted({LANG_SCRIPT[lang] for lang in src.languages} | {"Latn"})
         coverage = {script: fonts.coverage(script) for script in self.scripts}
@@ -159,6 +182,8 @@ class _Compiler:
         if isinstance(node, ListNode):
             items = tuple(self.tokens(item, lang) for item in node.items)
             return ListBlock(ordered=node.ordered, items=items)
+        if is_video(node.src):
+            return video_block(self.videos, node.src, lang, self.tokens(node.caption, lang))
         prepared = self.image(node.src)
         return Image(
             src=node.src,
@@ -169,11 +194,12 @@ class _Compiler:
 
 
 def _compile(
-    lint: LintResult, font_cache: Path | None
+    lint: LintResult, font_cache: Path | None, videos: BuiltVideos
 ) -> tuple[dict[str, bytes], dict[str, dict[str, str]]]:
-    """Every file of the built pack by logical path, and the plain page titles."""
+    """Every file of the built pack by logical path (videos apart), and the plain
+    page titles."""
     src = lint.source
-    comp = _Compiler(lint)
+    comp = _Compiler(lint, videos)
     comp.prepare_all(lint.images)
     files: dict[str, bytes] = {}
     titles: dict[str, dict[str, tuple[Token, ...]]] = {lang: {} for lang in src.languages}
@@ -190,6 +216,10 @@ def _compile(
                 blocks=tuple(comp.block(node, lang) for node in parsed.blocks),
             )
             files[f"pages/{page.id}/{lang}.json"] = doc.to_bytes()
+    # video captions are drawn with the pack's fonts too (kiosk/ui/video.py)
+    for by_lang in lint.videos.captions.values():
+        for lang, cues in by_lang.items():
+            comp.tokens([Span(" ".join(cue.text.split())) for cue in cues], lang)
     for lang in src.languages:
         ui = {
             key: comp.tokens([Span(texts[lang])], lang, bold=True)
@@ -206,7 +236,8 @@ def _compile(
         # The language chooser writes each language in its own script, bold.
         comp.tokens([Span(ENDONYMS[lang])], lang, bold=True)
     for rel in list(src.attract) + [p.icon for p in src.pages if p.icon]:
-        comp.image(rel)
+        if not is_video(rel):
+            comp.image(rel)
     for rel, prepared in comp.images.items():
         files[rel] = prepared.data
     latin: set[int] = set()
@@ -233,6 +264,7 @@ def _manifest(
     files: dict[str, bytes],
     titles: dict[str, dict[str, str]],
     version: int | None,
+    videos: BuiltVideos,
 ) -> Manifest:
     src = lint.source
     pages = tuple(
@@ -276,8 +308,9 @@ def _manifest(
         pages=pages,
         fonts=font_files,
         strings={lang: f"i18n/{lang}.json" for lang in src.languages},
-        attract=tuple(src.attract),
+        attract=tuple(output_path(rel) if is_video(rel) else rel for rel in src.attract),
         files=entries,
+        videos=videos.entries,
     )
 
 

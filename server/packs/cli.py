@@ -27,7 +27,8 @@ def register(registry: Registry) -> None:
     p.add_argument(
         "--no-cache",
         action="store_true",
-        help="subset fonts afresh instead of reusing ~/.cache/bgk/fonts",
+        help="subset fonts and transcode videos afresh instead of reusing ~/.cache/bgk/fonts "
+        "and ~/.cache/bgk/videos",
     )
     register_site(registry)
 
@@ -95,6 +96,8 @@ def _pack_build(args: argparse.Namespace) -> int:
     from server.packs.errors import PackSourceError
     from server.packs.fonts import default_cache_dir
     from server.packs.today import edition_date, vietnam_today
+    from server.packs.transcode import default_cache_dir as video_cache_dir
+    from server.packs.transcode import ffmpeg_version
 
     cache = None if args.no_cache else default_cache_dir()
     edition = edition_date(args.edition, os.environ)
@@ -107,6 +110,7 @@ def _pack_build(args: argparse.Namespace) -> int:
             font_cache=cache,
             settings=load_settings_option(args),
             edition=edition,
+            video_cache=None if args.no_cache else video_cache_dir(),
         )
     except PackSourceError as exc:
         if args.json:
@@ -134,6 +138,8 @@ def _pack_build(args: argparse.Namespace) -> int:
                     "bytes": result.bytes,
                     "seconds": round(result.seconds, 3),
                     "edition": edition.isoformat(),
+                    "videos": len(m.videos),
+                    "ffmpeg": ffmpeg_version() if m.videos else None,
                 },
                 ensure_ascii=False,
             )
@@ -213,6 +219,7 @@ def built_or_build(args: argparse.Namespace, tmp: Path) -> Path:
     from server.packs.fonts import default_cache_dir
     from server.packs.source import PACK_TOML
     from server.packs.today import edition_date, vietnam_today
+    from server.packs.transcode import default_cache_dir as video_cache_dir
 
     if not (args.pack / PACK_TOML).is_file():
         return Path(args.pack)
@@ -224,6 +231,7 @@ def built_or_build(args: argparse.Namespace, tmp: Path) -> Path:
         font_cache=default_cache_dir(),
         settings=load_settings_option(args),
         edition=edition_date(args.edition, os.environ),
+        video_cache=video_cache_dir(),
     )
     return out
 

@@ -187,7 +187,8 @@ def make_leaflet(
             files[qr_path(page.id, lang)] = read(qr_path(page.id, lang))
     for doc in docs.values():
         for block in doc.blocks:
-            src = getattr(block, "src", None)
+            # a video is printed as its poster
+            src = getattr(block, "poster", None) or getattr(block, "src", None)
             if src is not None and src not in files:
                 files[src] = phone_picture(read(src))[0]
     pictures = {}

@@ -9,6 +9,8 @@ Rules (the `rule` of each finding):
   nfc                  text that is not Unicode NFC
   glyph                a character the language's font cannot draw
   image                unreadable, oversize or decompression-bomb picture
+  video                a video ffprobe cannot read, or outside the limits (container,
+                       codec, duration, size); bad WebVTT captions (videolint.py)
   path                 a path that escapes the pack folder (.., absolute, symlink)
   validity             an invalid or empty validity window
   placeholder          an unknown {{placeholder}}, or one with no value to fill it
@@ -33,7 +35,10 @@ from server.packs.media import MediaProblem, check_image
 from server.packs.placeholders import Fill, fill_lines
 from server.packs.segment import Segmenter
 from server.packs.source import PACK_TOML, PackSource, load_source
-from server.packs.source_files import safe_file
+from server.packs.source_files import read_text, safe_file
+from server.packs.videolint import PackVideos, check_outputs, check_video, is_caption_of
+from server.packs.videoprobe import SUFFIXES as VIDEO_SUFFIXES
+from server.packs.videoprobe import is_video
 from server.publisher import Settings
 
 
@@ -51,6 +56,8 @@ class LintResult:
     settings: Settings = field(default_factory=lambda: Settings(None))
     #: page text per (page id, language) with the placeholders filled
     filled: dict[tuple[str, str], str] = field(default_factory=dict)
+    #: the videos the pack uses (that passed their checks) and their captions
+    videos: PackVideos = field(default_factory=PackVideos)
 
     @property
     def ok(self) -> bool:
@@ -117,8 +124,21 @@ def _use_image(result: LintResult, rel: str, where: str, line: int) -> None:
     result.referenced.setdefault(rel, []).append(f"{where}:{line}" if line else where)
     if not first:
         return
+    show = result.source.slideshows.by_path.get(rel)
+    if show is not None:
+        if (result.source.root / rel).exists():
+            result.findings.error(
+                rel, 0, "video", "is also made by a [[videos]] slideshow: rename one of them"
+            )
+        for picture in show.pictures:
+            _use_image(result, picture, PACK_TOML, show.line)
+        check_video(result.source, rel, None, result.videos, result.findings, read_text)
+        return
     path = safe_file(result.source.root, rel, result.findings, where, line)
     if path is None:
+        return
+    if is_video(rel):
+        check_video(result.source, rel, path, result.videos, result.findings, read_text)
         return
     try:
         check_image(path)
@@ -133,11 +153,24 @@ def _check_images(result: LintResult) -> None:
     for rel in src.attract:
         _use_image(result, rel, PACK_TOML, src.attract_line)
     for page in src.pages:
-        if page.icon:
+        if page.icon and is_video(page.icon):
+            result.findings.error(
+                PACK_TOML,
+                page.line_of("icon"),
+                "video",
+                f"page {page.id!r}: an icon is a picture, not a video",
+            )
+        elif page.icon:
             _use_image(result, page.icon, PACK_TOML, page.line_of("icon"))
     for (page_id, lang), parsed in sorted(result.pages.items()):
         for rel, line in parsed.images:
             _use_image(result, rel, src.page_file(page_id, lang), line)
+    for rel, show in sorted(src.slideshows.by_path.items()):
+        if rel not in result.referenced:
+            result.findings.warning(
+                PACK_TOML, show.line, "unused", f"video {rel!r} is not used by any page"
+            )
+    check_outputs(result.videos, result.images, result.findings)
 
 
 def _check_unused_media(result: LintResult) -> None:
@@ -147,8 +180,20 @@ def _check_unused_media(result: LintResult) -> None:
     for path in sorted(media.rglob("*")):
         if path.is_file() and not path.is_symlink():
             rel = path.relative_to(result.source.root).as_posix()
-            if rel not in result.referenced and path.suffix.lower() in (".png", ".jpg", ".jpeg"):
+            suffix = path.suffix.lower()
+            if rel not in result.referenced and suffix in (".png", ".jpg", ".jpeg"):
                 result.findings.warning(rel, 0, "unused", "picture is not used by any page")
+            elif rel not in result.referenced and suffix in VIDEO_SUFFIXES:
+                result.findings.warning(rel, 0, "unused", "video is not used by any page")
+            elif suffix == ".vtt" and not is_caption_of(
+                rel, result.videos, result.source.languages
+            ):
+                result.findings.warning(
+                    rel,
+                    0,
+                    "unused",
+                    "captions of no video the pack uses (media/<video>.<lang>.vtt)",
+                )
 
 
 def _check_glyphs(result: LintResult) -> None:
@@ -183,6 +228,8 @@ def _check_glyphs(result: LintResult) -> None:
         check(enumerate(text.split("\n"), start=1), lang, src.page_file(page_id, lang))
     for lang, title in src.title.items():
         check([(0, title)], lang, PACK_TOML)
+    for vtt, lang, text in result.videos.caption_texts:
+        check(enumerate(text.split("\n"), start=1), lang, vtt)
 
 
 def _describe(ch: str) -> str:

@@ -39,6 +39,7 @@ from kiosk.protocol.pack import (
     Manifest,
     PageDoc,
     Strings,
+    Video,
     parse_manifest,
     parse_page,
     parse_strings,
@@ -219,6 +220,8 @@ def site_files(manifest: Manifest, read: Reader, day: date) -> dict[str, bytes]:
     for (page_id, lang), doc in docs.items():
         if page_id in visible:
             used[lang] |= {b.src for b in doc.blocks if isinstance(b, Image)}
+            # a video is shown by its poster: phones over a border data plan get no video
+            used[lang] |= {b.poster for b in doc.blocks if isinstance(b, Video)}
     icons = {p.icon for p in manifest.pages if p.icon and p.id in visible}
     for rel in sorted(set().union(*used.values()) | icons):
         box = (

@@ -27,6 +27,7 @@ from kiosk.protocol.pack import (
     PageEntry,
     Strings,
     Tokens,
+    Video,
     plain_text,
 )
 
@@ -99,11 +100,12 @@ def block_html(block: Block, ctx: SiteContext, prefix: str) -> str:
         tag = "ol" if block.ordered else "ul"
         items = "".join(f"<li>{inline(item, ctx.visible)}</li>" for item in block.items)
         return f"<{tag}>{items}</{tag}>"
-    if isinstance(block, Image):
-        width, height = ctx.pictures[block.src]
+    if isinstance(block, Image | Video):
+        src = block.poster if isinstance(block, Video) else block.src
+        width, height = ctx.pictures[src]
         caption = inline(block.caption, ctx.visible)
         img = (
-            f'<img src="{prefix}{escape(block.src)}" alt="{_attr(block.caption)}" '
+            f'<img src="{prefix}{escape(src)}" alt="{_attr(block.caption)}" '
             f'width="{width}" height="{height}" loading="lazy">'
         )
         return (

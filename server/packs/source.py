@@ -19,7 +19,9 @@ from kiosk.protocol.languages import LANGUAGES
 from kiosk.protocol.pack import PACK_ID, PAGE_ID
 from kiosk.protocol.paths import special_file
 from server.packs.findings import Findings
+from server.packs.slideshow import Slideshows
 from server.packs.source_files import TomlLines, read_text, safe_file, scan_links
+from server.packs.videolint import read_videos
 from server.publisher import Settings, parse_settings
 
 PACK_TOML = "pack.toml"
@@ -33,6 +35,8 @@ PACK_KEYS = {
     "pages",
     "publisher",
     "site",
+    "video",
+    "videos",
 }
 PAGE_KEYS = {"id", "parent", "icon", "valid_from", "valid_until"}
 
@@ -69,6 +73,10 @@ class PackSource:
     glossary: dict[str, list[str]] = field(default_factory=dict)
     #: [publisher] and [site] of pack.toml: the pack's own settings (server/publisher.py)
     settings: Settings = field(default_factory=lambda: Settings(None))
+    #: [video] sound: keep the videos' sound tracks (kiosks are muted by default)
+    video_sound: bool = False
+    #: [[videos]]: videos the build draws from the pack's pictures (slideshow.py)
+    slideshows: Slideshows = field(default_factory=Slideshows)
 
     def page_file(self, page_id: str, lang: str) -> str:
         return f"pages/{page_id}/{lang}.md"
@@ -243,6 +251,7 @@ def _read_header(
         attract = []
     src.attract = list(attract)
     src.attract_line = lines.key("attract")
+    read_videos(src, raw, lines, findings)
 
 
 def _read_pages(src: PackSource, raw: dict[str, Any], lines: TomlLines, findings: Findings) -> None:

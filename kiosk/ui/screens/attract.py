@@ -1,10 +1,16 @@
-"""The attract loop: the pack's pictures, and "touch to start" in every language in turn.
+"""The attract loop: the pack's pictures and videos, and "touch to start" in every
+language in turn.
 
 The loop runs for most of a kiosk's life, so it holds one picture, fitted to
 the part of the screen it is drawn in, and two only while one fades into
 the next: the next picture is decoded and fitted in a background thread
 just before its fade (kiosk.ui.pictures), and the one faded out is let go.
 Leaving the screen lets go of both and stops the timers.
+
+A video of the loop (kiosk/ui/video.py) comes in as its poster, then plays
+muted to its end, and the loop goes on with the next picture; a loop that is
+one video plays it over and over. One video plays at a time; leaving the
+screen (a traveller's touch) ends its decoder.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from kiosk.protocol.pack import Tokens
 from kiosk.ui import theme as colours
 from kiosk.ui.content import LoadedPack
 from kiosk.ui.pictures import Pixels, decode, upload
+from kiosk.ui.video import Player
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +68,9 @@ class AttractScreen(Screen):  # type: ignore[misc]
         self._generation = 0
         self._decoding = False
         self._running = False
+        #: video file -> its poster file, for the loop's videos
+        self.posters: dict[str, str] = {}
+        self.player: Player | None = None
 
     def show(self, pack: LoadedPack, fontbook: Any, theme: Any) -> None:
         self.fontbook = fontbook
@@ -68,6 +78,12 @@ class AttractScreen(Screen):  # type: ignore[misc]
         self._langs = list(pack.manifest.languages)
         self._lines = [(pack.title(lang), pack.ui("touch_to_start", lang)) for lang in self._langs]
         self.sources = [str(pack.paths[rel]) for rel in pack.manifest.attract]
+        self.posters = {
+            str(pack.paths[rel]): str(pack.paths[video.poster])
+            for rel, video in pack.manifest.videos.items()
+            if rel in pack.manifest.attract
+        }
+        self._close_player()
         self._generation += 1
         self._picture = 0
         front, back = self._images()
@@ -99,7 +115,7 @@ class AttractScreen(Screen):  # type: ignore[misc]
     def _first_picture(self) -> Any:
         for path in self.sources:
             try:
-                return upload(decode(path, self.picture_box(), exact=True))
+                return upload(decode(self.posters.get(path, path), self.picture_box(), exact=True))
             except (OSError, ValueError) as exc:
                 log.error("cannot show attract picture %s: %s", path, exc)
         return None
@@ -121,14 +137,16 @@ class AttractScreen(Screen):  # type: ignore[misc]
             self._line_event = Clock.schedule_once(self._line_turn, float(self.line_seconds))
 
     def next_picture(self, *_args: Any) -> None:
-        """Decode the next picture in the background; it fades in when it is ready."""
-        if len(self.sources) < 2 or self._decoding or not self._running:
+        """Decode the next picture (a video's poster) in the background; it fades in
+        when it is ready. Not while a video plays: its end moves the loop on."""
+        if len(self.sources) < 2 or self._decoding or not self._running or self.player:
             return
         index = (self._picture + 1) % len(self.sources)
         self._decoding = True
+        path = self.sources[index]
         threading.Thread(
             target=self._decode,
-            args=(self._generation, index, self.sources[index], self.picture_box()),
+            args=(self._generation, index, self.posters.get(path, path), self.picture_box()),
             name="attract-picture",
             daemon=True,
         ).start()
@@ -154,6 +172,8 @@ class AttractScreen(Screen):  # type: ignore[misc]
         back.opacity = 0
         fade_in = Animation(opacity=1, d=FADE_SECONDS)
         fade_in.bind(on_complete=lambda *_a: self._faded_out(generation, front))
+        if self.sources[index] in self.posters:
+            fade_in.bind(on_complete=lambda *_a: self._play(generation, index))
         fade_in.start(back)
         Animation(opacity=0, d=FADE_SECONDS).start(front)
         self._swapped = not self._swapped  # the faded-in picture is the front one now
@@ -163,6 +183,40 @@ class AttractScreen(Screen):  # type: ignore[misc]
         if generation == self._generation and image is not self._images()[0]:
             image.texture = None
 
+    def _play(self, generation: int, index: int) -> None:
+        """The video whose poster is on screen plays, muted; it loops when it is the
+        whole loop, else its end brings the next picture."""
+        if generation != self._generation or not self._running or self.player is not None:
+            return
+        player = Player(self.sources[index], muted=True, loop=len(self.sources) == 1)
+        self.player = player
+        image = self._images()[0]
+
+        def frame(*_args: Any) -> None:
+            if self.player is player and player.texture is not None:
+                image.texture = player.texture
+                image.canvas.ask_update()
+
+        def ended(*_args: Any) -> None:
+            if self.player is player and len(self.sources) > 1:
+                Clock.schedule_once(lambda _dt: self._video_ended(player))
+
+        player.core.bind(on_frame=frame, on_eos=ended)
+        player.play()
+
+    def _video_ended(self, player: Player) -> None:
+        if self.player is not player:
+            return
+        # its last frame stays on screen (the image holds the texture) until the next
+        # picture has faded in
+        self._close_player()
+        self.next_picture()
+
+    def _close_player(self) -> None:
+        player, self.player = self.player, None
+        if player is not None:
+            player.close()
+
     def _images(self) -> tuple[Any, Any]:
         a, b = self.ids.picture_a, self.ids.picture_b
         return (b, a) if self._swapped else (a, b)
@@ -171,6 +225,8 @@ class AttractScreen(Screen):  # type: ignore[misc]
         self._stop()
         self._running = True
         self._events = [Clock.schedule_interval(self.next_picture, PICTURE_SECONDS)]
+        if self.sources and self.sources[self._picture] in self.posters:
+            self._play(self._generation, self._picture)
         self._line_event = Clock.schedule_once(self._line_turn, float(self.line_seconds))
 
     def on_leave(self, *_args: Any) -> None:
@@ -179,6 +235,7 @@ class AttractScreen(Screen):  # type: ignore[misc]
         self._stop()
         self._running = False
         self._generation += 1
+        self._close_player()
         for image in self._images():
             Animation.cancel_all(image)
             image.texture = None

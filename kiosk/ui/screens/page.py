@@ -9,12 +9,13 @@ from kivy.uix.image import Image as KvImage
 from kivy.uix.screenmanager import Screen
 from kivy.uix.widget import Widget
 
-from kiosk.protocol.pack import Heading, Image, ListBlock, PageDoc, Paragraph, Tokens
+from kiosk.protocol.pack import Heading, Image, ListBlock, PageDoc, Paragraph, Tokens, Video
 from kiosk.ui import theme as colours
 from kiosk.ui.content import LoadedPack
 from kiosk.ui.pictures import PictureBook
 from kiosk.ui.textview import TokenText
 from kiosk.ui.theme import Theme
+from kiosk.ui.video import VideoView, read_captions
 from kiosk.ui.widgets import Picture, Tile, icon_side
 
 
@@ -56,7 +57,8 @@ class PageScreen(Screen):  # type: ignore[misc]
         self.title = _links(doc.title, set())
         width = theme.width
         column = theme.column_width(width)
-        body = _Body(self, pack, fontbook, pictures, theme, column, visible)
+        self.stop_videos()
+        body = _Body(self, pack, fontbook, pictures, theme, column, visible, lang)
         body.build(doc)
         children = [p for p in pack.manifest.children(page_id) if p.id in visible]
         if children:
@@ -116,9 +118,24 @@ class PageScreen(Screen):  # type: ignore[misc]
         body.widgets.append(image)
         body.gap(28)
 
+    def videos(self) -> list[VideoView]:
+        """The videos of the page shown."""
+        return [w for w in self.ids.holder.children if isinstance(w, VideoView)]
+
+    def stop_videos(self) -> None:
+        """Every video back to its poster, its decoder ended (page left, idle reset)."""
+        for video in self.videos():
+            video.stop()
+
+    def _one_plays(self, playing: VideoView) -> None:
+        for video in self.videos():
+            if video is not playing:
+                video.pause()
+
     def on_leave(self, *_args: Any) -> None:
         """The page's widgets go with their textures and pictures (drawn afresh when
-        a page is shown again)."""
+        a page is shown again); a video playing stops."""
+        self.stop_videos()
         self.ids.holder.clear_widgets()
         self.ids.qr_box.clear_widgets()
         self.title, self.kicker = (), ()
@@ -141,8 +158,10 @@ class _Body:
         theme: Theme,
         column: float,
         visible: set[str],
+        lang: str,
     ) -> None:
         self.screen = screen
+        self.lang = lang
         self.pack = pack
         self.fontbook = fontbook
         self.pictures = pictures
@@ -204,6 +223,50 @@ class _Body:
                 self.gap(10)
             elif isinstance(block, Image):
                 self.picture(block)
+            elif isinstance(block, Video):
+                self.video(block)
+
+    def video(self, block: Video) -> None:
+        """The poster with a play mark, at the width of the column (kiosk/ui/video.py)."""
+        t = self.theme
+        viewport = max(400.0, t.height - t.header_height - t.bar_height)
+        size = Picture(
+            natural_width=block.width,
+            natural_height=block.height,
+            target_width=self.column,
+            max_height=viewport * 0.8,
+        ).size
+        entry = self.pack.manifest.videos.get(block.src)
+        captions = self.pack.paths.get(block.captions) if block.captions else None
+        view = VideoView(
+            captions=read_captions(captions),
+            source=str(self.pack.paths[block.src]),
+            poster=self.pictures.texture(self.pack.paths[block.poster], size),
+            muted=not (entry is not None and entry.sound),
+            lang=self.lang,
+            fontbook=self.fontbook,
+            caption_size=t.body,
+            name=f"video:{block.src}",
+            size_hint=(None, None),
+            size=size,
+            pos_hint={"center_x": 0.5},
+        )
+        view.bind(on_play=self.screen._one_plays)
+        self.gap(8)
+        self.widgets.append(view)
+        if block.caption:
+            self.widgets.append(
+                self.text(
+                    block.caption,
+                    t.caption,
+                    halign="center",
+                    color=colours.MUTED,
+                    pad_top=t.px(10),
+                    pad_bottom=t.px(28),
+                )
+            )
+        else:
+            self.gap(28)
 
     def picture(self, block: Image) -> None:
         t = self.theme
