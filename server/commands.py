@@ -14,6 +14,7 @@ from server.ops import commands as ops_commands
 from server.packs import commands as packs_commands
 from server.packs import publish_commands
 from server.web import account_commands
+from server.workspace import cli as workspace_cli
 
 
 def register(registry: Registry) -> None:
@@ -25,6 +26,7 @@ def register(registry: Registry) -> None:
         "kiosk", "kiosks: enrol (server side); sync, agent, ui, status, import (kiosk side)"
     )
     packs_commands.register(registry)
+    workspace_cli.register(registry)
     publish_commands.register(registry)
     serve_commands.register(registry)
     fleet_commands.register(registry)

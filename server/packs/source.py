@@ -22,6 +22,7 @@ from kiosk.protocol.languages import LANGUAGES
 from kiosk.protocol.pack import PACK_ID, PAGE_ID
 from kiosk.protocol.paths import check_pack_path, special_file
 from server.packs.findings import Findings
+from server.packs.translation import source_language
 from server.publisher import Settings, parse_settings
 
 PACK_TOML = "pack.toml"
@@ -36,6 +37,7 @@ PACK_KEYS = {
     "pages",
     "publisher",
     "site",
+    "source_language",
 }
 PAGE_KEYS = {"id", "parent", "icon", "valid_from", "valid_until"}
 
@@ -72,6 +74,8 @@ class PackSource:
     glossary: dict[str, list[str]] = field(default_factory=dict)
     #: [publisher] and [site] of pack.toml: the pack's own settings (server/publisher.py)
     settings: Settings = field(default_factory=lambda: Settings(None))
+    #: the language translations are made from (server/packs/translation.py)
+    source_language: str = ""
 
     def page_file(self, page_id: str, lang: str) -> str:
         return f"pages/{page_id}/{lang}.md"
@@ -322,6 +326,17 @@ def _read_header(
         )
     else:
         src.default_language = default
+    declared = raw.get("source_language")
+    if declared is not None and declared not in src.languages:
+        findings.error(
+            PACK_TOML,
+            lines.key("source_language"),
+            "toml",
+            "source_language (the language translations are made from) must be one of "
+            "the pack's languages",
+        )
+        declared = None
+    src.source_language = source_language(src.languages, declared, src.default_language)
     title = raw.get("title")
     if not isinstance(title, dict):
         findings.error(

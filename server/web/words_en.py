@@ -15,6 +15,7 @@ EN: Final[dict[str, str]] = {
     "signed_in_as": "Signed in: {name} ({role})",
     "role.viewer": "viewer",
     "role.publisher": "publisher",
+    "role.editor": "editor",  # i13 workspace
     "role.admin": "admin",
     "sign_out": "Sign out",
     "language": "Language",
@@ -52,7 +53,7 @@ EN: Final[dict[str, str]] = {
     "revoke.broker.manual": "Run bgk server mosquitto-config … --reload where Mosquitto's configuration is.",
     "nav.users": "Accounts",
     "users.title": "User accounts",
-    "users.intro": "Viewers read; publishers also send commands and notices and publish packs; admins also manage accounts.",
+    "users.intro": "Viewers read; editors also write and translate packs, upload pictures and request publication; publishers also send commands and notices and publish packs; admins also manage accounts.",
     "users.add": "Add the account",
     "users.name": "User name",
     "users.role": "Role",

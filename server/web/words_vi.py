@@ -15,6 +15,7 @@ VI: Final[dict[str, str]] = {
     "signed_in_as": "Đăng nhập: {name} ({role})",
     "role.viewer": "người xem",
     "role.publisher": "người phát hành",
+    "role.editor": "biên tập viên",  # i13 workspace
     "role.admin": "quản trị viên",
     "sign_out": "Đăng xuất",
     "language": "Ngôn ngữ",
@@ -54,7 +55,7 @@ VI: Final[dict[str, str]] = {
     "revoke.broker.manual": "Hãy chạy bgk server mosquitto-config … --reload ở nơi có cấu hình Mosquitto.",
     "nav.users": "Tài khoản",
     "users.title": "Tài khoản người dùng",
-    "users.intro": "Người xem chỉ xem; người phát hành còn gửi lệnh, thông báo và phát hành gói; quản trị viên còn quản lý tài khoản.",
+    "users.intro": "Người xem chỉ xem; biên tập viên còn soạn và dịch gói, tải ảnh lên, đề nghị phát hành; người phát hành còn gửi lệnh, thông báo và phát hành gói; quản trị viên còn quản lý tài khoản.",
     "users.add": "Thêm tài khoản",
     "users.name": "Tên đăng nhập",
     "users.role": "Quyền",
