@@ -39,7 +39,7 @@ def section_commands(title: str) -> list[str]:
 
 def run(line: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     if line.startswith("export "):
-        name, _, value = line.removeprefix("export ").partition("=")
+        _name, _, value = line.removeprefix("export ").partition("=")
         assert value == "bgk_...", line  # the README's placeholder for a token
         return subprocess.CompletedProcess(line, 0, "", "")
     words = shlex.split(line)
@@ -92,5 +92,5 @@ def test_the_workspace_on_the_server_as_the_readme_says(
                 en.write_text(en.read_text("utf-8").replace("Opening hours", "Gate hours"))
     drafts = DraftStore(site.cfg.data / "workspace")
     log = drafts.history("lao-bao")
-    assert [(v.author, v.message) for v in log][0] == ("ana", "Giờ làm việc mới")
+    assert (log[0].author, log[0].message) == ("ana", "Giờ làm việc mới")
     assert b"## Gate hours" in (drafts.read("lao-bao", "pages/welcome/en.md") or b"")
