@@ -28,7 +28,7 @@ from server.web.dashboard import install_dashboard
 from server.web.dashboard_pages import PageError, error_page, render, wants_page, words_of
 from server.web.files import files_router, not_found
 from server.web.sites import sites_router
-from server.workspace.api import workspace_api
+from server.workspace.web import install_workspace
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ def create_app(
     app.include_router(files_router(config.tuf_dir, config.blob_dir))
     app.include_router(sites_router(config))
     app.include_router(api_router())
-    app.include_router(workspace_api())
+    install_workspace(app)
     install_dashboard(app)
     install_error_handlers(app)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from server.workspace.words import WORKSPACE_EN
+
 EN: Final[dict[str, str]] = {
     "app": "Border-gate information kiosks",
     "skip": "Skip to main content",
@@ -288,4 +290,7 @@ EN: Final[dict[str, str]] = {
     "enrol.err.gate": "Gate “{value}” is not valid: use lowercase letters, digits and '-'.",
     "enrol.err.group": "Group “{value}” is not valid: use lowercase letters, digits and '-'.",
     "enrol.err.exists": "Kiosk {id} is already enrolled. Tick “Issue a new bundle” to replace its bundle (the old one stops working).",
+    # --- i13: the publishers' workspace (server/workspace/words.py) ---
+    **WORKSPACE_EN,
+    # --- end i13 ---
 }  # fmt: skip

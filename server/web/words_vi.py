@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from server.workspace.words import WORKSPACE_VI
+
 VI: Final[dict[str, str]] = {
     "app": "Kiosk thông tin cửa khẩu",
     "skip": "Bỏ qua, đến nội dung chính",
@@ -296,4 +298,7 @@ VI: Final[dict[str, str]] = {
     "enrol.err.gate": "Tên cửa khẩu “{value}” không hợp lệ: dùng chữ thường không dấu, số và gạch ngang.",
     "enrol.err.group": "Tên nhóm “{value}” không hợp lệ: dùng chữ thường không dấu, số và gạch ngang.",
     "enrol.err.exists": "Kiosk {id} đã được đăng ký. Đánh dấu “Cấp lại gói” nếu muốn cấp gói mới (gói cũ sẽ không dùng được nữa).",
+    # --- i13: the publishers' workspace (server/workspace/words.py) ---
+    **WORKSPACE_VI,
+    # --- end i13 ---
 }  # fmt: skip

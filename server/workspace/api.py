@@ -22,8 +22,15 @@ from server.packs.today import vietnam_today
 from server.web.auth import Principal, now_of, require
 from server.workspace import history
 from server.workspace.archive import MAX_ARCHIVE, pack_archive, unpack_archive
-from server.workspace.checks import LintRefused, lint_files, refuse_unless_clean
-from server.workspace.drafts import Conflict, DraftError, DraftStore, NoSuchPack, NoSuchVersion
+from server.workspace.checks import LintRefused, lint_files, lint_folder_with, refuse_unless_clean
+from server.workspace.drafts import (
+    Conflict,
+    DraftError,
+    DraftStore,
+    NoSuchPack,
+    NoSuchVersion,
+    check_path,
+)
 from server.workspace.grid import mark_done
 
 Rev = Annotated[str | None, Query(max_length=40)]
@@ -35,6 +42,11 @@ class SaveIn(BaseModel):
     message: Annotated[str, Field(min_length=1, max_length=2000)]
     #: path -> new text (UTF-8), or null to remove the file
     files: dict[str, Annotated[str, Field(max_length=1_000_000)] | None] = Field(max_length=200)
+
+
+class CheckIn(BaseModel):
+    base: Annotated[str, Field(min_length=40, max_length=40)]
+    files: dict[str, Annotated[str, Field(max_length=1_000_000)]] = Field(max_length=20)
 
 
 class RestoreIn(BaseModel):
@@ -170,6 +182,20 @@ def workspace_api() -> APIRouter:
         except DraftError as exc:
             return _refusal(exc)
         return {"version": version}
+
+    @router.post("/{pack}/check", summary="lint findings of unsaved text, in its pack (editor)")
+    def check(request: Request, pack: str, body: CheckIn, p: Principal = editor) -> Any:
+        drafts = drafts_of(request)
+        try:
+            root = drafts.checkout(pack, body.base)
+            for path in body.files:
+                check_path(path)
+        except DraftError as exc:
+            return _refusal(exc)
+        changed = {k: v.encode("utf-8") for k, v in body.files.items()}
+        result = lint_folder_with(root, changed, today=today_of(request))
+        return {"findings": [f.as_dict() for f in result.findings.sorted()
+                             if f.file in body.files or f.file == "pack.toml"]}  # fmt: skip
 
     @router.post("/{pack}/restore", summary="a new version with an older one's files (editor)")
     def restore(request: Request, pack: str, body: RestoreIn, p: Principal = editor) -> Any:

@@ -43,6 +43,21 @@ def lint_files(
     return result
 
 
+def lint_folder_with(
+    root: Path, changed: Mapping[str, bytes], *, today: date, settings: Settings | None = None
+) -> LintResult:
+    """Lint a stored version's folder with some files replaced (not saved)."""
+    import shutil
+
+    with tempfile.TemporaryDirectory(prefix="bgk-lint-") as tmp:
+        copy = Path(tmp) / "pack"
+        shutil.copytree(root, copy)
+        for rel, data in changed.items():
+            (copy / rel).parent.mkdir(parents=True, exist_ok=True)
+            (copy / rel).write_bytes(data)
+        return lint_pack(copy, today=today, settings=settings)
+
+
 def refuse_unless_clean(result: LintResult) -> None:
     if not result.ok:
         raise LintRefused(result.findings.sorted())
