@@ -79,8 +79,8 @@ def workspace_pages() -> APIRouter:
                      for para in paragraphs(src_text.decode("utf-8", "replace"))]  # fmt: skip
         pages = [row.page for row in g.rows]
         context = {
-            "pack": pack, "page": page, "lang": lang, "source": source, "cell": cell,
-            "version": g.version, "path": path, "text": text.decode("utf-8", "replace"),
+            "pack": pack, "page": page, "text_lang": lang, "source": source, "cell": cell,
+            "version": g.version, "file_path": path, "text": text.decode("utf-8", "replace"),
             "src_paras": src_paras, "is_source": lang == source, "pages": sorted(pages),
             "can_edit": p.user.can("editor"),
         }  # fmt: skip

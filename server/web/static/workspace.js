@@ -37,8 +37,13 @@
   function refreshPreview() {
     var url = previewUrl();
     pvStatus.textContent = "…";
+    var asked = base;
     fetch(url, { credentials: "same-origin" }).then(function (r) {
-      if (r.ok) { preview.src = url; pvStatus.textContent = ""; preview.dataset.version = base; return; }
+      if (r.ok) {
+        if (asked !== base) { return; }   /* a newer save asked for its own */
+        preview.onload = function () { preview.dataset.version = asked; };
+        preview.src = url; pvStatus.textContent = ""; return;
+      }
       return r.json().then(function (b) { pvStatus.textContent = d.wPreviewFailed.replace("{error}", b.error); });
     }).catch(function () { pvStatus.textContent = d.wOffline; });
   }
@@ -173,4 +178,5 @@
   if (image) { image.addEventListener("click", function () { insert("\n![", "](media/)\n"); }); }
 
   if (d.canEdit === "yes") { check(); }
+  refreshPreview();   /* after the page has loaded: a cold preview takes a while */
 })();
