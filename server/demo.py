@@ -162,9 +162,9 @@ class Demo:
         self.bgk("server", "init", "--data", str(data), "--keys", str(state / "keys"), "--url", url,
                  "--site-url", f"{url}/p")  # fmt: skip
 
-        say("dashboard accounts: an admin and a border-guard viewer, with API tokens")
+        say("accounts: an admin, a border-guard viewer, an editor and a publisher, with API tokens")
         logins = {}
-        for name, role in (("admin", "admin"), ("guard", "viewer")):
+        for name, role in DEMO_ACCOUNTS:
             made = json.loads(
                 self.bgk("server", "user", "add", name, "--role", role, "--generate", "--json",
                          "--data", str(data))
@@ -191,6 +191,9 @@ class Demo:
         self.bgk("pack", "build", str(self.opts.pack), "-o", str(built),
                  "--settings", str(data / "server.toml"))  # fmt: skip
         self.bgk("server", "publish", str(built), "--data", str(data), "--to", "all")
+
+        say(f"the workspace: {self.opts.pack.name}'s sources as drafts with history")
+        self.bgk("pack", "import", str(self.opts.pack), "--data", str(data), "--as", "demo")
 
         say(f"server on {url}")
         self.spawn("server", "server", "run", "--data", str(data))
@@ -243,6 +246,7 @@ class Demo:
                 "password": logins["viewer"]["password"],
             },
             "viewer_token": logins["viewer"]["token"],
+            **workspace_info(url, self.opts.pack.name, logins),
             "api_docs_url": f"{url}/docs",
             "pack_site_url": f"{url}/p/{self.opts.pack.name}/",
             "pack_site_dir": str(next(site.glob(f"{self.opts.pack.name}-v*"), site)),
@@ -345,6 +349,38 @@ def run_demo(opts: DemoOptions, say: Callable[[str], None] = print) -> int:
     return 0
 
 
+#: the demo's accounts (name, role)
+DEMO_ACCOUNTS = (("admin", "admin"), ("guard", "viewer"), ("bientap", "editor"),
+                 ("phathanh", "publisher"))  # fmt: skip
+
+
+def workspace_info(url: str, pack: str, logins: dict[str, dict[str, str]]) -> dict[str, Any]:
+    """demo.json's workspace part: where it is and the editor's and publisher's logins."""
+    return {
+        "workspace_url": f"{url}/workspace/{pack}",
+        **{
+            f"{role}_login": {"user": logins[role]["user"], "password": logins[role]["password"]}
+            for role in ("editor", "publisher")
+        },
+        "editor_token": logins["editor"]["token"],
+        "publisher_token": logins["publisher"]["token"],
+    }
+
+
+def workspace_summary(info: dict[str, Any], state: Path, pack: str) -> str:
+    editor, publisher = info["editor_login"], info["publisher_login"]
+    data = info["data_dir"]
+    return f"""
+The publishers' workspace: {info["workspace_url"]}
+  editor (writes, translates)   {editor["user"]} / {editor["password"]}
+  publisher                     {publisher["user"]} / {publisher["password"]}
+  publish the newest draft to the kiosk (as the publisher; the kiosk installs it):
+  BGK_TOKEN={info["publisher_token"]} .venv/bin/bgk pack pull {pack} -o {state}/draft --server {info["server_url"]}
+  .venv/bin/bgk pack build {state}/draft -o {state}/packs/draft --version 4 --settings {data}/server.toml
+  .venv/bin/bgk server publish {state}/packs/draft --data {data} --to all
+"""
+
+
 def summary(info: dict[str, Any], state: Path) -> str:
     config = info["kiosk_configs"][KIOSK_ID]
     data = info["data_dir"]
@@ -384,6 +420,7 @@ Try, in another terminal (from the project folder):
   .venv/bin/bgk server command --data {data} --kiosk {KIOSK_ID} notice --text "vi=Đường 9 tạm đóng" --text "en=Road 9 is closed" --wait 20
   .venv/bin/bgk server command --data {data} --kiosk {KIOSK_ID} screenshot --wait 30   # lands in {data}/screenshots/
 
+{workspace_summary(info, state, Path(info["pack_site_url"].rstrip("/")).name)}
 Stop with Ctrl-C.
 """
 

@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from kiosk.protocol.errors import UsageError
 from server.fleet.view import VIETNAM
+from server.packs.media import MAX_FILE_BYTES
 from server.packs.today import vietnam_today
 from server.web.auth import Principal, now_of, require
 from server.workspace import history
@@ -32,6 +33,7 @@ from server.workspace.drafts import (
     check_path,
 )
 from server.workspace.grid import mark_done
+from server.workspace.uploads import accept_picture, too_big
 
 Rev = Annotated[str | None, Query(max_length=40)]
 
@@ -196,6 +198,35 @@ def workspace_api() -> APIRouter:
         result = lint_folder_with(root, changed, today=today_of(request))
         return {"findings": [f.as_dict() for f in result.findings.sorted()
                              if f.file in body.files or f.file == "pack.toml"]}  # fmt: skip
+
+    @router.post("/{pack}/media", summary="upload a PNG or JPEG picture into media/ (editor)")
+    async def media(
+        request: Request, pack: str, name: Annotated[str, Query(max_length=100)],
+        base: Annotated[str, Query(min_length=40, max_length=40)], p: Principal = editor,
+    ) -> Any:  # fmt: skip
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_FILE_BYTES:
+            return JSONResponse({"error": too_big(int(declared))}, status_code=413)
+        data = bytearray()
+        async for chunk in request.stream():  # counted as it comes: never held whole
+            data += chunk
+            if len(data) > MAX_FILE_BYTES:
+                return JSONResponse({"error": too_big()}, status_code=413)
+        try:
+            path = await run_in_threadpool(accept_picture, name, bytes(data))
+            version = await run_in_threadpool(
+                lambda: drafts_of(request).save(
+                    pack,
+                    {path: bytes(data)},
+                    author=p.user.name,
+                    message=f"Add picture {path}",
+                    base=base,
+                    now=now_of(request),
+                )
+            )
+        except DraftError as exc:
+            return _refusal(exc)
+        return {"version": version, "path": path}
 
     @router.post("/{pack}/restore", summary="a new version with an older one's files (editor)")
     def restore(request: Request, pack: str, body: RestoreIn, p: Principal = editor) -> Any:

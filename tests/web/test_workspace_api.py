@@ -8,6 +8,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -182,3 +183,70 @@ def test_marking_a_translation_done_clears_its_cell(
     grid = page_grid(drafts, "tracked", None, today=__import__("datetime").date(2026, 6, 1))
     assert grid.cell("welcome", "en").state == "up-to-date"
     assert grid.cell("welcome", "lo").state == "needs-update"
+
+
+def png_bytes(width: int, height: int) -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 30, 30)).save(out, "PNG")
+    return out.getvalue()
+
+
+def test_hostile_uploads_are_refused_with_a_clear_message(
+    app: FastAPI, site: Site, drafts: DraftStore
+) -> None:
+    import struct
+    import zlib
+
+    import httpx
+
+    token = create_token(site.store, "editor", now=time.time())
+    head0 = drafts.head("tracked")
+
+    def bomb() -> bytes:  # a tiny PNG whose header claims 30000 x 30000 pixels
+        def chunk(kind: bytes, data: bytes) -> bytes:
+            crc = struct.pack(">I", zlib.crc32(kind + data))
+            return struct.pack(">I", len(data)) + kind + data + crc
+
+        ihdr = struct.pack(">IIBBBBB", 30000, 30000, 8, 2, 0, 0, 0)
+        return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
+                + chunk(b"IDAT", zlib.compress(b"\0" * 1000)) + chunk(b"IEND", b""))  # fmt: skip
+
+    def huge() -> Iterator[bytes]:  # 200 MB, streamed without a length
+        block = b"\x89PNG\r\n\x1a\n" + b"\0" * (1024 * 1024 - 8)
+        for _ in range(200):
+            yield block
+
+    with serve(app) as url, httpx.Client(base_url=url, timeout=60,
+                                          headers={"Authorization": f"Bearer {token}"}) as http:  # fmt: skip
+
+        def upload(name: str, body: Any) -> httpx.Response:
+            return http.post("/api/v1/workspace/tracked/media",
+                             params={"name": name, "base": drafts.head("tracked")}, content=body)  # fmt: skip
+
+        r = upload("bomb.png", bomb())
+        assert r.status_code == 400 and "decompression bomb" in r.json()["error"]
+        r = upload("photo.jpg", png_bytes(64, 64))
+        assert r.status_code == 400
+        assert r.json()["error"] == (
+            "photo.jpg is a PNG picture but its name says JPEG: rename it photo.png"
+        )
+        r = upload("page.jpg", b"<!doctype html><script>alert(1)</script>")
+        assert r.status_code == 400
+        assert "is HTML or XML text, not a PNG or JPEG picture" in r.json()["error"]
+        started = time.monotonic()
+        r = upload("big.png", huge())
+        assert r.status_code == 413 and "over 20 MB" in r.json()["error"], r.text
+        took = time.monotonic() - started
+        r = upload("big.png", b"\0" * (21 * 1024 * 1024))  # with a Content-Length
+        assert r.status_code == 413
+        assert drafts.head("tracked") == head0  # nothing was saved
+        r = upload("map.png", png_bytes(320, 200))
+        assert r.status_code == 200, r.text
+        assert r.json()["path"] == "media/map.png"
+        assert drafts.read("tracked", "media/map.png") == png_bytes(320, 200)
+        assert drafts.history("tracked")[0].message == "Add picture media/map.png"
+    print(f"200 MB upload refused after {took:.2f} s")
