@@ -9,7 +9,7 @@ a push that fails lint 422 with the findings.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -21,7 +21,7 @@ from server.fleet.view import VIETNAM
 from server.packs.media import MAX_FILE_BYTES
 from server.packs.today import vietnam_today
 from server.web.auth import Principal, now_of, require
-from server.workspace import history
+from server.workspace import history, tree
 from server.workspace.archive import MAX_ARCHIVE, pack_archive, unpack_archive
 from server.workspace.checks import LintRefused, lint_files, lint_folder_with, refuse_unless_clean
 from server.workspace.drafts import (
@@ -49,6 +49,15 @@ class SaveIn(BaseModel):
 class CheckIn(BaseModel):
     base: Annotated[str, Field(min_length=40, max_length=40)]
     files: dict[str, Annotated[str, Field(max_length=1_000_000)]] = Field(max_length=20)
+
+
+class PageIn(BaseModel):
+    base: Annotated[str, Field(min_length=40, max_length=40)]
+    #: add | remove | up | down
+    action: Literal["add", "remove", "up", "down"]
+    page: Annotated[str, Field(max_length=63)]
+    #: the title of a new page, in the source language
+    title: Annotated[str, Field(max_length=200)] = ""
 
 
 class RestoreIn(BaseModel):
@@ -227,6 +236,24 @@ def workspace_api() -> APIRouter:
         except DraftError as exc:
             return _refusal(exc)
         return {"version": version, "path": path}
+
+    @router.post("/{pack}/pages", summary="add, remove or move a page (editor)")
+    def pages(request: Request, pack: str, body: PageIn, p: Principal = editor) -> Any:
+        drafts, who, now = drafts_of(request), p.user.name, now_of(request)
+        try:
+            if body.action == "add":
+                version = tree.add_page(drafts, pack, body.page, body.title, base=body.base,
+                                        author=who, now=now)  # fmt: skip
+            elif body.action == "remove":
+                version = tree.remove_page(drafts, pack, body.page, base=body.base, author=who,
+                                           now=now)  # fmt: skip
+            else:
+                step = -1 if body.action == "up" else 1
+                version = tree.move_page(drafts, pack, body.page, step, base=body.base,
+                                         author=who, now=now)  # fmt: skip
+        except DraftError as exc:
+            return _refusal(exc)
+        return {"version": version}
 
     @router.post("/{pack}/restore", summary="a new version with an older one's files (editor)")
     def restore(request: Request, pack: str, body: RestoreIn, p: Principal = editor) -> Any:

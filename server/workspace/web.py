@@ -86,7 +86,28 @@ def workspace_pages() -> APIRouter:
         }  # fmt: skip
         return render(request, "workspace_editor.html", context, principal=p)
 
+    @router.get("/workspace/{pack}/file")
+    def plain_file(
+        request: Request, pack: str, path: Annotated[str, Query(max_length=100)],
+        p: Principal = signed_in,
+    ) -> Response:  # fmt: skip
+        if path not in PLAIN_FILES:
+            raise PageError(404, "error.404", id=path)
+        g = _grid(request, pack)
+        text = drafts_of(request).read(pack, path, g.version) or b""
+        context: dict[str, Any] = {
+            "pack": pack, "page": path, "text_lang": "", "source": "", "cell": None,
+            "version": g.version, "file_path": path, "text": text.decode("utf-8", "replace"),
+            "src_paras": [], "is_source": True, "pages": [], "plain": True,
+            "can_edit": p.user.can("editor"),
+        }  # fmt: skip
+        return render(request, "workspace_editor.html", context, principal=p)
+
     return router
+
+
+#: files of a pack edited as plain text: the page tree, titles, validity windows, glossaries
+PLAIN_FILES = ("pack.toml", "glossary/lo.txt", "glossary/th.txt", "SOURCES.md")
 
 
 def preview_route() -> APIRouter:

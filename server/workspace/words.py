@@ -60,6 +60,16 @@ WORKSPACE_VI: Final[dict[str, str]] = {
     "ws.tb.link": "Liên kết trang",
     "ws.tb.image": "Hình",
     "ws.viewer_only": "Tài khoản người xem chỉ xem được; soạn thảo cần quyền biên tập viên.",
+    "ws.tree": "Cây trang",
+    "ws.add_page": "Thêm trang",
+    "ws.page_id": "Mã trang (chữ thường không dấu, số, gạch ngang)",
+    "ws.page_title": "Tiêu đề (bản gốc)",
+    "ws.up": "Lên",
+    "ws.down": "Xuống",
+    "ws.remove": "Xóa",
+    "ws.remove_confirm": "Xóa trang {page} ở mọi ngôn ngữ? (Vẫn khôi phục được từ lịch sử.)",
+    "ws.files": "Tệp của gói: tiêu đề, thứ tự và thời hạn hiển thị các trang (pack.toml), từ điển tiếng Lào và tiếng Thái",
+    "ws.actions": "Thao tác",
 }
 
 WORKSPACE_EN: Final[dict[str, str]] = {
@@ -117,4 +127,14 @@ WORKSPACE_EN: Final[dict[str, str]] = {
     "ws.tb.link": "Page link",
     "ws.tb.image": "Picture",
     "ws.viewer_only": "Viewer accounts can only look; writing needs the editor role.",
+    "ws.tree": "Page tree",
+    "ws.add_page": "Add a page",
+    "ws.page_id": "Page id (lowercase letters, digits, dashes)",
+    "ws.page_title": "Title (source language)",
+    "ws.up": "Up",
+    "ws.down": "Down",
+    "ws.remove": "Remove",
+    "ws.remove_confirm": "Remove page {page} in every language? (It can be restored from the history.)",
+    "ws.files": "Pack files: page titles, order and validity windows (pack.toml), Lao and Thai glossaries",
+    "ws.actions": "Actions",
 }

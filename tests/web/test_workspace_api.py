@@ -250,3 +250,46 @@ def test_hostile_uploads_are_refused_with_a_clear_message(
         assert drafts.read("tracked", "media/map.png") == png_bytes(320, 200)
         assert drafts.history("tracked")[0].message == "Add picture media/map.png"
     print(f"200 MB upload refused after {took:.2f} s")
+
+
+def test_pages_are_added_moved_and_removed_in_one_version_each(
+    app: FastAPI, site: Site, drafts: DraftStore
+) -> None:
+    import datetime as dt
+    import tomllib
+
+    from server.workspace.grid import page_grid
+
+    editor = token_client(app, site, "editor")
+
+    def act(**body: str) -> Any:
+        return editor.post(f"{WS}/tracked/pages", json={"base": head(editor), **body})
+
+    r = act(action="add", page="hours", title="Giờ   làm việc")
+    assert r.status_code == 200, r.text
+    assert drafts.read("tracked", "pages/hours/vi.md") == "# Giờ làm việc\n".encode()
+    toml = (drafts.read("tracked", "pack.toml") or b"").decode()
+    assert toml.startswith("# The mini pack with translation records")  # comments kept
+    ids = [p["id"] for p in tomllib.loads(toml)["pages"]]
+    assert ids == ["welcome", "help", "hours"]
+    grid = page_grid(drafts, "tracked", None, dt.date(2026, 6, 1))
+    assert grid.rows[0].page == "hours"  # four languages missing: problems first
+    assert [c.state for c in grid.rows[0].cells] == ["source"] + ["missing"] * 4
+    assert act(action="add", page="hours", title="x").json()["error"] == (
+        "the pack already has a page 'hours'"
+    )
+    assert act(action="add", page="Bad Id", title="x").status_code == 400
+    assert act(action="up", page="hours").status_code == 200
+    toml = (drafts.read("tracked", "pack.toml") or b"").decode()
+    assert [p["id"] for p in tomllib.loads(toml)["pages"]] == ["welcome", "hours", "help"]
+    assert act(action="remove", page="hours").status_code == 200
+    assert not [p for p in drafts.listing("tracked") if p.startswith("pages/hours/")]
+    toml = (drafts.read("tracked", "pack.toml") or b"").decode()
+    assert [p["id"] for p in tomllib.loads(toml)["pages"]] == ["welcome", "help"]
+    assert [v.message for v in drafts.history("tracked")[:3]] == [
+        "Remove page hours", "Move page hours", "Add page hours"
+    ]  # fmt: skip
+    viewer = token_client(app, site, "viewer")
+    r = viewer.post(f"{WS}/tracked/pages", json={"base": head(editor), "action": "remove",
+                                                  "page": "help"})  # fmt: skip
+    assert r.status_code == 403

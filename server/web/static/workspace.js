@@ -3,6 +3,35 @@
    inline, the kiosk's own preview after each save, the toolbar, "mark done". */
 (function () {
   "use strict";
+  /* the page grid: add, remove, move pages (the API checks the editor role) */
+  var grid = document.getElementById("tree-actions");
+  if (grid) {
+    var g = grid.dataset;
+    var act = function (body) {
+      body.base = g.base;
+      fetch("/api/v1/workspace/" + encodeURIComponent(g.pack) + "/pages", {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": g.csrf },
+        body: JSON.stringify(body)
+      }).then(function (r) { return r.json().then(function (b) { return { r: r, b: b }; }); })
+        .then(function (x) {
+          if (x.r.ok) { window.location.reload(); return; }
+          var out = document.getElementById("tree-status");
+          out.textContent = x.b.error; out.className = "bad";
+        });
+    };
+    document.querySelectorAll("[data-tree]").forEach(function (b) {
+      b.addEventListener("click", function () {
+        if (b.dataset.tree === "remove" && !window.confirm(b.dataset.confirm)) { return; }
+        act({ action: b.dataset.tree, page: b.dataset.page });
+      });
+    });
+    var form = document.getElementById("add-page");
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      act({ action: "add", page: form.elements.page.value.trim(), title: form.elements.title.value });
+    });
+  }
   var root = document.getElementById("editor");
   if (!root) { return; }
   var d = root.dataset;
@@ -35,6 +64,7 @@
       "&rev=" + base + (portrait ? "&portrait=true" : "") + (large ? "&large=true" : "");
   }
   function refreshPreview() {
+    if (!preview) { return; }
     var url = previewUrl();
     pvStatus.textContent = "…";
     var asked = base;
