@@ -36,6 +36,12 @@ from zoneinfo import ZoneInfo
 
 from kiosk.protocol.commands import Registry
 from kiosk.protocol.errors import BgkError, UsageError
+from server.workspace.demo_part import (
+    DEMO_ACCOUNTS,
+    in_background,
+    workspace_info,
+    workspace_summary,
+)
 
 log = logging.getLogger(__name__)
 REPO = Path(__file__).resolve().parents[1]
@@ -96,6 +102,26 @@ class Demo:
                 failed.append(f"`bgk {' '.join(args[:2])}` failed: {err.strip()[-300:]}")
         if failed:
             raise DemoError(failed[0])
+
+    def accounts(
+        self, data: Path, accounts: tuple[tuple[str, str], ...], logins: dict[str, dict[str, str]]
+    ) -> None:
+        """Users with generated passwords and API tokens, into `logins` by role."""
+        for name, role in accounts:
+            made = json.loads(
+                self.bgk("server", "user", "add", name, "--role", role, "--generate", "--json",
+                         "--data", str(data))
+            )  # fmt: skip
+            token = json.loads(
+                self.bgk("server", "token", "create", "--user", name, "--label", "demo", "--json",
+                         "--data", str(data))
+            )  # fmt: skip
+            logins[role] = {"user": name, "password": made["password"], "token": token["token"]}
+
+    def workspace(self, data: Path, logins: dict[str, dict[str, str]]) -> None:
+        """The sample imported into the workspace; an editor and a publisher."""
+        self.bgk("pack", "import", str(self.opts.pack), "--data", str(data), "--as", "demo")
+        self.accounts(data, DEMO_ACCOUNTS[2:], logins)
 
     def spawn(self, name: str, *args: str, extra_env: dict[str, str] | None = None) -> None:
         """Start a long-running `bgk` command with its output in STATE/logs/NAME.log."""
@@ -162,18 +188,9 @@ class Demo:
         self.bgk("server", "init", "--data", str(data), "--keys", str(state / "keys"), "--url", url,
                  "--site-url", f"{url}/p")  # fmt: skip
 
-        say("accounts: an admin, a border-guard viewer, an editor and a publisher, with API tokens")
-        logins = {}
-        for name, role in DEMO_ACCOUNTS:
-            made = json.loads(
-                self.bgk("server", "user", "add", name, "--role", role, "--generate", "--json",
-                         "--data", str(data))
-            )  # fmt: skip
-            token = json.loads(
-                self.bgk("server", "token", "create", "--user", name, "--label", "demo", "--json",
-                         "--data", str(data))
-            )  # fmt: skip
-            logins[role] = {"user": name, "password": made["password"], "token": token["token"]}
+        say("dashboard accounts: an admin and a border-guard viewer, with API tokens")
+        logins: dict[str, dict[str, str]] = {}
+        self.accounts(data, DEMO_ACCOUNTS[:2], logins)
 
         say("Mosquitto broker (generated config, free ports)")
         store = open_store(f"sqlite:///{data / 'fleet.db'}")
@@ -192,12 +209,12 @@ class Demo:
                  "--settings", str(data / "server.toml"))  # fmt: skip
         self.bgk("server", "publish", str(built), "--data", str(data), "--to", "all")
 
-        say(f"the workspace: {self.opts.pack.name}'s sources as drafts with history")
-        self.bgk("pack", "import", str(self.opts.pack), "--data", str(data), "--as", "demo")
-
         say(f"server on {url}")
         self.spawn("server", "server", "run", "--data", str(data))
         self.wait_for("the server", lambda: _http_ok(f"{url}/healthz"), 30)
+
+        say(f"the workspace: {self.opts.pack.name}'s sources as drafts, an editor and a publisher")
+        workspace = in_background(lambda: self.workspace(data, logins))
 
         say(f"kiosk {KIOSK_ID} at {GATE}: enrol, agent" + ("" if self.headless else ", UI"))
         bundle = state / "kiosks" / KIOSK_ID
@@ -234,6 +251,7 @@ class Demo:
             120,
         )
         self.wait_for("the fleet view", lambda: _fleet_count(self, data) > 1, 60)
+        workspace()
         info = {
             "dashboard_url": f"{url}/",
             "admin_login": {
@@ -347,38 +365,6 @@ def run_demo(opts: DemoOptions, say: Callable[[str], None] = print) -> int:
             say("stopping the demo …")
             demo.stop()
     return 0
-
-
-#: the demo's accounts (name, role)
-DEMO_ACCOUNTS = (("admin", "admin"), ("guard", "viewer"), ("bientap", "editor"),
-                 ("phathanh", "publisher"))  # fmt: skip
-
-
-def workspace_info(url: str, pack: str, logins: dict[str, dict[str, str]]) -> dict[str, Any]:
-    """demo.json's workspace part: where it is and the editor's and publisher's logins."""
-    return {
-        "workspace_url": f"{url}/workspace/{pack}",
-        **{
-            f"{role}_login": {"user": logins[role]["user"], "password": logins[role]["password"]}
-            for role in ("editor", "publisher")
-        },
-        "editor_token": logins["editor"]["token"],
-        "publisher_token": logins["publisher"]["token"],
-    }
-
-
-def workspace_summary(info: dict[str, Any], state: Path, pack: str) -> str:
-    editor, publisher = info["editor_login"], info["publisher_login"]
-    data = info["data_dir"]
-    return f"""
-The publishers' workspace: {info["workspace_url"]}
-  editor (writes, translates)   {editor["user"]} / {editor["password"]}
-  publisher                     {publisher["user"]} / {publisher["password"]}
-  publish the newest draft to the kiosk (as the publisher; the kiosk installs it):
-  BGK_TOKEN={info["publisher_token"]} .venv/bin/bgk pack pull {pack} -o {state}/draft --server {info["server_url"]}
-  .venv/bin/bgk pack build {state}/draft -o {state}/packs/draft --version 4 --settings {data}/server.toml
-  .venv/bin/bgk server publish {state}/packs/draft --data {data} --to all
-"""
 
 
 def summary(info: dict[str, Any], state: Path) -> str:

@@ -136,7 +136,7 @@ def _check_workspace(info: dict[str, Any], env: dict[str, str], state: Path) -> 
     commands the demo prints (as its publisher) bring it to the real kiosk."""
     import shlex
 
-    from server.demo import workspace_summary
+    from server.workspace.demo_part import workspace_summary
 
     ws = info["server_url"] + "/api/v1/workspace/lao-bao"
     editor = {"Authorization": f"Bearer {info['editor_token']}"}
