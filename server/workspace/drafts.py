@@ -119,7 +119,7 @@ class DraftStore:
 
     def path_of(self, pack: str) -> Path:
         if not PACK_ID.match(pack):
-            raise UsageError(f"pack id {pack!r}: lowercase letters, digits and dashes")
+            raise NoSuchPack(f"pack id {pack!r}: lowercase letters, digits and dashes")
         return self.root / f"{pack}.git"
 
     def repo(self, pack: str) -> Repo:

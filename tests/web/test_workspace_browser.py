@@ -215,3 +215,38 @@ def test_the_workspace_speaks_english_when_asked(server: Running, browser: Any) 
     assert re.search(r"up to date|needs update", w.page.locator("#grid").inner_text())
     w.close()
     shutil.rmtree(ARTIFACTS / "none", ignore_errors=True)
+
+
+def test_pictures_upload_from_the_editor_and_hostile_ones_are_refused(
+    server: Running, browser: Any
+) -> None:
+    from PIL import Image
+
+    w = Watched(browser, viewport={"width": 1366, "height": 768}, locale="vi-VN")
+    page = w.page
+    sign_in(w, server.url, "bien", "/workspace/lao-bao/edit/practical/vi")
+    drafts = DraftStore(server.site.cfg.data / "workspace")
+    head = drafts.head("lao-bao")
+    upload = page.locator("#upload")
+    upload.set_input_files(
+        {"name": "anh.jpg", "mimeType": "image/jpeg", "buffer": b"<html><script>x()</script>"}
+    )
+    expect(page.locator("#status")).to_have_class("bad")
+    assert (
+        "anh.jpg is HTML or XML text, not a PNG or JPEG picture"
+        in page.locator("#status").inner_text()
+    )
+    assert drafts.head("lao-bao") == head
+    w.shot("workspace-08-upload-refused")
+    out = io.BytesIO()
+    Image.new("RGB", (400, 300), (20, 120, 60)).save(out, "PNG")
+    upload.set_input_files(
+        {"name": "cho-bien.png", "mimeType": "image/png", "buffer": out.getvalue()}
+    )
+    expect(page.locator("#status")).to_have_class("ok", timeout=30_000)  # the page saved with it
+    assert "![](media/cho-bien.png)" in page.locator("#text").input_value()
+    assert drafts.read("lao-bao", "media/cho-bien.png") == out.getvalue()
+    text = drafts.read("lao-bao", "pages/practical/vi.md") or b""
+    assert b"![](media/cho-bien.png)" in text
+    w.problems = [p for p in w.problems if "status of 400" not in p]  # the refusal asked for
+    w.close()

@@ -204,8 +204,26 @@
       if (link.value) { insert("[", "](page:" + link.value + ")"); link.value = ""; }
     });
   }
-  var image = document.querySelector(".toolbar [data-image]");
-  if (image) { image.addEventListener("click", function () { insert("\n![", "](media/)\n"); }); }
+  /* a picture: uploaded into media/ (the server checks it as lint does), then linked */
+  var upload = document.getElementById("upload");
+  if (upload) {
+    upload.addEventListener("change", function () {
+      var file = upload.files[0];
+      if (!file) { return; }
+      say(d.wSaving);
+      fetch(api + "/media?name=" + encodeURIComponent(file.name) + "&base=" + base, {
+        method: "POST", credentials: "same-origin", body: file,
+        headers: { "X-CSRF-Token": d.csrf, "Content-Type": "application/octet-stream" }
+      }).then(function (r) { return r.json().then(function (b) { return { r: r, b: b }; }); })
+        .then(function (x) {
+          upload.value = "";
+          if (x.r.status === 200) {
+            base = x.b.version;
+            insert("\n![", "](" + x.b.path + ")\n");
+          } else { say(d.wFailed.replace("{error}", x.b.error), "bad"); }
+        }).catch(function () { upload.value = ""; say(d.wOffline, "bad"); });
+    });
+  }
 
   if (d.canEdit === "yes") { check(); }
   refreshPreview();   /* after the page has loaded: a cold preview takes a while */
