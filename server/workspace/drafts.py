@@ -33,7 +33,7 @@ from dulwich.objects import Blob, Commit, ObjectID, Tree
 from dulwich.refs import Ref
 from dulwich.repo import Repo
 
-from kiosk.protocol.errors import BgkError, ProtocolError, UsageError
+from kiosk.protocol.errors import BgkError, ProtocolError
 from kiosk.protocol.pack import PACK_ID
 from kiosk.protocol.paths import check_pack_path
 
