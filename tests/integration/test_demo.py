@@ -32,10 +32,12 @@ def test_demo_comes_up_headless_and_stops_cleanly(tmp_path: Path, font_cache: Pa
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 240
+        # BGK_DEMO_UP_S: a busy shared machine (load 10+ on 2 cores) needs longer
+        up_s = float(os.environ.get("BGK_DEMO_UP_S", "240"))
+        deadline = time.monotonic() + up_s
         while not (state / "demo.json").exists():
             assert demo.poll() is None, demo.communicate()[1][-2000:]
-            assert time.monotonic() < deadline, "the demo did not come up in 240 s"
+            assert time.monotonic() < deadline, f"the demo did not come up in {up_s:.0f} s"
             time.sleep(0.5)
         info = json.loads((state / "demo.json").read_text(encoding="utf-8"))
         _check_running(info, env)
