@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from pathlib import Path
 
-from server.packs.fileio import atomic_write
+from kiosk.common.files import atomic_write
 from server.packs.findings import Findings
 
 RECORD_FILE = "translation.toml"

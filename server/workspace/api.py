@@ -16,8 +16,8 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from kiosk.common.vietnam import VIETNAM
 from kiosk.protocol.errors import UsageError
-from server.fleet.view import VIETNAM
 from server.packs.media import MAX_FILE_BYTES
 from server.packs.today import vietnam_today
 from server.web.auth import Principal, now_of, require

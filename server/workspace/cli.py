@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kiosk.protocol.commands import Registry
+from kiosk.common.cli import Registry
 from kiosk.protocol.errors import UsageError
 
 PULL_FILE = ".bgk-pull"
@@ -215,7 +215,7 @@ def _read_pull(folder: Path) -> dict[str, Any]:
 
 
 def _write_pull(folder: Path, data: dict[str, Any]) -> None:
-    from server.packs.fileio import atomic_write
+    from kiosk.common.files import atomic_write
 
     atomic_write(folder / PULL_FILE, (json.dumps(data, indent=1) + "\n").encode())
 

@@ -14,7 +14,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from server.packs.fileio import atomic_write
+from kiosk.common.files import atomic_write
 from server.workspace.drafts import DraftError, DraftStore
 
 #: a cold preview builds the pack and starts Kivy: allow for a slow machine

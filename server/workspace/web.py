@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from server.web.auth import Principal, require
-from server.web.dashboard_pages import PageError, page_user, render
+from server.web.dashboard.pages import PageError, page_user, render
 from server.workspace.api import drafts_of, today_of, workspace_api
 from server.workspace.drafts import DraftError, NoSuchPack, NoSuchVersion
 from server.workspace.grid import Grid, page_grid

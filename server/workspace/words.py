@@ -1,5 +1,5 @@
 """The workspace's words (Vietnamese first, English as a choice), merged into the
-dashboard's tables in their marked i13 blocks (server/web/words_vi.py, words_en.py)."""
+dashboard's tables in their marked i13 blocks (server/words/vi.py, en.py)."""
 
 from __future__ import annotations
 
