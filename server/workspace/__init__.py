@@ -11,7 +11,6 @@
     api.py        /api/v1/workspace/... (viewer reads, editor writes; every route checks)
     web.py        the pages: /workspace, the grid, the editor; the preview route
     cli.py        bgk pack import / pull / push / translated
-    words.py      the pages' words, Vietnamese and English
     demo_part.py  its part of `bgk demo`
 
 Translations' source records are a pack format matter: server/packs/translation.py.
