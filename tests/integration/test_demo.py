@@ -26,9 +26,11 @@ def test_demo_comes_up_headless_and_stops_cleanly(tmp_path: Path, font_cache: Pa
            "PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "HOME": str(tmp_path)}  # fmt: skip
     # under `scripts/test --faketime` the demo's processes see the same shifted clock
     env |= {k: v for k, v in os.environ.items() if k == "LD_PRELOAD" or k.startswith("FAKETIME")}
+    # --duration is a safety stop (the test interrupts the demo when done): long enough
+    # for the workspace check, which builds and publishes a version the kiosk installs
     demo = subprocess.Popen(
         [sys.executable, "-m", "kiosk.cli", "demo", "--headless", "--kiosks", "5",
-         "--duration", "180", "--state-dir", str(state)],
+         "--duration", "600", "--state-dir", str(state)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
     try:
