@@ -184,4 +184,6 @@ def _check_workspace(info: dict[str, Any], env: dict[str, str], state: Path) -> 
         time.sleep(1)
     texts = b"".join(p.read_bytes() for p in current.rglob("*") if p.is_file()
                      and p.stat().st_size < 2_000_000)  # fmt: skip
-    assert "Xin kính chào quý khách".encode() in texts
+    # the built page holds the text as word spans: look for the new word ("kính" is in no
+    # other page of the sample)
+    assert "kính".encode() in texts
