@@ -15,6 +15,7 @@ from server.packs import publish_cli
 from server.reports import cli as reports_cli
 from server.sim import cli as sim_cli
 from server.web import cli as web_cli
+from server.workspace import cli as workspace_cli
 
 
 def register(registry: Registry) -> None:
@@ -26,6 +27,7 @@ def register(registry: Registry) -> None:
         "kiosk", "kiosks: enrol (server side); sync, agent, ui, status, import (kiosk side)"
     )
     packs_cli.register(registry)
+    workspace_cli.register(registry)
     publish_cli.register(registry)
     serve_cli.register(registry)
     fleet_cli.register(registry)

@@ -35,6 +35,12 @@ from typing import IO, Any
 from kiosk.common.vietnam import VIETNAM
 from kiosk.protocol.errors import UsageError
 from server.errors import OperatorMustAct
+from server.workspace.demo_part import (
+    DEMO_ACCOUNTS,
+    in_background,
+    workspace_info,
+    workspace_summary,
+)
 
 log = logging.getLogger(__name__)
 REPO = Path(__file__).resolve().parents[1]
@@ -95,6 +101,26 @@ class Demo:
                 failed.append(f"`bgk {' '.join(args[:2])}` failed: {err.strip()[-300:]}")
         if failed:
             raise DemoError(failed[0])
+
+    def accounts(
+        self, data: Path, accounts: tuple[tuple[str, str], ...], logins: dict[str, dict[str, str]]
+    ) -> None:
+        """Users with generated passwords and API tokens, into `logins` by role."""
+        for name, role in accounts:
+            made = json.loads(
+                self.bgk("server", "user", "add", name, "--role", role, "--generate", "--json",
+                         "--data", str(data))
+            )  # fmt: skip
+            token = json.loads(
+                self.bgk("server", "token", "create", "--user", name, "--label", "demo", "--json",
+                         "--data", str(data))
+            )  # fmt: skip
+            logins[role] = {"user": name, "password": made["password"], "token": token["token"]}
+
+    def workspace(self, data: Path, logins: dict[str, dict[str, str]]) -> None:
+        """The sample imported into the workspace; an editor and a publisher."""
+        self.bgk("pack", "import", str(self.opts.pack), "--data", str(data), "--as", "demo")
+        self.accounts(data, DEMO_ACCOUNTS[2:], logins)
 
     def spawn(self, name: str, *args: str, extra_env: dict[str, str] | None = None) -> None:
         """Start a long-running `bgk` command with its output in STATE/logs/NAME.log."""
@@ -162,17 +188,8 @@ class Demo:
                  "--site-url", f"{url}/p")  # fmt: skip
 
         say("dashboard accounts: an admin and a border-guard viewer, with API tokens")
-        logins = {}
-        for name, role in (("admin", "admin"), ("guard", "viewer")):
-            made = json.loads(
-                self.bgk("server", "user", "add", name, "--role", role, "--generate", "--json",
-                         "--data", str(data))
-            )  # fmt: skip
-            token = json.loads(
-                self.bgk("server", "token", "create", "--user", name, "--label", "demo", "--json",
-                         "--data", str(data))
-            )  # fmt: skip
-            logins[role] = {"user": name, "password": made["password"], "token": token["token"]}
+        logins: dict[str, dict[str, str]] = {}
+        self.accounts(data, DEMO_ACCOUNTS[:2], logins)
 
         say("Mosquitto broker (generated config, free ports)")
         store = open_store(f"sqlite:///{data / 'fleet.db'}")
@@ -194,6 +211,9 @@ class Demo:
         say(f"server on {url}")
         self.spawn("server", "server", "run", "--data", str(data))
         self.wait_for("the server", lambda: _http_ok(f"{url}/healthz"), 30)
+
+        say(f"the workspace: {self.opts.pack.name}'s sources as drafts, an editor and a publisher")
+        workspace = in_background(lambda: self.workspace(data, logins))
 
         say(f"kiosk {KIOSK_ID} at {GATE}: enrol, agent" + ("" if self.headless else ", UI"))
         bundle = state / "kiosks" / KIOSK_ID
@@ -230,6 +250,7 @@ class Demo:
             120,
         )
         self.wait_for("the fleet view", lambda: _fleet_count(self, data) > 1, 60)
+        workspace()
         info = {
             "dashboard_url": f"{url}/",
             "admin_login": {
@@ -242,6 +263,7 @@ class Demo:
                 "password": logins["viewer"]["password"],
             },
             "viewer_token": logins["viewer"]["token"],
+            **workspace_info(url, self.opts.pack.name, logins),
             "api_docs_url": f"{url}/docs",
             "pack_site_url": f"{url}/p/{self.opts.pack.name}/",
             "pack_site_dir": str(next(site.glob(f"{self.opts.pack.name}-v*"), site)),
@@ -383,5 +405,6 @@ Try, in another terminal (from the project folder):
   .venv/bin/bgk server command --data {data} --kiosk {KIOSK_ID} notice --text "vi=Đường 9 tạm đóng" --text "en=Road 9 is closed" --wait 20
   .venv/bin/bgk server command --data {data} --kiosk {KIOSK_ID} screenshot --wait 30   # lands in {data}/screenshots/
 
+{workspace_summary(info, state, Path(info["pack_site_url"].rstrip("/")).name)}
 Stop with Ctrl-C.
 """

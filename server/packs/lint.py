@@ -16,6 +16,8 @@ Rules (the `rule` of each finding):
   placeholder          an unknown {{placeholder}}, or one with no value to fill it
   oversize, encoding   text files too large or not UTF-8
   unused               (warning) files or folders nothing uses
+  stale-translation    (warning) a translation made from source paragraphs that have
+                       changed since (pages/<page>/translation.toml)
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from server.packs.placeholders import Fill, fill_lines
 from server.packs.segment import Segmenter
 from server.packs.source import PACK_TOML, PackSource, load_source
 from server.packs.source_files import read_text, safe_file
+from server.packs.translation import RECORD_FILE, Change, changes, read_records
 from server.packs.videolint import PackVideos, check_outputs, check_video, is_caption_of
 from server.packs.videoprobe import SUFFIXES as VIDEO_SUFFIXES
 from server.packs.videoprobe import is_video
@@ -100,7 +103,52 @@ def lint_pack(
                     f"page {page.id!r} expired on {page.valid_until}: it will not be shown",
                 )
     _check_unused_media(result)
+    _check_translations(src, findings)
     return result
+
+
+def _check_translations(src: PackSource, findings: Findings) -> None:
+    """Translations whose source paragraphs changed since they were made."""
+    source = src.source_language
+    for page in src.pages:
+        rel_dir = f"pages/{page.id}"
+        records = read_records(src.root / rel_dir, rel_dir, findings)
+        source_text = src.texts.get((page.id, source))
+        if source_text is None:
+            continue
+        for lang in sorted(records):
+            if lang == source or lang not in src.languages:
+                if lang not in src.languages:
+                    findings.warning(f"{rel_dir}/{RECORD_FILE}", 0, "unused",
+                                     f"[{lang}] is not one of the pack's languages")  # fmt: skip
+                continue
+            record = records[lang]
+            if record.source != source:
+                findings.warning(
+                    src.page_file(page.id, lang), 0, "stale-translation",
+                    f"was made from the {record.source} text, the pack's source language is "
+                    f"{source}: check it, then `bgk pack translated` records it",
+                )  # fmt: skip
+                continue
+            for change in changes(record, source_text, src.texts.get((page.id, lang))):
+                findings.warning(
+                    src.page_file(page.id, lang),
+                    change.target.line if change.target else 0,
+                    "stale-translation",
+                    stale_message(change, src.page_file(page.id, source)),
+                )
+
+
+def stale_message(change: Change, source_file: str) -> str:
+    fix = "update the translation, then `bgk pack translated` records it"
+    if change.source is None:
+        where = f"paragraph {change.target.number} " if change.target else "a paragraph "
+        return f"{where}was removed from the source {source_file}: {fix}"
+    p = change.source
+    excerpt = p.text.replace("\n", " ")
+    excerpt = excerpt if len(excerpt) <= 60 else excerpt[:57] + "..."
+    verb = "changed" if change.kind == "changed" else "is new"
+    return f"source paragraph {p.number} ({source_file}:{p.line}) {verb}: {excerpt!r}: {fix}"
 
 
 def _check_links(result: LintResult) -> None:

@@ -21,6 +21,7 @@ from kiosk.protocol.paths import special_file
 from server.packs.findings import Findings
 from server.packs.slideshow import Slideshows
 from server.packs.source_files import TomlLines, read_text, safe_file, scan_links
+from server.packs.translation import source_language
 from server.packs.videolint import read_videos
 from server.publisher import Settings, parse_settings
 
@@ -37,6 +38,7 @@ PACK_KEYS = {
     "site",
     "video",
     "videos",
+    "source_language",
 }
 PAGE_KEYS = {"id", "parent", "icon", "valid_from", "valid_until"}
 
@@ -77,6 +79,8 @@ class PackSource:
     video_sound: bool = False
     #: [[videos]]: videos the build draws from the pack's pictures (slideshow.py)
     slideshows: Slideshows = field(default_factory=Slideshows)
+    #: the language translations are made from (server/packs/translation.py)
+    source_language: str = ""
 
     def page_file(self, page_id: str, lang: str) -> str:
         return f"pages/{page_id}/{lang}.md"
@@ -219,6 +223,17 @@ def _read_header(
         )
     else:
         src.default_language = default
+    declared = raw.get("source_language")
+    if declared is not None and declared not in src.languages:
+        findings.error(
+            PACK_TOML,
+            lines.key("source_language"),
+            "toml",
+            "source_language (the language translations are made from) must be one of "
+            "the pack's languages",
+        )
+        declared = None
+    src.source_language = source_language(src.languages, declared, src.default_language)
     title = raw.get("title")
     if not isinstance(title, dict):
         findings.error(

@@ -1,7 +1,9 @@
 """Accounts of the dashboard and the JSON API: users, API tokens, web sessions.
 
 Roles, each allowing what the one before allows:
-    viewer     reads the fleet, alerts, packs, screenshots
+    viewer     reads the fleet, alerts, packs, screenshots, the workspace's drafts
+    editor     also writes pack drafts, uploads media, requests publication
+               (the workspace: server/workspace/)
     publisher  also sends commands and notices to kiosks and publishes packs
     admin      also manages users and tokens
 
@@ -28,8 +30,8 @@ from server.errors import RequestWrong
 from server.store import Store
 from server.store.schema import api_tokens, users, web_sessions
 
-Role = Literal["viewer", "publisher", "admin"]
-ROLES: tuple[Role, ...] = ("viewer", "publisher", "admin")
+Role = Literal["viewer", "editor", "publisher", "admin"]
+ROLES: tuple[Role, ...] = ("viewer", "editor", "publisher", "admin")
 #: how long a dashboard sign-in lasts
 SESSION_S = 12 * 3600
 MIN_PASSWORD = 10

@@ -28,6 +28,7 @@ from server.web.dashboard.overview import install_dashboard
 from server.web.dashboard.pages import PageError, error_page, render, wants_page, words_of
 from server.web.files import files_router, not_found
 from server.web.sites import sites_router
+from server.workspace.web import install_workspace
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ def create_app(
     app.include_router(files_router(config.tuf_dir, config.blob_dir))
     app.include_router(sites_router(config))
     app.include_router(api_router())
+    install_workspace(app)
     install_dashboard(app)
     install_error_handlers(app)
 

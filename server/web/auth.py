@@ -1,7 +1,7 @@
 """Who is asking: bearer tokens (API) and session cookies (dashboard).
 
 Routes declare what they need with `Depends(require("viewer"))` (or
-"publisher", "admin"). A request with a session cookie that changes
+"editor", "publisher", "admin"). A request with a session cookie that changes
 something must also carry the session's CSRF token (header `X-CSRF-Token`,
 or the form field `csrf` checked by the dashboard's form handlers through
 `check_csrf`); bearer requests need none, since a browser never adds them

@@ -22,7 +22,7 @@ def register(registry: Registry) -> None:
 
     p = registry.add("server user add", "add a user of the dashboard and API", _user_add)
     p.add_argument("name", help="user name: lowercase letters, digits, '.', '_', '-'")
-    p.add_argument("--role", required=True, choices=("viewer", "publisher", "admin"))
+    p.add_argument("--role", required=True, choices=("viewer", "editor", "publisher", "admin"))
     _common(p)
     _password_source(p)
 
@@ -36,7 +36,7 @@ def register(registry: Registry) -> None:
 
     p = registry.add("server user role", "change a user's role", _role)
     p.add_argument("name")
-    p.add_argument("role", choices=("viewer", "publisher", "admin"))
+    p.add_argument("role", choices=("viewer", "editor", "publisher", "admin"))
     _common(p)
 
     p = registry.add(
