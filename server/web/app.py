@@ -26,9 +26,9 @@ from server.web.api import api_router, install_error_handlers
 from server.web.auth import StoreLoginThrottle
 from server.web.dashboard.overview import install_dashboard
 from server.web.dashboard.pages import PageError, error_page, render, wants_page, words_of
+from server.web.dashboard.workspace import install_workspace
 from server.web.files import files_router, not_found
 from server.web.sites import sites_router
-from server.workspace.web import install_workspace
 
 log = logging.getLogger(__name__)
 

@@ -1,14 +1,18 @@
-"""A pack version as one file to carry (`bgk pack pull/push`): a gzipped tar of
-its files, read back without trusting it (regular files only, pack paths only,
+"""A pack version's files in and out: read from a folder (`bgk pack import/push`),
+and as one file to carry (`bgk pack pull/push`): a gzipped tar of its files, read back without trusting it (regular files only, pack paths only,
 size and count capped while reading, never unpacked onto a disk as given)."""
 
 from __future__ import annotations
 
 import io
+import os
 import tarfile
-from collections.abc import Mapping
+import tomllib
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 
-from server.workspace.drafts import MAX_FILE, MAX_FILES, DraftError, check_path
+from kiosk.protocol.pack import PACK_ID
+from server.workspace.drafts import MAX_FILE, MAX_FILES, SKIP, DraftError, check_path
 
 #: a whole pack as sent over HTTP
 MAX_ARCHIVE = 400 * 1024 * 1024
@@ -52,3 +56,37 @@ def unpack_archive(data: bytes) -> dict[str, bytes]:
     except (tarfile.TarError, EOFError, OSError) as exc:
         raise DraftError(f"not a readable tar.gz archive of a pack ({exc})") from None
     return files
+
+
+def read_folder(folder: Path) -> dict[str, bytes]:
+    """The files of a pack folder (hidden files and __pycache__ left out); a symlink
+    or a special file is refused, as lint refuses it."""
+    if not (folder / "pack.toml").is_file():
+        raise DraftError(f"{folder} has no pack.toml: give a pack's folder (content_packs/<pack>)")
+    files: dict[str, bytes] = {}
+    for path in _walk(folder):
+        rel = path.relative_to(folder).as_posix()
+        if SKIP.search(rel):
+            continue
+        if path.is_symlink() or not path.is_file():
+            raise DraftError(f"{rel} is a symlink or not a regular file: copy a real file in")
+        files[check_path(rel)] = path.read_bytes()
+    return files
+
+
+def _walk(folder: Path) -> Iterator[Path]:
+    for base, dirs, names in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__pycache__")
+        for name in sorted(names):
+            yield Path(base) / name
+
+
+def pack_id_of(files: Mapping[str, bytes]) -> str:
+    try:
+        raw = tomllib.loads(files["pack.toml"].decode("utf-8"))
+    except (KeyError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise DraftError(f"pack.toml cannot be read ({exc}): `bgk pack lint` says more") from None
+    pack = raw.get("id")
+    if not isinstance(pack, str) or not PACK_ID.match(pack):
+        raise DraftError('pack.toml needs id = "<lowercase letters, digits, dashes>"')
+    return pack

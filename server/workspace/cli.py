@@ -97,8 +97,9 @@ def _translated(args: argparse.Namespace) -> int:
 def _import(args: argparse.Namespace) -> int:
     from server.config import load_server_config
     from server.packs.today import vietnam_today
+    from server.workspace.archive import pack_id_of, read_folder
     from server.workspace.checks import lint_files, refuse_unless_clean
-    from server.workspace.drafts import DraftStore, pack_id_of, read_folder
+    from server.workspace.drafts import DraftStore
 
     config = load_server_config(args.data)
     files = read_folder(args.folder)
@@ -174,8 +175,7 @@ def _pull(args: argparse.Namespace) -> int:
 
 
 def _push(args: argparse.Namespace) -> int:
-    from server.workspace.archive import pack_archive
-    from server.workspace.drafts import read_folder
+    from server.workspace.archive import pack_archive, read_folder
 
     if not (args.folder / PULL_FILE).is_file():
         raise UsageError(f"{args.folder} was not made by `bgk pack pull`: pull the pack first")
@@ -223,7 +223,7 @@ def _write_pull(folder: Path, data: dict[str, Any]) -> None:
 def _local_changes(folder: Path, http: Any, pulled: dict[str, Any]) -> bool:
     from dulwich.objects import Blob
 
-    from server.workspace.drafts import read_folder
+    from server.workspace.archive import read_folder
 
     r = http.get(
         f"{pulled['server']}/api/v1/workspace/{pulled['pack']}/files",

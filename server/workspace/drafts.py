@@ -25,7 +25,7 @@ import shutil
 import stat
 import tempfile
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,7 +46,7 @@ _FILE_MODE = 0o100644
 _DIR_MODE = stat.S_IFDIR
 #: Vietnam's offset, for the commit times `git log` shows
 _TZ = 7 * 3600
-_SKIP = re.compile(r"(^|/)(\.|__pycache__(/|$))")
+SKIP = re.compile(r"(^|/)(\.|__pycache__(/|$))")
 _REV = re.compile(r"^[0-9a-f]{40}$")
 
 
@@ -366,39 +366,3 @@ def _write_tree(repo: Repo, files: Mapping[str, str]) -> ObjectID:
         tree.add(name.encode(), _DIR_MODE, _write_tree(repo, sub))
     repo.object_store.add_object(tree)
     return tree.id
-
-
-def read_folder(folder: Path) -> dict[str, bytes]:
-    """The files of a pack folder (hidden files and __pycache__ left out); a symlink
-    or a special file is refused, as lint refuses it."""
-    if not (folder / "pack.toml").is_file():
-        raise DraftError(f"{folder} has no pack.toml: give a pack's folder (content_packs/<pack>)")
-    files: dict[str, bytes] = {}
-    for path in _walk(folder):
-        rel = path.relative_to(folder).as_posix()
-        if _SKIP.search(rel):
-            continue
-        if path.is_symlink() or not path.is_file():
-            raise DraftError(f"{rel} is a symlink or not a regular file: copy a real file in")
-        files[check_path(rel)] = path.read_bytes()
-    return files
-
-
-def _walk(folder: Path) -> Iterator[Path]:
-    for base, dirs, names in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__pycache__")
-        for name in sorted(names):
-            yield Path(base) / name
-
-
-def pack_id_of(files: Mapping[str, bytes]) -> str:
-    import tomllib
-
-    try:
-        raw = tomllib.loads(files["pack.toml"].decode("utf-8"))
-    except (KeyError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise DraftError(f"pack.toml cannot be read ({exc}): `bgk pack lint` says more") from None
-    pack = raw.get("id")
-    if not isinstance(pack, str) or not PACK_ID.match(pack):
-        raise DraftError('pack.toml needs id = "<lowercase letters, digits, dashes>"')
-    return pack

@@ -27,7 +27,8 @@ from test_browser import ARTIFACTS, Running, Watched, sign_in
 from webkit import make_site, serve
 
 from server.web.app import create_app
-from server.workspace.drafts import DraftStore, read_folder
+from server.workspace.archive import read_folder
+from server.workspace.drafts import DraftStore
 
 pytestmark = pytest.mark.slow
 

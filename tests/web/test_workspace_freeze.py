@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from server.workspace.drafts import DraftStore, read_folder
+from server.workspace.archive import read_folder
+from server.workspace.drafts import DraftStore
 from server.workspace.freeze import build_version
 
 TRACKED = Path(__file__).resolve().parents[1] / "fixtures" / "packs" / "tracked"

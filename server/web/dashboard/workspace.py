@@ -2,7 +2,7 @@
 page grid with its history, the side-by-side editor, and the kiosk preview PNG.
 
 Every page needs a signed-in user (viewers read); what changes a draft goes
-through the JSON API (server/workspace/api.py), which checks the editor role
+through the JSON API (server/web/workspace_api.py), which checks the editor role
 itself, so a hidden button is never the only guard.
 """
 
@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from server.web.auth import Principal, require
 from server.web.dashboard.pages import PageError, page_user, render
-from server.workspace.api import drafts_of, today_of, workspace_api
+from server.web.workspace_api import drafts_of, today_of, workspace_api
 from server.workspace.drafts import DraftError, NoSuchPack, NoSuchVersion
 from server.workspace.grid import Grid, page_grid
 from server.workspace.preview import PreviewFailed, Screen, preview_png
