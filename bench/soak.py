@@ -81,6 +81,7 @@ from server.fleet.broker import LocalBroker
 from server.fleet.enroll import enroll_kiosk
 from server.fleet.pki import FleetKeys
 from server.fleet.sim_commands import SIM_GATES, enrol_sim_kiosks
+from server.packs.keyfile import PASSPHRASE_ENV, write_passphrase_file
 from server.packs.keys import init_keyset
 from server.packs.signing import utcnow
 from server.store import open_store
@@ -135,7 +136,8 @@ class Soak:
         self.pg.start()
         self.pg.create_db()
         nginx_port = free_port()
-        init_keyset(tmp / "keys")
+        os.environ[PASSPHRASE_ENV] = str(tmp / "passphrase.txt")
+        init_keyset(tmp / "keys", write_passphrase_file(tmp / "passphrase.txt"))
         self.cfg = init_data_dir(
             tmp / "data", tmp / "keys", f"http://127.0.0.1:{nginx_port}", utcnow
         )

@@ -12,7 +12,7 @@ from server.fleet import commands as fleet_commands
 from server.fleet import reports_commands
 from server.ops import commands as ops_commands
 from server.packs import commands as packs_commands
-from server.packs import publish_commands
+from server.packs import key_commands, publish_commands
 from server.web import account_commands
 
 
@@ -25,6 +25,7 @@ def register(registry: Registry) -> None:
         "kiosk", "kiosks: enrol (server side); sync, agent, ui, status, import (kiosk side)"
     )
     packs_commands.register(registry)
+    key_commands.register(registry)
     publish_commands.register(registry)
     serve_commands.register(registry)
     fleet_commands.register(registry)

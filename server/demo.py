@@ -42,6 +42,8 @@ REPO = Path(__file__).resolve().parents[1]
 SAMPLE_PACK = REPO / "content_packs" / "lao-bao"
 #: the demo's real kiosk (agent + UI); the simulated fleet is sim-00001...
 KIOSK_ID = "lb-01"
+#: the demo keyset's passphrase (printed: a demo protects nothing real)
+DEMO_KEYS_PASSPHRASE = "demo-doic-offline-keys"
 GATE = "lao-bao"
 
 
@@ -70,11 +72,21 @@ class Demo:
     def state(self) -> Path:
         return self.opts.state_dir
 
+    @property
+    def passphrase_file(self) -> Path:
+        """The demo keys' passphrase, for the demo's own `bgk` commands (a demo only)."""
+        return self.state / "keys-passphrase.txt"
+
     # --- running parts -----------------------------------------------------------
+    def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        from server.packs.keyfile import PASSPHRASE_ENV
+
+        return _env({PASSPHRASE_ENV: str(self.passphrase_file), **(extra or {})})
+
     def bgk(self, *args: str) -> str:
         """Run a `bgk` command to completion; its output, or DemoError with its error."""
         cmd = [sys.executable, "-m", "kiosk.cli", *args]
-        run = subprocess.run(cmd, capture_output=True, text=True, env=_env())
+        run = subprocess.run(cmd, capture_output=True, text=True, env=self.env())
         if run.returncode != 0:
             tail = (run.stderr or run.stdout).strip().splitlines()[-3:]
             raise DemoError(f"`bgk {' '.join(args[:2])}` failed: {' / '.join(tail)}")
@@ -86,7 +98,7 @@ class Demo:
         procs = [
             (args, subprocess.Popen([sys.executable, "-m", "kiosk.cli", *args],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                    text=True, env=_env()))
+                                    text=True, env=self.env()))
             for args in commands
         ]  # fmt: skip
         failed = []
@@ -105,7 +117,11 @@ class Demo:
         self.logs.append(out)
         cmd = [sys.executable, "-m", "kiosk.cli", *args]
         proc = subprocess.Popen(
-            cmd, stdout=out, stderr=subprocess.STDOUT, env=_env(extra_env), start_new_session=True
+            cmd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=self.env(extra_env),
+            start_new_session=True,
         )
         self.procs.append((name, proc))
 
@@ -157,8 +173,13 @@ class Demo:
             raise UsageError(f"no pack sources at {self.opts.pack}: pass --pack DIR")
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        say("keys and server data folder")
-        self.bgk("keys", "init", str(state / "keys"))
+        say("keys (root and targets encrypted with a printed demo passphrase) and server data")
+        from server.packs.keyfile import write_passphrase_file
+
+        write_passphrase_file(self.passphrase_file, DEMO_KEYS_PASSPHRASE)
+        self.bgk(
+            "keys", "init", str(state / "keys"), "--passphrase-file", str(self.passphrase_file)
+        )
         self.bgk("server", "init", "--data", str(data), "--keys", str(state / "keys"), "--url", url,
                  "--site-url", f"{url}/p")  # fmt: skip
 
@@ -380,7 +401,8 @@ Try, in another terminal (from the project folder):
   .venv/bin/bgk server backup --data {data} -o {state}/backups/   # one file to bring the server back
   .venv/bin/bgk pack build content_packs/lao-bao -o {state}/packs/v2 --version 3 --settings {data}/server.toml
   .venv/bin/bgk pack site {state}/packs/lao-bao -o {state}/site          # the web copy, to put on a portal
-  .venv/bin/bgk server publish {state}/packs/v2 --data {data} --to lao-bao   # the kiosk installs it
+  .venv/bin/bgk server publish {state}/packs/v2 --data {data} --to lao-bao --passphrase-file {state}/keys-passphrase.txt   # the kiosk installs it
+    (the demo's offline keys are encrypted with the passphrase "{DEMO_KEYS_PASSPHRASE}")
   .venv/bin/bgk server command --data {data} --kiosk {KIOSK_ID} notice --text "vi=Đường 9 tạm đóng" --text "en=Road 9 is closed" --wait 20
   .venv/bin/bgk server command --data {data} --kiosk {KIOSK_ID} screenshot --wait 30   # lands in {data}/screenshots/
 

@@ -1,4 +1,4 @@
-"""`bgk keys init`, `bgk server publish|export|packs|rotate-key|resign`."""
+"""`bgk server publish|export|packs|rotate-key|resign` (`bgk keys ...`: key_commands.py)."""
 
 from __future__ import annotations
 
@@ -16,15 +16,6 @@ if TYPE_CHECKING:
 
 
 def register(registry: Registry) -> None:
-    registry.group("keys", "signing keys: a development keyset")
-    p = registry.add(
-        "keys init",
-        "generate a development keyset (TUF root, targets, snapshot, timestamp)",
-        _keys_init,
-    )
-    p.add_argument("dir", type=Path, help="new folder for the keys (keep root and targets offline)")
-    p.add_argument("--json", action="store_true", help="print the result as JSON")
-
     p = registry.add(
         "server publish", "sign a built pack and publish it to a gate, a group or all", _publish
     )
@@ -87,22 +78,21 @@ def _keys(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--keys", type=Path, help="offline keys folder (default: [tuf] offline_keys of server.toml)"
     )
+    p.add_argument(
+        "--passphrase-file",
+        type=Path,
+        help="file whose first line is the offline keys' passphrase (default: asked)",
+    )
+
+
+def _passphrases(args: argparse.Namespace) -> Any:
+    from server.packs.keyfile import Passphrases
+
+    return Passphrases(args.passphrase_file)
 
 
 def _print(args: argparse.Namespace, body: dict[str, Any], text: str) -> None:
     print(json.dumps(body, ensure_ascii=False) if args.json else text)
-
-
-def _keys_init(args: argparse.Namespace) -> int:
-    from server.packs.keys import init_keyset
-
-    written = init_keyset(args.dir)
-    _print(
-        args,
-        {"ok": True, "keys": [str(p) for p in written]},
-        f"wrote {len(written)} keys to {args.dir} (keep root.pem and targets.pem offline)",
-    )
-    return 0
 
 
 def _publish(args: argparse.Namespace) -> int:
@@ -113,7 +103,9 @@ def _publish(args: argparse.Namespace) -> int:
 
     config = load_server_config(args.data)
     audience = check_audience(args.to)
-    repo = open_repository(config, ("targets",), keys=args.keys, now=utcnow)
+    repo = open_repository(
+        config, ("targets",), keys=args.keys, now=utcnow, passphrases=_passphrases(args)
+    )
     assert "targets" in OFFLINE_ROLES
     result = publish_pack(repo, config.blob_dir, args.pack, audience, utcnow)
     warning = _after_publish(config.store_url, result)
@@ -236,7 +228,13 @@ def _rotate(args: argparse.Namespace) -> int:
     from server.packs.rotate import rotate_key
     from server.packs.signing import utcnow
 
-    r = rotate_key(load_server_config(args.data), args.role, args.keys, utcnow)
+    r = rotate_key(
+        load_server_config(args.data),
+        args.role,
+        args.keys,
+        utcnow,
+        passphrases=_passphrases(args),
+    )
     _print(
         args,
         {
@@ -258,6 +256,7 @@ def _resign(args: argparse.Namespace) -> int:
     from server.packs.rotate import resign
     from server.packs.signing import utcnow
 
-    version = resign(load_server_config(args.data), args.role, args.keys, utcnow)
+    config = load_server_config(args.data)
+    version = resign(config, args.role, args.keys, utcnow, _passphrases(args))
     print(f"re-signed {args.role} as version {version}")
     return 0
