@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from kiosk.protocol.commands import Registry
 from server import demo, serve_commands
+from server.audit import commands as audit_commands
 from server.fleet import commands as fleet_commands
 from server.fleet import reports_commands
 from server.ops import commands as ops_commands
@@ -32,4 +33,5 @@ def register(registry: Registry) -> None:
     reports_commands.register(registry)
     account_commands.register(registry)
     ops_commands.register(registry)
+    audit_commands.register(registry)
     demo.register(registry)

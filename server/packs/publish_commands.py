@@ -235,6 +235,7 @@ def _rotate(args: argparse.Namespace) -> int:
         utcnow,
         passphrases=_passphrases(args),
     )
+    _audit_rotation(args.data, r.role, r.old_keyids, r.new_keyid, r.root_version)
     _print(
         args,
         {
@@ -249,6 +250,23 @@ def _rotate(args: argparse.Namespace) -> int:
         f"key file {r.key_file} (old key kept in {r.key_file.parent / 'retired'})",
     )
     return 0
+
+
+def _audit_rotation(
+    data: Path, role: str, old: tuple[str, ...], new: str, root_version: int
+) -> None:
+    """The rotation in the audit log: the key removed and the key added."""
+    from server.audit import log as audit
+    from server.config import load_server_config
+    from server.packs.publications import cli_user
+    from server.store import open_store
+
+    store = open_store(load_server_config(data).store_url)
+    try:
+        details = {"removed": list(old), "added": new, "root_version": root_version}
+        audit.append(store, cli_user(), "key.rotated", f"role:{role}", details, now=time.time())
+    finally:
+        store.dispose()
 
 
 def _resign(args: argparse.Namespace) -> int:

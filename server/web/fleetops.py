@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from kiosk.protocol.errors import BgkError, UsageError
 from kiosk.protocol.languages import LANGUAGES
+from server.audit import log as audit
 from server.config import ServerConfig
 from server.fleet.notice_check import NoticeCheck, NoticeGlyphsMissing, check_notice
 from server.fleet.pki import FleetKeys
@@ -298,10 +299,16 @@ def send_notice(
     keys = _fleet_keys(config)
     # the command outlives its delivery attempts only as long as the notice itself
     ttl = min(max(minutes * 60, 10.0), 7 * 86400)
-    return queue_commands(
+    queued = queue_commands(
         store, keys, targets, "notice", args, now=now, ttl_s=ttl, created_by=by,
         sent_anyway={kiosk_id: check.missing_for(kiosk_id) for kiosk_id in targets},
     )  # fmt: skip
+    details = {
+        "to": sorted(to), "kiosks": len(targets), "minutes": minutes, "level": level,
+        "text": args["text"], "sent_anyway": bool(send_anyway and not check.ok),
+    }  # fmt: skip
+    audit.append(store, by, "notice.sent", f"notice:{args['id']}", details, now=now)
+    return queued
 
 
 def check_notice_text(
@@ -457,7 +464,11 @@ def withdraw_notice(
     targets = [k for k in notice.kiosks if k in active]
     if not targets:
         raise UsageError(f"none of the kiosks notice {notice_id} went to is enrolled any more")
-    return queue_commands(store, keys, targets, "notice", args, now=now, ttl_s=ttl, created_by=by)
+    queued = queue_commands(store, keys, targets, "notice", args, now=now, ttl_s=ttl, created_by=by)
+    audit.append(
+        store, by, "notice.withdrawn", f"notice:{notice_id}", {"kiosks": len(targets)}, now=now
+    )
+    return queued
 
 
 def widen_pack(
