@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
 from conftest import REPO
 from sqlalchemy import delete, select, update
 
