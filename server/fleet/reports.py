@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 
 from kiosk.protocol.errors import BgkError
+from server.audit.log import Head, current_head
 from server.config import ServerConfig
 from server.fleet.reports_period import Period, check_started, local_date, local_datetime
 from server.fleet.reports_uptime import Interval, Uptime, kiosk_uptime
@@ -155,6 +156,9 @@ class Report:
     page_titles: dict[str, dict[str, str]] = field(default_factory=dict)
     #: who reports (server.toml [publisher]; the sample's when none is given)
     publisher: Publisher = field(default_factory=sample_publisher)
+    #: the audit log's newest entry at the end of what is counted (server.audit.log):
+    #: a printed report pins the history up to it
+    audit_head: Head | None = None
 
     def page_title(self, page: str, lang: str) -> str:
         """The page's title in `lang` (else Vietnamese, else its id)."""
@@ -226,6 +230,9 @@ class Report:
             ],
             "page_titles": self.page_titles,
             "notes": list(self.notes),
+            "audit_head": None
+            if self.audit_head is None
+            else {"seq": self.audit_head.seq, "hash": self.audit_head.hash},
         }
 
 
@@ -334,7 +341,7 @@ def build_report(
         notes.append("retention")
     return Report(
         period, now, until, lines, gates, total, publications, alert_counts, notes,
-        page_titles or {},
+        page_titles or {}, audit_head=current_head(store, until=until),
     )  # fmt: skip
 
 

@@ -48,6 +48,8 @@ WORDS: dict[str, dict[str, str]] = {
         "n.never_seen": "Có kiosk chưa từng kết nối trong kỳ: được tính là mất kết nối.",
         "n.retention": "Kỳ báo cáo bắt đầu trước thời hạn lưu dữ liệu sự kiện của máy chủ: số liệu sử dụng đầu kỳ có thể thiếu.",
         "l.vi": "Tiếng Việt", "l.en": "Tiếng Anh", "l.lo": "Tiếng Lào", "l.th": "Tiếng Thái", "l.zh": "Tiếng Trung",
+        # --- issue 14: audit log ---
+        "audit_head": "Đầu chuỗi nhật ký kiểm toán cuối kỳ: mục #{seq}, mã băm {hash}. Lệnh `bgk server audit verify --head {seq}:{hash}` kiểm tra nhật ký vẫn còn nguyên vẹn đến mục này.",
     },
     "en": {
         "title": "Border-gate information kiosks: activity report — {period}",
@@ -79,6 +81,8 @@ WORDS: dict[str, dict[str, str]] = {
         "n.never_seen": "Some kiosks never connected in the period: they count as offline.",
         "n.retention": "The period starts before the server's event retention: usage early in the period may be missing.",
         "l.vi": "Vietnamese", "l.en": "English", "l.lo": "Lao", "l.th": "Thai", "l.zh": "Chinese",
+        # --- issue 14: audit log ---
+        "audit_head": "Audit log chain head at the end of the period: entry #{seq}, hash {hash}. `bgk server audit verify --head {seq}:{hash}` checks that the log still holds everything up to it.",
     },
 }  # fmt: skip
 
@@ -243,6 +247,9 @@ def render_text(report: Report, lang: str) -> str:
     out += ["", w["s.notes"]]
     notes = ["n.up", "n.count", "n.usage"] + [f"n.{n}" for n in report.notes if f"n.{n}" in w]
     out += [f"- {w[n]}" for n in notes]
+    if report.audit_head is not None:
+        head = report.audit_head
+        out += [f"- {w['audit_head'].format(seq=head.seq, hash=head.hash)}"]
     return "\n".join(out) + "\n"
 
 

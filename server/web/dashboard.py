@@ -23,6 +23,7 @@ from server.fleet.view import VIETNAM, KioskView
 from server.web import fleetops
 from server.web.auth import Principal, now_of, store_of
 from server.web.dashboard_admin import admin_router
+from server.web.dashboard_audit import audit_router
 from server.web.dashboard_login import login_router
 from server.web.dashboard_notices import notices_router
 from server.web.dashboard_pages import (
@@ -270,5 +271,6 @@ def install_dashboard(app: FastAPI) -> None:
     app.include_router(dashboard_router())
     app.include_router(notices_router())
     app.include_router(admin_router())
+    app.include_router(audit_router())
     app.include_router(reports_router())
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -182,3 +182,24 @@ def test_commands_record_who_did_what_and_verify_names_a_tampered_entry(
     assert json.loads(broken.stdout)["bad_seq"] == 2
     text = bgk("server", "audit", "verify", "--data", data)
     assert "BROKEN at entry #2" in text.stdout
+
+
+def test_the_article_26_report_prints_the_chain_head_at_its_period_end(store: Store) -> None:
+    from server.fleet.reports import build_report
+    from server.fleet.reports_period import month_period
+    from server.fleet.reports_render import render_text
+
+    nov = month_period(2026, 11)
+    inside = [
+        audit.append(store, "lan", "notice.sent", f"notice:{i}", now=nov.start + 3600 * i)
+        for i in range(1, 4)
+    ]
+    audit.append(store, "lan", "notice.sent", "notice:december", now=nov.end + 60)
+    report = build_report(store, nov, now=nov.end + 86400 * 3)
+    assert report.audit_head == audit.Head(3, inside[-1].hash)
+    assert report.as_json()["audit_head"] == {"seq": 3, "hash": inside[-1].hash}
+    text = render_text(report, "vi")
+    assert f"mục #3, mã băm {inside[-1].hash}" in text
+    assert f"--head 3:{inside[-1].hash}" in render_text(report, "en")
+    # the printed head still verifies while the log is intact
+    assert audit.verify(store, report.audit_head).ok
