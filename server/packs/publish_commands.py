@@ -175,11 +175,11 @@ def _after_publish(store_url: str, result: PublishResult) -> str | None:
 
 def _packs(args: argparse.Namespace) -> int:
     from server.config import load_server_config
-    from server.packs.publish import published_packs
+    from server.packs.delegation import published_offers
     from server.packs.signing import open_repository
 
     repo = open_repository(load_server_config(args.data))
-    packs = published_packs(repo.targets())
+    packs = published_offers(repo)
     if args.json:
         print(
             json.dumps(
