@@ -13,7 +13,7 @@ from server.fleet import commands as fleet_commands
 from server.fleet import reports_commands
 from server.ops import commands as ops_commands
 from server.packs import commands as packs_commands
-from server.packs import key_commands, publish_commands
+from server.packs import key_commands, publish_commands, signing_commands
 from server.web import account_commands
 
 
@@ -27,6 +27,7 @@ def register(registry: Registry) -> None:
     )
     packs_commands.register(registry)
     key_commands.register(registry)
+    signing_commands.register(registry)
     publish_commands.register(registry)
     serve_commands.register(registry)
     fleet_commands.register(registry)

@@ -359,3 +359,17 @@ def _publish(
         atomic_write(target_file_path(repo.dir, event.target, event.manifest_sha256), data)
         repo.write(PUBLISHERS, md)
         repo.publish_metadata()
+
+
+def record_event_publication(store: Any, config: ServerConfig, event: SigningEvent) -> None:
+    """The publication log (reports) and the audit log, as `bgk server publish` writes them."""
+    from server.packs.publications import record_publication
+    from server.packs.publish import PublishResult
+
+    repo = open_repository(config)
+    offer = next((o for o in published_offers(repo) if o.path == event.target), None)
+    if offer is None:
+        return
+    names = ", ".join(s["name"] for s in event.signatures.values())
+    result = PublishResult(offer, False, 0, 0, (), repo.timestamp().version)
+    record_publication(store, result, f"signed: {names}")

@@ -27,6 +27,7 @@ from server.web.auth import StoreLoginThrottle
 from server.web.dashboard import install_dashboard
 from server.web.dashboard_pages import PageError, error_page, render, wants_page, words_of
 from server.web.files import files_router, not_found
+from server.web.signing_api import signing_router
 from server.web.sites import sites_router
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ def create_app(
     app.include_router(files_router(config.tuf_dir, config.blob_dir))
     app.include_router(sites_router(config))
     app.include_router(api_router())
+    app.include_router(signing_router())
     install_dashboard(app)
     install_error_handlers(app)
 
