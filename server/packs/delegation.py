@@ -36,7 +36,7 @@ from server.packs.keyfile import Passphrases
 from server.packs.repo import PUBLISHERS, TufRepository
 from server.packs.signing import load_signers
 
-PATTERN: Final = "packs/*"
+PATTERN: Final = "packs/*/*"
 #: signed field of the delegated role: key id -> the publisher's name (for people)
 NAMES_FIELD: Final = "x-bgk-names"
 

@@ -185,13 +185,14 @@ def _remove(args: argparse.Namespace) -> int:
 
 def _create(args: argparse.Namespace) -> int:
     from server.config import load_server_config
+    from server.packs.fonts import default_cache_dir
     from server.packs.publications import cli_user
     from server.packs.signing_events import create_signing_event
 
     by = args.by or cli_user()
     event = create_signing_event(
         load_server_config(args.data), args.src, args.to, by, _clock(),
-        version=args.version, approved_by=args.approved_by,
+        version=args.version, approved_by=args.approved_by, font_cache=default_cache_dir(),
     )  # fmt: skip
     _audit(
         args.data, "signing.created", f"signing:{event.id}",
@@ -224,6 +225,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _sign(args: argparse.Namespace) -> int:
+    from server.packs.fonts import default_cache_dir
     from server.packs.signer import Client, sign_event
 
     if args.token_file is not None:
@@ -245,7 +247,7 @@ def _sign(args: argparse.Namespace) -> int:
 
     result = sign_event(
         Client(args.server, token), args.event, args.key, _passphrases(args),
-        confirm=confirm, say=say,
+        confirm=confirm, say=say, font_cache=default_cache_dir(),
     )  # fmt: skip
     if args.json:
         print(json.dumps(result))
