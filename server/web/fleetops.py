@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 #: commands a person may send from the dashboard or the API
 OPS = ("reboot", "resync", "screenshot", "notice")
 NOTICE_MAX_MINUTES = 7 * 24 * 60
+#: one person may send a notice to every gate for at most this long; longer needs two
+#: people, i.e. a pack (deploy/tuf-keys.md "One person or two"; issue 14)
+ONE_PERSON_ALL_GATES_MINUTES = 6 * 60
 
 
 class NotFound(BgkError):
@@ -290,6 +293,12 @@ def send_notice(
     draw every character (server.fleet.notice_check); NoticeGlyphsMissing names the
     characters otherwise, unless `send_anyway` (then each command records them)."""
     args = notice_args(text, minutes, now, level)
+    if "all" in to and minutes > ONE_PERSON_ALL_GATES_MINUTES:
+        raise UsageError(
+            f"a notice to every gate may last at most {ONE_PERSON_ALL_GATES_MINUTES // 60} hours "
+            "when one person sends it; longer needs two people: publish it in a pack (signing "
+            "event), or send it to the gates concerned"
+        )
     targets = notice_audience(store, to)
     if not targets:
         raise UsageError(f"no enrolled kiosk is at gate or in group {', '.join(to)}")
