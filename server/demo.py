@@ -252,6 +252,10 @@ class Demo:
             120,
         )
         self.wait_for("the fleet view", lambda: _fleet_count(self, data) > 1, 60)
+        say("two-person publishing: two demo publishers, the ceremony, a signing event")
+        from server.demo_signing import setup_two_person
+
+        signing = setup_two_person(self.bgk, state, data, url, self.opts.pack)
         info = {
             "dashboard_url": f"{url}/",
             "admin_login": {
@@ -277,6 +281,7 @@ class Demo:
             "simulated_kiosks": self.opts.sim_kiosks,
             "ui": not self.headless,
             "logs": str(state / "logs"),
+            "signing": signing,
         }
         (state / "demo.json").write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
         return info
@@ -370,6 +375,7 @@ def summary(info: dict[str, Any], state: Path) -> str:
     config = info["kiosk_configs"][KIOSK_ID]
     data = info["data_dir"]
     admin, viewer = info["admin_login"], info["viewer_login"]
+    sign_an, sign_binh = info["signing"]["sign_commands"]
     month = dt.datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).strftime("%Y-%m")
     ui = (
         "a kiosk window shows the pack"
@@ -405,6 +411,13 @@ Try, in another terminal (from the project folder):
     (the demo's offline keys are encrypted with the passphrase "{DEMO_KEYS_PASSPHRASE}")
   .venv/bin/bgk server command --data {data} --kiosk {KIOSK_ID} notice --text "vi=Đường 9 tạm đóng" --text "en=Road 9 is closed" --wait 20
   .venv/bin/bgk server command --data {data} --kiosk {KIOSK_ID} screenshot --wait 30   # lands in {data}/screenshots/
+
+Two-person publishing: version {info["signing"]["version"]} of the pack waits for two signatures
+(signing event {info["signing"]["event"]}); each demo publisher runs (it rebuilds the pack, shows
+what changes, asks to confirm, signs; at the second signature the kiosk installs it):
+  {sign_an}
+  {sign_binh}
+  .venv/bin/bgk server audit list --data {data}      # who did what, hash-chained (verify: audit verify)
 
 Stop with Ctrl-C.
 """

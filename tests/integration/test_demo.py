@@ -127,3 +127,27 @@ def _check_running(info: dict[str, Any], env: dict[str, str]) -> None:
         assert time.monotonic() < deadline, "the real kiosk did not acknowledge the withdrawal"
         time.sleep(0.5)
     assert Channel(config.kiosk.state_dir).read_notice() is None
+
+    # Two-person publishing: the two printed `bgk sign` commands publish the next version
+    signing = info["signing"]
+    assert len(signing["sign_commands"]) == 2
+    for command, name in zip(signing["sign_commands"], ("an", "binh"), strict=True):
+        assert signing["passphrases"][name] in command  # the demo passphrase is printed
+        args = command.split("#")[0].split()[1:]  # after ".venv/bin/bgk"
+        home = Path(signing["publishers"][name])
+        run = subprocess.run(
+            [sys.executable, "-m", "kiosk.cli", *args, "--yes",
+             "--passphrase-file", str(home / "passphrase.txt")],
+            capture_output=True, text=True, env=env, timeout=300,
+        )  # fmt: skip
+        assert run.returncode == 0, run.stderr
+    assert "the server has published it" in run.stdout
+
+    def installed_version() -> int:
+        current = Channel(config.kiosk.state_dir).current
+        return int(json.loads((current / "manifest.json").read_bytes())["version"])
+
+    deadline = time.monotonic() + 120
+    while installed_version() != signing["version"]:
+        assert time.monotonic() < deadline, "the kiosk did not install the two-signed version"
+        time.sleep(1)
