@@ -34,10 +34,10 @@ from typing import Any
 from fleetbench import REPO, World, cpu_seconds, load, make_world, start_ingest, wait
 from sqlalchemy import func, select
 
-from server.fleet.identity import Identity
+from server.broker.identity import Identity
 from server.fleet.mqtt import Link
-from server.fleet.sim import SimOptions, Simulator
-from server.fleet.sim_commands import enrol_sim_kiosks
+from server.sim.cli import enrol_sim_kiosks
+from server.sim.simulator import SimOptions, Simulator
 from server.store.schema import heartbeats, kiosk_state
 
 

@@ -18,9 +18,9 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from server.broker.local import LocalBroker  # noqa: E402
+from server.broker.pki import FleetKeys, ensure_fleet_keys  # noqa: E402
 from server.config import ServerConfig, load_server_config  # noqa: E402
-from server.fleet.broker import LocalBroker  # noqa: E402
-from server.fleet.pki import FleetKeys, ensure_fleet_keys  # noqa: E402
 from server.store import Store, open_store  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")

@@ -43,7 +43,7 @@ from fleetbench import (
 )
 from sqlalchemy import func, select
 
-from server.fleet.credentials import Identity, server_identity
+from server.broker.credentials import Identity, server_identity
 from server.fleet.mqtt import Link
 from server.store.schema import heartbeats
 

@@ -75,15 +75,15 @@ from soakworld import (
     write_json,
 )  # fmt: skip
 
+from server.broker.enroll import enroll_kiosk
+from server.broker.local import LocalBroker
+from server.broker.pki import FleetKeys
 from server.config import load_server_config
 from server.datadir import init_data_dir
-from server.fleet.broker import LocalBroker
-from server.fleet.enroll import enroll_kiosk
-from server.fleet.pki import FleetKeys
-from server.fleet.sim_commands import SIM_GATES, enrol_sim_kiosks
 from server.packs.keyfile import PASSPHRASE_ENV, write_passphrase_file
 from server.packs.keys import init_keyset
 from server.packs.signing import utcnow
+from server.sim.cli import SIM_GATES, enrol_sim_kiosks
 from server.store import open_store
 from server.web import accounts
 

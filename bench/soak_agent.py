@@ -2,7 +2,7 @@
 
     python bench/soak_agent.py --config kiosk.toml --journal FILE
 
-The same objects as `bgk kiosk agent` (kiosk.agent.commands._agent: Syncer,
+The same objects as `bgk kiosk agent` (kiosk.agent.cli._agent: Syncer,
 AgentService, FleetLink with its disk outbox), wired the same way; on top,
 an append-only journal that the soak checker compares with the server's
 store: every message the outbox stores (events with their outbox id and
@@ -29,7 +29,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from kiosk.agent import commands as agent_commands  # noqa: E402
+from kiosk.agent import cli as agent_cli  # noqa: E402
 from kiosk.agent import fleet as fleet_module  # noqa: E402
 from kiosk.agent.events import AgentEvent, LogSink  # noqa: E402
 from kiosk.agent.fleet import FleetLink, Tee  # noqa: E402
@@ -113,9 +113,9 @@ def main() -> int:
         facts=lambda now: facts_from_status(kiosk_status(config, now)),
         trigger_sync=lambda: services[0].trigger_sync(),
     )
-    deps = agent_commands._deps(config, agent_commands._http(config), config.server.url)
+    deps = agent_cli._deps(config, agent_cli._http(config), config.server.url)
     deps = replace(deps, events=Tee(LogSink(), fleet, InstallSink(config.kiosk.state_dir)))
-    syncer = Syncer(config, agent_commands._root(config), deps)
+    syncer = Syncer(config, agent_cli._root(config), deps)
     service = AgentService(syncer)
     services.append(service)
     signal.signal(signal.SIGTERM, lambda *_: service.stop())

@@ -2,7 +2,7 @@
 
     python bench/soakfleet.py --spec SPEC.json      (run inside the gate's namespace)
 
-Every kiosk logs in with its own password over TLS (server.fleet.mqtt_hub.Hub:
+Every kiosk logs in with its own password over TLS (server.sim.hub.Hub:
 one thread, epoll), publishes a retained birth status with a delayed will,
 sends heartbeats (QoS 0), keeps an outbox of QoS 1 events (installs, commits,
 traveller sessions) and command acks that it re-sends after every reconnect
@@ -46,9 +46,9 @@ from kiosk.agent.tufclient import TufSession  # noqa: E402
 from kiosk.protocol.delivery import TARGETS_PATH, PackOffer  # noqa: E402
 from kiosk.protocol.payloads import CommandAck, Event, Status, parse_announce, parse_command  # noqa: E402
 from kiosk.protocol.topics import ANNOUNCE, Kind, kiosk_topic  # noqa: E402
-from server.fleet.identity import Identity  # noqa: E402
+from server.broker.identity import Identity  # noqa: E402
 from server.fleet.mqtt import BrokerUrl, Will, expiry_properties  # noqa: E402
-from server.fleet.mqtt_hub import Hub, drop_connection  # noqa: E402
+from server.sim.hub import Hub, drop_connection  # noqa: E402
 
 SYNC_EVERY_S = 120.0
 ANNOUNCE_JITTER_S = 5.0

@@ -13,7 +13,7 @@ import os
 import sys
 from importlib.metadata import entry_points
 
-from kiosk.protocol.commands import Registry
+from kiosk.common.cli import Registry
 from kiosk.protocol.errors import BgkError
 
 

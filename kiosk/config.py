@@ -22,8 +22,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from kiosk.common.tomlconf import TomlReader
 from kiosk.protocol.errors import UsageError
-from kiosk.protocol.tomlconf import TomlReader
 
 KIOSK_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 

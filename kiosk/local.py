@@ -1,7 +1,7 @@
 """The local channel between the kiosk's two services: agent and UI.
 
 They never talk through the server, only through files in the kiosk's
-state directory, each written atomically (kiosk.fsutil) by one side only:
+state directory, each written atomically (kiosk.common.files) by one side only:
 
     state_dir/
       current -> packs/<dir>         symlink, switched atomically by the agent;
@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kiosk.fsutil import atomic_write, atomic_write_json
+from kiosk.common.files import atomic_write, atomic_write_json
 
 HEALTH_PERIOD_S = 5.0
 #: a health file older than this means the UI is not alive

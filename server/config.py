@@ -19,7 +19,7 @@ The data directory:
     DATA/blobs/sha256/ content-addressed blob store (served at /blobs/sha256/)
     DATA/keys/         the online keys (snapshot, timestamp)
     DATA/fleet.db      the fleet store (SQLite default)
-    DATA/mqtt/         MQTT CA, broker certificate, command signing key (server.fleet.pki)
+    DATA/mqtt/         MQTT CA, broker certificate, command signing key (server.broker.pki)
     DATA/screenshots/  kiosk screenshots (JPEG)
 """
 
@@ -29,8 +29,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kiosk.common.tomlconf import TomlReader
 from kiosk.protocol.errors import UsageError
-from kiosk.protocol.tomlconf import TomlReader
 from server.fleet.settings import FleetSettings, MqttSettings, parse_settings
 from server.publisher import Publisher, sample_publisher
 from server.publisher import parse_settings as parse_pack_settings

@@ -5,7 +5,7 @@
     DATA/keys/          online keys (snapshot, timestamp), copied from the keyset
     DATA/blobs/sha256/  content-addressed blob store
     DATA/fleet.db       fleet store (SQLite), schema by Alembic
-    DATA/mqtt/          MQTT CA, broker certificate, command key (server/fleet/pki.py)
+    DATA/mqtt/          MQTT CA, broker certificate, command key (server/broker/pki.py)
 
 Each area adds what it needs as one more step in INIT_STEPS (in this file).
 """
@@ -20,9 +20,9 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from kiosk.common.files import atomic_write
 from kiosk.protocol.errors import UsageError
 from server.config import SERVER_TOML, ServerConfig, TufConfig, load_server_config
-from server.packs.fileio import atomic_write
 from server.packs.keyfile import Passphrases
 from server.packs.keys import ROLES, load_key, save_key
 from server.packs.repo import TufRepository, create_repository
@@ -125,7 +125,7 @@ def init_store(config: ServerConfig, keys: Path, now: Callable[[], datetime]) ->
 
 def init_fleet(config: ServerConfig, keys: Path, now: Callable[[], datetime]) -> None:
     """DATA/mqtt/: the MQTT CA, the broker's TLS certificate, the command signing key."""
-    from server.fleet.pki import ensure_fleet_keys
+    from server.broker.pki import ensure_fleet_keys
     from server.fleet.settings import broker_hostnames
 
     ensure_fleet_keys(config.data, broker_hostnames(config.mqtt))

@@ -15,7 +15,6 @@ state folder (the font cache in ~/.cache/bgk makes the pack build quick).
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import datetime as dt
 import fcntl
@@ -32,9 +31,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
-from zoneinfo import ZoneInfo
 
-from kiosk.protocol.commands import Registry
+from kiosk.common.vietnam import VIETNAM
 from kiosk.protocol.errors import BgkError, UsageError
 
 log = logging.getLogger(__name__)
@@ -164,8 +162,8 @@ class Demo:
 
     # --- the steps ---------------------------------------------------------------
     def run(self, say: Callable[[str], None]) -> dict[str, Any]:
-        from server.fleet.broker import LocalBroker, free_port
-        from server.fleet.pki import FleetKeys
+        from server.broker.local import LocalBroker, free_port
+        from server.broker.pki import FleetKeys
         from server.store import open_store
 
         state, data = self.state, self.state / "server"
@@ -376,7 +374,7 @@ def summary(info: dict[str, Any], state: Path) -> str:
     data = info["data_dir"]
     admin, viewer = info["admin_login"], info["viewer_login"]
     sign_an, sign_binh = info["signing"]["sign_commands"]
-    month = dt.datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).strftime("%Y-%m")
+    month = dt.datetime.now(VIETNAM).strftime("%Y-%m")
     ui = (
         "a kiosk window shows the pack"
         if info["ui"]
@@ -421,33 +419,3 @@ what changes, asks to confirm, signs; at the second signature the kiosk installs
 
 Stop with Ctrl-C.
 """
-
-
-def register(registry: Registry) -> None:
-    """`bgk demo` (registered by server/commands.py)."""
-    p = registry.add("demo", "everything on one machine: broker, server, pack, kiosk, fleet", _cmd)
-    p.add_argument(
-        "--state-dir",
-        type=Path,
-        default=Path.home() / ".local/state/bgk/demo",
-        help="folder for the demo's files (wiped at start; default ~/.local/state/bgk/demo)",
-    )
-    p.add_argument("--headless", action="store_true", help="no kiosk window, even with a display")
-    p.add_argument("--kiosks", type=int, default=50, help="simulated kiosks (default 50)")
-    p.add_argument("--pack", type=Path, default=SAMPLE_PACK, help="pack sources to publish")
-    p.add_argument(
-        "--duration",
-        type=float,
-        default=0.0,
-        help="stop after this many seconds once ready (default: run until Ctrl-C)",
-    )
-
-
-def _cmd(args: argparse.Namespace) -> int:
-    if not 0 <= args.kiosks <= 20000:
-        raise UsageError("--kiosks must be between 0 and 20000")
-    opts = DemoOptions(
-        state_dir=args.state_dir.resolve(), headless=args.headless, sim_kiosks=args.kiosks,
-        pack=args.pack.resolve(), duration=args.duration,
-    )  # fmt: skip
-    return run_demo(opts)

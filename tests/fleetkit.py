@@ -26,13 +26,13 @@ from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import func, select
 
 from kiosk.agent.heartbeat import AgentFacts
+from kiosk.common.backoff import Backoff
 from kiosk.config import KioskConfig, load_config
-from kiosk.protocol.backoff import Backoff
 from kiosk.protocol.payloads import PackRef
+from server.broker.credentials import Identity, server_identity
+from server.broker.local import LocalBroker
+from server.broker.pki import FleetKeys
 from server.config import ServerConfig, load_server_config
-from server.fleet.broker import LocalBroker
-from server.fleet.credentials import Identity, server_identity
-from server.fleet.pki import FleetKeys
 from server.store import Store, open_store
 from server.store.schema import heartbeats, kiosk_state
 
@@ -92,7 +92,7 @@ class Server:
 
     def enrol(self, kiosk_id: str, gate: str = "lao-bao", **mqtt: Any) -> KioskConfig:
         """`bgk kiosk enroll` in-process; returns the bundle's config with test timings."""
-        from server.fleet.enroll import enroll_kiosk
+        from server.broker.enroll import enroll_kiosk
 
         bundle = self.tmp / "bundles" / kiosk_id
         state = self.tmp / "kiosks" / kiosk_id

@@ -16,23 +16,18 @@ The server also sees a kiosk's clock (its heartbeats carry it) and opens a
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
 from typing import Final
-from zoneinfo import ZoneInfo
+
+from kiosk.common.vietnam import local_datetime
 
 #: this far past every signed time is not believable of a kiosk's clock
 CLOCK_FAR_S: Final = 30 * 86400.0
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 
 HOW_TO_CHECK: Final = (
     'check it on the kiosk with `timedatectl` ("System clock synchronized: yes" needs a '
     "network time server; without a network, set it with `sudo timedatectl set-time "
     "'YYYY-MM-DD HH:MM'`); the kiosk keeps showing its current pack"
 )
-
-
-def _when(ts: float) -> str:
-    return datetime.fromtimestamp(ts, VIETNAM).strftime("%d/%m/%Y %H:%M")
 
 
 def clock_problem(now: float, signed: Iterable[float]) -> str | None:
@@ -44,7 +39,7 @@ def clock_problem(now: float, signed: Iterable[float]) -> str | None:
         return None
     days = int((now - newest) // 86400)
     return (
-        f"the kiosk's clock says {_when(now)}, {days} days after the newest signed time it "
-        f"knows ({_when(newest)}): the kiosk's clock is probably wrong; {HOW_TO_CHECK} "
+        f"the kiosk's clock says {local_datetime(now)}, {days} days after the newest signed time it "
+        f"knows ({local_datetime(newest)}): the kiosk's clock is probably wrong; {HOW_TO_CHECK} "
         "(if the clock is right, the DoIC must re-sign the expired metadata)"
     )

@@ -20,10 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kiosk.agent.backoff import Backoff
 from kiosk.agent.errors import BadDownload, DiskFailed, NetworkFailed
 from kiosk.agent.fetch import RangeNotSatisfiable, Source
 from kiosk.agent.layout import disk_error
+from kiosk.common.backoff import Backoff
 
 READ_CHUNK = 1024 * 1024
 #: blobs downloaded at once: hides the per-request round trip (hundreds of

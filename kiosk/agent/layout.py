@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from kiosk.agent.errors import BadManifest, DiskFailed, SyncBusy
-from kiosk.fsutil import fsync_dir
+from kiosk.common.files import fsync_dir
 from kiosk.protocol.pack import MANIFEST_NAME, Manifest
 
 

@@ -30,8 +30,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from kiosk.common.backoff import Backoff
 from kiosk.config import MqttConfig
-from kiosk.protocol.backoff import Backoff
 from kiosk.protocol.errors import UsageError
 
 log = logging.getLogger("bgk.agent.mqtt")

@@ -260,7 +260,7 @@ class CommandRunner:
                         f"the UI did not save a screenshot within {self.screenshot_wait_s:.0f} s (is it running?)"
                     )
                 self.sleep(0.2)
-            # the UI writes it atomically (kiosk.fsutil): once it exists it is whole
+            # the UI writes it atomically (kiosk.common.files): once it exists it is whole
             jpeg, width, height = png_to_jpeg(png.read_bytes(), args.max_width, args.quality)
         finally:
             self.channel.finish_request(request_id)

@@ -18,11 +18,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from kiosk.agent.backoff import Backoff
 from kiosk.agent.errors import AgentError, SyncBusy
 from kiosk.agent.layout import SyncLock
 from kiosk.agent.status import kiosk_status
 from kiosk.agent.sync import CycleResult, Syncer
+from kiosk.common.backoff import Backoff
 from kiosk.local import HEALTH_PERIOD_S
 
 log = logging.getLogger("bgk.agent")

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from kiosk.fsutil import atomic_write
+from kiosk.common.files import atomic_write
 
 STATE_SCHEMA = 1
 

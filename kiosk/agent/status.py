@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from kiosk.agent.errors import SUMMARY_VI
 from kiosk.agent.install import reconcile
@@ -18,17 +17,16 @@ from kiosk.agent.layout import Layout
 from kiosk.agent.state import PackRef, StateFile
 from kiosk.agent.structure import describe_pack
 from kiosk.agent.tufclient import cached_state
+from kiosk.common.vietnam import local_datetime
 from kiosk.config import KioskConfig
 from kiosk.local import HEALTH_STALE_S, Channel
-
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 def local_time(ts: float | None) -> str | None:
     """dd/mm/yyyy HH:MM in Vietnam."""
     if ts is None:
         return None
-    return datetime.fromtimestamp(ts, VIETNAM).strftime("%d/%m/%Y %H:%M")
+    return local_datetime(ts)
 
 
 def iso(ts: float | None) -> str | None:

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Literal
 
 from kiosk.agent import install
-from kiosk.agent.backoff import Backoff
 from kiosk.agent.checkpoints import Checkpoints
 from kiosk.agent.download import (
     PARALLEL,
@@ -33,6 +32,7 @@ from kiosk.agent.layout import Layout, disk_error, flush_filesystem
 from kiosk.agent.state import AgentState, ErrorRecord, PackRef, StateFile
 from kiosk.agent.structure import describe_pack, structural_problem
 from kiosk.agent.tufclient import TufSession, cached_state
+from kiosk.common.backoff import Backoff
 from kiosk.config import KioskConfig
 from kiosk.local import Channel
 from kiosk.protocol.delivery import BLOB_PATH

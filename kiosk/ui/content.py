@@ -29,7 +29,7 @@ import shutil
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date
 from pathlib import Path, PurePosixPath
 
 from kiosk.protocol.errors import ProtocolError
@@ -51,18 +51,11 @@ from kiosk.protocol.pack import (
 )
 from kiosk.ui.errors import PackLoadError
 
-#: Vietnam has kept UTC+7 without summer time since 1975 (Asia/Ho_Chi_Minh)
-VIETNAM = timezone(timedelta(hours=7))
 _CHUNK = 1 << 20
 
 
 #: page documents kept parsed (the pages a traveller goes back and forth between)
 PARSED_DOCS = 6
-
-
-def vietnam_day(wall: float) -> date:
-    """The day in Vietnam at epoch seconds `wall` (page validity windows use it)."""
-    return datetime.fromtimestamp(wall, VIETNAM).date()
 
 
 class PageDocs(Mapping[tuple[str, str], PageDoc]):

@@ -23,11 +23,12 @@ from kivy.core.window import Window
 from kivy.graphics import Color, InstructionGroup, Rectangle
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
+from kiosk.common.vietnam import vietnam_day
 from kiosk.config import UiConfig
 from kiosk.local import Notice, Session
 from kiosk.protocol.languages import SCRIPTS
 from kiosk.ui import kvfiles
-from kiosk.ui.content import LoadedPack, load_pack, pack_identity, vietnam_day
+from kiosk.ui.content import LoadedPack, load_pack, pack_identity
 from kiosk.ui.env import collect_garbage, return_free_pages
 from kiosk.ui.errors import PackLoadError
 from kiosk.ui.fonts import FontBook, pack_fontbook, system_fontbook

@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, or_, select, update
 
+from kiosk.common.files import atomic_write
 from kiosk.protocol.errors import ProtocolError
 from kiosk.protocol.payloads import (
     CommandAck,
@@ -32,7 +33,6 @@ from kiosk.protocol.payloads import (
 )
 from kiosk.protocol.topics import Kind, parse_kiosk_topic
 from server.fleet.bulk import BulkInsert
-from server.fleet.files import atomic_write
 from server.fleet.settings import FleetSettings
 from server.fleet.transactions import dialect_insert, rederive, write_transaction
 from server.store import Store

@@ -3,10 +3,10 @@
     Link   one client (ingest, commands, announcements): manual acknowledgements
            (a QoS 1 message is acknowledged only after its batch is committed),
            a large Receive Maximum, subscriptions renewed in on_connect.
-    Hub    many clients in one thread (the fleet simulator): server/fleet/mqtt_hub.py
+    Hub    many clients in one thread (the fleet simulator): server/sim/hub.py
 
 Neither starts paho's own thread: callers pump them, so timing stays theirs.
-This module and mqtt_hub.py are the server side's only paho-mqtt modules.
+This module and server/sim/hub.py are the server side's only paho-mqtt modules.
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from kiosk.protocol.backoff import Backoff
+from kiosk.common.backoff import Backoff
 from kiosk.protocol.errors import BgkError, UsageError
-from server.fleet.identity import Identity
+from server.broker.identity import Identity
 
 log = logging.getLogger(__name__)
 

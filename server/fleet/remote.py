@@ -25,7 +25,7 @@ from kiosk.protocol.errors import UsageError
 from kiosk.protocol.payloads import Command, Op, PayloadError, command_args, command_signing_bytes
 from kiosk.protocol.topics import Kind, kiosk_topic
 from server.audit import log as audit
-from server.fleet.pki import FleetKeys
+from server.broker.pki import FleetKeys
 from server.store import Store
 from server.store.schema import commands, kiosks
 

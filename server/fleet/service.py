@@ -33,7 +33,7 @@ from typing import Any, Literal
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from kiosk.protocol.backoff import Backoff
+from kiosk.common.backoff import Backoff
 from kiosk.protocol.payloads import ServerStatus
 from kiosk.protocol.topics import (
     ANNOUNCE,
@@ -42,13 +42,13 @@ from kiosk.protocol.topics import (
     SHARE_GROUP,
     kiosk_filter,
 )
+from server.broker.credentials import server_identity
+from server.broker.pki import FleetKeys
 from server.config import ServerConfig
 from server.fleet.announce import AnnounceWatcher
-from server.fleet.credentials import server_identity
 from server.fleet.ingest import IngestWriter, Raw
 from server.fleet.lease import FleetLeases
 from server.fleet.mqtt import Link, Will
-from server.fleet.pki import FleetKeys
 from server.fleet.remote import due_commands, mark_sent
 from server.fleet.stats import Stats
 from server.fleet.sweeper import Sweeper
@@ -369,7 +369,7 @@ class _OwnedStore(FleetService):
 def fleet_service(cfg: ServerConfig, client_index: int = 1) -> FleetService:
     """The main fleet service of `bgk server run` (broker accounts _server-N for the
     control link and _server-(N+1) for the ingest)."""
-    from server.fleet.pki import ensure_fleet_keys
+    from server.broker.pki import ensure_fleet_keys
     from server.fleet.settings import broker_hostnames
     from server.store import open_store
 

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from kiosk.common.tomlconf import TomlReader
 from kiosk.protocol.errors import UsageError
-from kiosk.protocol.tomlconf import TomlReader
 
 
 @dataclass(frozen=True)

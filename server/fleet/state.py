@@ -26,14 +26,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
-from zoneinfo import ZoneInfo
 
+from kiosk.common.vietnam import VIETNAM
 from server.fleet.settings import FleetSettings
 
 State = Literal["online", "stale", "offline"]
 ALERT_KINDS = ("offline", "ui_down", "pack_rejected", "disk_low", "temp_high", "clock")
 MB = 1024 * 1024
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 @dataclass(frozen=True, slots=True)

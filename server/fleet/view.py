@@ -8,50 +8,19 @@ view is right even while no server process is sweeping.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import asdict, dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from kiosk.common.vietnam import local_datetime
 from server.fleet.settings import FleetSettings
 from server.fleet.state import FACT_COLUMNS, Facts, derive_state
 from server.store import Store
 from server.store.schema import alerts, kiosk_state, kiosks
+from server.words import en, vi
 
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
-
-TEXT: dict[str, dict[str, str]] = {
-    "vi": {
-        "kiosk": "Kiosk", "gate": "Cửa khẩu", "state": "Trạng thái", "pack": "Gói nội dung",
-        "ui": "Giao diện", "seen": "Lần cuối", "alerts": "Cảnh báo",
-        "online": "trực tuyến", "stale": "chậm/cũ", "offline": "mất kết nối",
-        "ui_ok": "chạy", "ui_dead": "KHÔNG chạy", "none": "—", "never": "chưa từng",
-        "empty": "Chưa có kiosk nào được đăng ký (bgk kiosk enroll ...).",
-        "summary": "{n} kiosk: {online} trực tuyến, {stale} chậm/cũ, {offline} mất kết nối; {alerts} cảnh báo đang mở.",
-        "a.offline": "mất kết nối lâu", "a.ui_down": "giao diện không chạy",
-        "a.pack_rejected": "gói bị từ chối", "a.disk_low": "sắp hết dung lượng",
-        "a.temp_high": "nhiệt độ cao", "a.clock": "đồng hồ kiosk sai",
-        "r.disconnected": "mất kết nối", "r.no heartbeat": "không có tín hiệu",
-        "r.late heartbeat": "tín hiệu trễ", "r.content expired": "nội dung hết hạn",
-        "r.never seen": "chưa từng kết nối",
-    },
-    "en": {
-        "kiosk": "Kiosk", "gate": "Gate", "state": "State", "pack": "Pack",
-        "ui": "UI", "seen": "Last seen", "alerts": "Alerts",
-        "online": "online", "stale": "stale", "offline": "offline",
-        "ui_ok": "running", "ui_dead": "NOT running", "none": "—", "never": "never",
-        "empty": "No kiosk is enrolled yet (bgk kiosk enroll ...).",
-        "summary": "{n} kiosks: {online} online, {stale} stale, {offline} offline; {alerts} open alerts.",
-        "a.offline": "offline too long", "a.ui_down": "UI not running",
-        "a.pack_rejected": "pack rejected", "a.disk_low": "disk low", "a.temp_high": "temperature high",
-        "a.clock": "kiosk clock wrong",
-        "r.disconnected": "disconnected", "r.no heartbeat": "no heartbeat",
-        "r.late heartbeat": "late heartbeat", "r.content expired": "content expired",
-        "r.never seen": "never connected",
-    },
-}  # fmt: skip
+TEXT: dict[str, dict[str, str]] = {"vi": vi.FLEET, "en": en.FLEET}
 
 
 @dataclass(frozen=True)
@@ -87,7 +56,7 @@ class KioskView:
 def local_time(ts: float | None) -> str | None:
     if ts is None:
         return None
-    return dt.datetime.fromtimestamp(ts, VIETNAM).strftime("%d/%m/%Y %H:%M")
+    return local_datetime(ts)
 
 
 def fleet_view(

@@ -255,8 +255,8 @@ def _rewrite_broker(config: ServerConfig) -> str | None:
     """The broker's kiosk list from the restored registry (None: no broker_dir)."""
     if config.mqtt.broker_dir is None:
         return None
-    from server.fleet.brokerfiles import describe_update, refresh_broker
-    from server.fleet.pki import FleetKeys
+    from server.broker.files import describe_update, refresh_broker
+    from server.broker.pki import FleetKeys
     from server.store import open_store
 
     store = open_store(config.store_url)

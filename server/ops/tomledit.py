@@ -18,9 +18,9 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from kiosk.common.files import atomic_write
 from kiosk.protocol.errors import UsageError
 from server.config import SERVER_TOML, load_server_config
-from server.fleet.files import atomic_write
 
 SECTION = re.compile(r"^\s*\[([A-Za-z0-9_.-]+)\]\s*(#.*)?$")
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")

@@ -26,9 +26,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from securesystemslib.signer import CryptoSigner
 
+from kiosk.common.files import atomic_write
 from kiosk.protocol.errors import UsageError
 from server.packs.errors import PackError
-from server.packs.fileio import atomic_write
 from server.packs.keyfile import (
     PassphraseError,
     Passphrases,

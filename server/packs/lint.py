@@ -32,7 +32,8 @@ from server.packs.markup import ParsedPage, parse_page
 from server.packs.media import MediaProblem, check_image
 from server.packs.placeholders import Fill, fill_lines
 from server.packs.segment import Segmenter
-from server.packs.source import PACK_TOML, PackSource, load_source, safe_file
+from server.packs.source import PACK_TOML, PackSource, load_source
+from server.packs.source_files import safe_file
 from server.publisher import Settings
 
 

@@ -16,9 +16,9 @@ from typing import Any, Final
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from securesystemslib.signer import CryptoSigner, SSlibKey
 
+from kiosk.common.files import atomic_write
 from kiosk.protocol.errors import UsageError
 from server.packs.errors import PackError
-from server.packs.fileio import atomic_write
 from server.packs.keyfile import Passphrases
 from server.packs.keys import generate, read_key_file, save_key
 

@@ -24,11 +24,12 @@ from typing import Any
 
 from tuf.api.metadata import TargetFile, Targets
 
+from kiosk.common.files import atomic_write, fsync_dir
 from kiosk.protocol.delivery import AUDIENCE_ALL, PackOffer, target_path
 from kiosk.protocol.errors import ProtocolError, UsageError
 from kiosk.protocol.pack import BLOB_DIR, MANIFEST_NAME, Manifest, parse_manifest
 from server.packs.errors import PackError
-from server.packs.fileio import atomic_write, copy_verified, fsync_dir, locked
+from server.packs.fileio import copy_verified, locked
 from server.packs.repo import TufRepository, iso
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")

@@ -37,10 +37,10 @@ from tuf.api.metadata import (
 )
 from tuf.repository import Repository
 
+from kiosk.common.files import atomic_write
 from kiosk.protocol.delivery import ISSUED_FIELD
 from server.config import TufConfig
 from server.packs.errors import PackError
-from server.packs.fileio import atomic_write
 
 #: older versions of snapshot/targets kept for kiosks in the middle of a refresh
 KEEP_VERSIONS: Final = 16

@@ -40,13 +40,14 @@ from securesystemslib.exceptions import UnverifiedSignatureError
 from securesystemslib.signer import Signature
 from tuf.api.metadata import Metadata, TargetFile, Targets
 
+from kiosk.common.files import atomic_write
 from kiosk.protocol.delivery import PackOffer, target_path
 from kiosk.protocol.errors import UsageError
 from kiosk.protocol.pack import parse_manifest
 from server.config import ServerConfig
 from server.packs.delegation import delegated, published_offers, publishers_targets
 from server.packs.errors import PackError
-from server.packs.fileio import atomic_write, locked
+from server.packs.fileio import locked
 from server.packs.publish import (
     PublishRefused,
     check_audience,

@@ -4,15 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
+from kiosk.common.vietnam import VIETNAM, vietnam_today
 from kiosk.protocol.errors import UsageError
 
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
-
-
-def vietnam_today(now: datetime | None = None) -> date:
-    return (now or datetime.now(tz=VIETNAM)).astimezone(VIETNAM).date()
+__all__ = ["VIETNAM", "edition_date", "parse_day", "vietnam_today"]
 
 
 def edition_date(

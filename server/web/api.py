@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from kiosk.protocol.errors import BgkError
 from server.config import ServerConfig
 from server.fleet.notice_check import NoticeGlyphsMissing
-from server.web import fleetops
+from server.web import fleetops, sendops
 from server.web.auth import Principal, now_of, require, store_of
 
 
@@ -33,7 +33,7 @@ class NoticeIn(BaseModel):
     text: dict[str, Annotated[str, Field(max_length=1000)]]
     #: gates, groups, or "all"
     to: list[str] = Field(min_length=1, max_length=100)
-    minutes: Annotated[float, Field(ge=1, le=fleetops.NOTICE_MAX_MINUTES)] = 60
+    minutes: Annotated[float, Field(ge=1, le=sendops.NOTICE_MAX_MINUTES)] = 60
     level: Literal["urgent", "info"] = "urgent"
     #: send although some kiosks' fonts lack characters of it (recorded per command)
     send_anyway: bool = False
@@ -105,7 +105,7 @@ def api_router() -> APIRouter:
     def command(
         request: Request, kiosk_id: str, body: CommandIn, p: Principal = publisher
     ) -> dict[str, Any]:
-        queued = fleetops.send_command(
+        queued = sendops.send_command(
             store_of(request),
             _config(request),
             kiosk_id,
@@ -145,7 +145,7 @@ def api_router() -> APIRouter:
     @router.post("/notices", status_code=202, summary="an urgent notice on the kiosks' screens")
     def notices(request: Request, body: NoticeIn, p: Principal = publisher) -> Any:
         try:
-            queued = fleetops.send_notice(
+            queued = sendops.send_notice(
                 store_of(request),
                 _config(request),
                 body.text,
@@ -172,13 +172,13 @@ def api_router() -> APIRouter:
     def notice_check(
         request: Request, body: NoticeCheckIn, _p: Principal = publisher
     ) -> dict[str, Any]:
-        check = fleetops.check_notice_text(store_of(request), _config(request), body.text, body.to)
+        check = sendops.check_notice_text(store_of(request), _config(request), body.text, body.to)
         return check.as_json()
 
     @router.get("/notices", summary="notices of the last 7 days and how far they reached")
     def notices_sent(request: Request, _p: Principal = viewer) -> list[dict[str, Any]]:
         now = now_of(request)
-        return [n.as_json(now) for n in fleetops.recent_notices(store_of(request), now)]
+        return [n.as_json(now) for n in sendops.recent_notices(store_of(request), now)]
 
     @router.post(
         "/notices/{notice_id}/withdraw",
@@ -186,7 +186,7 @@ def api_router() -> APIRouter:
         summary="take a notice off the screens it was sent to",
     )
     def withdraw(request: Request, notice_id: str, p: Principal = publisher) -> dict[str, Any]:
-        queued = fleetops.withdraw_notice(
+        queued = sendops.withdraw_notice(
             store_of(request), _config(request), notice_id, by=p.user.name, now=now_of(request)
         )
         return {"commands": [_queued(q) for q in queued]}
@@ -209,8 +209,8 @@ def api_router() -> APIRouter:
         year: Annotated[str | None, Query(max_length=20)] = None,
         _p: Principal = viewer,
     ) -> dict[str, Any]:
-        from server.fleet.reports import server_report
-        from server.fleet.reports_period import parse_period
+        from server.reports.period import parse_period
+        from server.reports.report import server_report
 
         period = parse_period(month, year, names=("month", "year"))
         report = server_report(_config(request), store_of(request), period, now_of(request))

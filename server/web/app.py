@@ -2,7 +2,7 @@
 
 Routers: pack delivery (server/web/files.py), the packs' web copies at /p/
 (server/web/sites.py), /healthz, the JSON API
-(server/web/api.py) and the dashboard (server/web/dashboard.py). The app owns
+(server/web/api.py) and the dashboard (server/web/dashboard/overview.py). The app owns
 one store (the fleet database) for its lifetime; `clock` gives epoch seconds
 (tests pass their own).
 """
@@ -24,8 +24,8 @@ from server.config import ServerConfig
 from server.store import Store, open_store
 from server.web.api import api_router, install_error_handlers
 from server.web.auth import StoreLoginThrottle
-from server.web.dashboard import install_dashboard
-from server.web.dashboard_pages import PageError, error_page, render, wants_page, words_of
+from server.web.dashboard.overview import install_dashboard
+from server.web.dashboard.pages import PageError, error_page, render, wants_page, words_of
 from server.web.files import files_router, not_found
 from server.web.signing_api import signing_router
 from server.web.sites import sites_router

@@ -1,9 +1,10 @@
 """Every word the dashboard shows, in Vietnamese (first, the default) and English.
 
 `words(lang)` gives a `Words`: `t("key", n=3)` formats the sentence of `key`.
-State, alert, reason and UI words come from server.fleet.view.TEXT (the same
-words `bgk server fleet` prints); the dashboard's own sentences are in
-words_vi.py and words_en.py, one file per language for translators.
+Every word of the server is in server/words/vi.py and server/words/en.py, one
+file per language for translators: the dashboard's own sentences (VI, EN), the
+fleet view's states, alerts and reasons (FLEET, the same words `bgk server
+fleet` prints) and the report's (REPORT, the same words `bgk server report` prints).
 A key missing in a language falls back to the key itself, and a test checks
 that every key the templates use exists in both languages.
 """
@@ -12,10 +13,10 @@ from __future__ import annotations
 
 from typing import Final
 
-from server.fleet.reports_render import WORDS as REPORT_TEXT
 from server.fleet.view import TEXT as FLEET_TEXT
-from server.web.words_en import EN
-from server.web.words_vi import VI
+from server.reports.render import WORDS as REPORT_TEXT
+from server.words.en import EN
+from server.words.vi import VI
 
 LANGS: Final = ("vi", "en")
 DEFAULT_LANG: Final = "vi"

@@ -21,7 +21,7 @@ from kiosk.protocol.payloads import (
     encode_screenshot,
 )
 from kiosk.protocol.topics import KIOSK_TO_SERVER, Kind
-from server.fleet.credentials import Identity
+from server.broker.credentials import Identity
 from server.store.schema import commands, heartbeats, kiosk_events, screenshots
 
 TWO_MB = 2 * 1024 * 1024

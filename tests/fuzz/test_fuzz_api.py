@@ -17,8 +17,8 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
+from server.broker.registry import KioskRegistry
 from server.datadir import init_data_dir
-from server.fleet.registry import KioskRegistry
 from server.packs.keys import init_keyset
 from server.packs.signing import utcnow
 from server.store import open_store

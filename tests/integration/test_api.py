@@ -15,9 +15,9 @@ from fleetkit import own_database
 from sqlalchemy import select
 
 from kiosk.protocol.payloads import Command, Heartbeat, PackRef, Status, UiState
+from server.broker.registry import KioskRegistry
 from server.config import ServerConfig
 from server.fleet.ingest import IngestWriter, Raw
-from server.fleet.registry import KioskRegistry
 from server.fleet.sweeper import Sweeper
 from server.store import Store, open_store
 from server.store.schema import audit_log, commands, screenshots
@@ -54,8 +54,8 @@ def heartbeat(seq: int, now: float, *, ui: bool = True) -> bytes:
 
 @pytest.fixture
 def site(tmp_path: Path, store_url: str, built_mini: Path) -> Iterator[Site]:
+    from server.broker.pki import ensure_fleet_keys
     from server.datadir import init_data_dir
-    from server.fleet.pki import ensure_fleet_keys
     from server.packs.keys import init_keyset
     from server.packs.publish import publish_pack
     from server.packs.signing import open_repository, utcnow
@@ -276,8 +276,8 @@ def test_revoked_tokens_and_disabled_users_lose_access(site: Site) -> None:
 
 
 def test_the_report_names_pages_by_the_published_packs_titles(site: Site) -> None:
-    from server.fleet.reports import server_report
-    from server.fleet.reports_period import parse_period
+    from server.reports.period import parse_period
+    from server.reports.report import server_report
 
     r = site.client("viewer").get("/api/v1/reports", params={"month": time.strftime("%Y-%m")})
     assert r.status_code == 200, r.text

@@ -185,9 +185,9 @@ def test_commands_record_who_did_what_and_verify_names_a_tampered_entry(
 
 
 def test_the_article_26_report_prints_the_chain_head_at_its_period_end(store: Store) -> None:
-    from server.fleet.reports import build_report
-    from server.fleet.reports_period import month_period
-    from server.fleet.reports_render import render_text
+    from server.reports.period import month_period
+    from server.reports.render import render_text
+    from server.reports.report import build_report
 
     nov = month_period(2026, 11)
     inside = [

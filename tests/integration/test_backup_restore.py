@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from deliverykit import AppServer, free_port, installed
 
+from server.broker.enroll import enroll_kiosk
 from server.config import load_server_config
-from server.fleet.enroll import enroll_kiosk
 from server.ops.backup import tuf_versions
 from server.ops.restore import VERSION_JUMP
 
@@ -161,7 +161,7 @@ def test_backup_and_restore_on_postgresql(
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
-    from server.fleet.registry import KioskRegistry
+    from server.broker.registry import KioskRegistry
     from server.store import open_store
 
     world = World(tmp_path, built_mini)

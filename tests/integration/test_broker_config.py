@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from fleetkit import Server, bgk, login_code, make_server, wait_for
 
-from server.fleet.broker import free_port, mosquitto_binary
-from server.fleet.credentials import Identity
+from server.broker.credentials import Identity
+from server.broker.local import free_port, mosquitto_binary
 
 
 @pytest.fixture(scope="module")

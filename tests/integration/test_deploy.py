@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.cli import build_parser
-from server.fleet.brokerconf import FLEET_DIR, RELOAD_STAMP, production_layout
+from server.broker.conf import FLEET_DIR, RELOAD_STAMP, production_layout
 
 REPO = Path(__file__).resolve().parents[2]
 SYSTEMD = REPO / "deploy" / "systemd"

@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import func, insert, select
 
 from kiosk.protocol.payloads import CommandAck, Event, Heartbeat, PackRef, Status, UiState
+from server.broker.registry import KioskRegistry
 from server.fleet.ingest import IngestWriter, Raw
-from server.fleet.registry import KioskRegistry
 from server.fleet.settings import FleetSettings
 from server.fleet.sweeper import Sweeper
 from server.fleet.view import fleet_view, render_table

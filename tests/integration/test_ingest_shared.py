@@ -15,7 +15,7 @@ from fleetkit import REPO, Recorder, make_server, own_database, wait_for
 from sqlalchemy import func, select
 
 from kiosk.protocol.payloads import Heartbeat, UiState
-from server.fleet.credentials import Identity
+from server.broker.credentials import Identity
 from server.store.schema import heartbeats
 
 KIOSKS = 10

@@ -29,7 +29,7 @@ from kiosk.agent.events import AgentEvent
 from kiosk.agent.fleet import FleetLink
 from kiosk.local import Channel, UiHealth
 from kiosk.protocol.payloads import Status
-from server.fleet.credentials import Identity
+from server.broker.credentials import Identity
 from server.store.schema import kiosk_events
 
 

@@ -239,7 +239,7 @@ def after_admin(w: Walk, done: subprocess.CompletedProcess[str]) -> None:
     import httpx
     from fleetkit import login_code
 
-    from server.fleet.credentials import Identity
+    from server.broker.credentials import Identity
 
     password = re.search(r"password \(shown once\): (\S+)", done.stdout)
     assert password, done.stdout

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import inspect
 
 from kiosk.protocol.errors import UsageError
-from server.fleet.registry import KioskRegistry, RegistryError
+from server.broker.registry import KioskRegistry, RegistryError
 from server.store import open_store
 
 

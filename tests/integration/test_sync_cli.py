@@ -198,7 +198,7 @@ def test_the_import_watchdog_ends_a_read_that_never_returns(tmp_path: Path) -> N
     """A read stuck in the kernel (a hung stick) is not stopped by the deadline
     checks: the watchdog ends the process (releasing the sync lock) with words."""
     code = (
-        "import threading; from kiosk.agent.commands import _watchdog\n"
+        "import threading; from kiosk.agent.cli import _watchdog\n"
         "_watchdog(0.5, 'reading the USB stick did not finish', 5)\n"
         "threading.Event().wait()\n"
     )

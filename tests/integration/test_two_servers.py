@@ -21,8 +21,8 @@ from fleetkit import REPO, Recorder, Server, make_server, own_database, wait_for
 
 from kiosk.protocol.payloads import parse_command, parse_server_status
 from kiosk.protocol.topics import SERVER_STATUS, Kind, kiosk_topic
-from server.fleet.broker import free_port
-from server.fleet.credentials import Identity
+from server.broker.credentials import Identity
+from server.broker.local import free_port
 from server.fleet.remote import queue_command
 from server.web.accounts import User, add_user, start_session
 

@@ -11,10 +11,10 @@ import pytest
 from deliverykit import BASE, T0, RepoSim, pack_files
 from tuf.ngclient import Updater
 
-from kiosk.agent.backoff import Backoff
 from kiosk.agent.errors import MetadataExpired
-from kiosk.agent.fetch import RateLimiter, bandwidth_limiter
+from kiosk.agent.ratelimit import RateLimiter, bandwidth_limiter
 from kiosk.agent.tufclient import TufSession, _pin_reference_time
+from kiosk.common.backoff import Backoff
 
 
 class FakeTime:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from kiosk.protocol.backoff import Backoff
+from kiosk.common.backoff import Backoff
 from kiosk.protocol.errors import ProtocolError
 from kiosk.protocol.payloads import (
     MAX_BYTES,

@@ -12,18 +12,18 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
+from kiosk.common.tomlconf import TomlReader
 from kiosk.protocol.errors import UsageError
 from kiosk.protocol.payloads import Heartbeat, parse_kiosk_payload
-from kiosk.protocol.tomlconf import TomlReader
 from kiosk.protocol.topics import Kind
-from server.fleet.brokerconf import production_layout, render_acl, render_conf
-from server.fleet.credentials import check_mosquitto_hash, mosquitto_hash, server_identity
-from server.fleet.identity import Identity
-from server.fleet.pki import ensure_fleet_keys
+from server.broker.conf import production_layout, render_acl, render_conf
+from server.broker.credentials import check_mosquitto_hash, mosquitto_hash, server_identity
+from server.broker.identity import Identity
+from server.broker.pki import ensure_fleet_keys
 from server.fleet.settings import FleetSettings, parse_settings
-from server.fleet.sim import SimKiosk, SimOptions, Simulator
 from server.fleet.state import Facts, alert_conditions, derive_state
 from server.fleet.stats import Latency
+from server.sim.simulator import SimKiosk, SimOptions, Simulator
 
 REPO = Path(__file__).resolve().parents[2]
 CFG = FleetSettings()

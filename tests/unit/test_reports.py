@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from sqlalchemy import insert
 
+from kiosk.common.vietnam import VIETNAM
 from kiosk.protocol.errors import UsageError
-from server.fleet.reports import build_report
-from server.fleet.reports_period import month_period, parse_period, year_period
-from server.fleet.reports_uptime import kiosk_uptime, state_intervals
-from server.fleet.view import VIETNAM
+from server.reports.period import month_period, parse_period, year_period
+from server.reports.report import build_report
+from server.reports.uptime import kiosk_uptime, state_intervals
 from server.store import Store
 from server.store.schema import alerts, kiosks, presence
 

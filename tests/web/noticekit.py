@@ -19,8 +19,8 @@ from webkit import Site, make_site
 from kiosk.protocol.glyphs import FALLBACK_FONT_DIR
 from kiosk.protocol.pack import BLOB_DIR, MANIFEST_NAME, parse_manifest
 from kiosk.protocol.payloads import CommandAck, Heartbeat, PackRef, Status, UiState
+from server.broker.registry import KioskRegistry
 from server.fleet.ingest import IngestWriter, Raw
-from server.fleet.registry import KioskRegistry
 
 REPO = Path(__file__).resolve().parents[2]
 MINI = REPO / "tests" / "fixtures" / "packs" / "mini"

@@ -138,7 +138,7 @@ def test_an_admin_enrols_a_kiosk_and_downloads_its_bundle(sign_in: SignIn, site:
     import tomllib
     import zipfile
 
-    from server.fleet.registry import KioskRegistry
+    from server.broker.registry import KioskRegistry
 
     viewer = sign_in("viewer")
     assert viewer.get("/admin/kiosks/new").status_code == 403

@@ -187,7 +187,7 @@ def test_overview_filters_by_gate_and_state(sign_in: SignIn) -> None:
 def test_a_large_fleet_shows_the_problems_first_and_says_what_is_left_out(
     sign_in: SignIn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from server.web import dashboard
+    from server.web.dashboard import overview as dashboard
 
     monkeypatch.setattr(dashboard, "MAX_ROWS", 3)
     page = sign_in("viewer").get("/").text

@@ -24,7 +24,7 @@ from webkit import PASSWORD, Site
 from kiosk.protocol.payloads import CommandAck
 from server.fleet.notice_check import check_notice
 from server.store.schema import commands
-from server.web import fleetops
+from server.web import sendops
 from server.web.app import create_app
 
 FIELD_REPORT = "Đường 9 → đi Đường 12 ⚠ Tạm dừng ① 24h — №5"
@@ -158,7 +158,7 @@ def test_the_form_refuses_until_send_anyway_is_ticked(site: Site, client: TestCl
 
 def test_the_kiosks_answers_say_what_was_drawn(site: Site, client: TestClient) -> None:
     now = __import__("time").time()
-    queued = fleetops.send_notice(
+    queued = sendops.send_notice(
         site.store, site.cfg, {"vi": "Thông báo ①", "lo": "ແຈ້ງ ①"}, ["lao-bao"],
         minutes=30, by="publisher", now=now, send_anyway=True,
     )  # fmt: skip
@@ -167,7 +167,7 @@ def test_the_kiosks_answers_say_what_was_drawn(site: Site, client: TestClient) -
     ack(site, "nk-old", by_kiosk["nk-old"], done(by_kiosk["nk-old"], {"vi": 1, "lo": 1}))
     ack(site, "nk-new", by_kiosk["nk-new"], done(by_kiosk["nk-new"], None))  # older software
     notice = next(
-        n for n in fleetops.recent_notices(site.store, now + 1) if "ແຈ້ງ ①" in n.text.values()
+        n for n in sendops.recent_notices(site.store, now + 1) if "ແຈ້ງ ①" in n.text.values()
     )
     assert notice.missing_glyphs == {"vi": 1, "lo": 1} and notice.glyph_reports == 2
     assert notice.sent_anyway == {"vi": "①", "lo": "①"}

@@ -38,12 +38,12 @@ from kiosk.protocol.payloads import (
     UiState,
     encode_screenshot,
 )
+from server.broker.registry import KioskRegistry
 from server.config import ServerConfig
 from server.fleet.ingest import IngestWriter, Raw
-from server.fleet.registry import KioskRegistry
 from server.fleet.sweeper import Sweeper
 from server.store import Store, open_store
-from server.web import fleetops
+from server.web import sendops
 from server.web.accounts import add_user
 
 PASSWORD = "correct-horse-battery"
@@ -175,7 +175,7 @@ def seed_fleet(site: Site, now: float, *, packs: bool = True, period: float = 30
     )
     sweeper.sweep(gone)
     # lb-01 answered a resync ten minutes ago
-    done = fleetops.send_command(
+    done = sendops.send_command(
         site.store, site.cfg, "lb-01", "resync", {}, by="admin", now=now - 600
     )
     writer.write([_raw("lb-01", "cmd/ack", _ack(done.cmd_id))], now - 590)

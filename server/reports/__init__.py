@@ -1,0 +1,1 @@
+"""The Article 26 reports: periods, uptime arithmetic, the report, its renderings, `bgk server report`."""

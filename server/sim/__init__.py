@@ -1,0 +1,1 @@
+"""The fleet simulator (`bgk sim`): simulated kiosks and their many-client MQTT hub."""
