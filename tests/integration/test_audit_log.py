@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from conftest import REPO
 from sqlalchemy import delete, select, update
 
 from server.audit import log as audit
@@ -20,6 +19,8 @@ from server.store import Store
 from server.store.schema import audit_log
 
 T0 = 1_790_000_000.0  # the injected clock
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def fill(store: Store, n: int) -> list[audit.Entry]:

@@ -15,7 +15,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, TEST_PASSPHRASE
 from cryptography.hazmat.primitives import serialization
 from reposim import pack_files, write_built_pack
 from securesystemslib.signer import CryptoSigner
@@ -27,6 +26,10 @@ from server.packs.persons import load_public
 #: files that may hold a plaintext private key: the server's online keys (it signs
 #: timestamp/snapshot unattended) and the MQTT/TLS keys of the fleet
 ONLINE_OK = {"snapshot.pem", "timestamp.pem"}
+
+REPO = Path(__file__).resolve().parents[2]
+#: the passphrase of the tests' offline keys (tests/conftest.py writes its file)
+TEST_PASSPHRASE = "test-passphrase-for-offline-keys"
 
 
 def bgk(

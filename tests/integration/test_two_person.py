@@ -28,7 +28,6 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import FIXTURE_PACKS, REPO, TEST_PASSPHRASE
 from deliverykit import free_port, installed, wait_for
 from tuf.api.metadata import Metadata, Targets
 
@@ -39,6 +38,11 @@ from server.packs.repo import PUBLISHERS, TufRepository
 from server.packs.signing import load_signers
 
 PEOPLE = ("an", "binh", "chi")
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURE_PACKS = REPO / "tests" / "fixtures" / "packs"
+#: the passphrase of the tests' offline keys (tests/conftest.py writes its file)
+TEST_PASSPHRASE = "test-passphrase-for-offline-keys"
 
 
 def bgk(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
