@@ -30,6 +30,7 @@ from server.config import load_server_config
 from server.datadir import init_data_dir
 from server.ops.backup import backup_server
 from server.ops.restore import restore_server
+from server.packs.keyfile import PASSPHRASE_ENV, write_passphrase_file
 from server.packs.keys import init_keyset
 from server.packs.signing import utcnow
 from server.store import open_store
@@ -63,7 +64,8 @@ def main() -> None:
     opts = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bgk-bench-backup-") as tmp_name:
         tmp = Path(tmp_name)
-        init_keyset(tmp / "keys")
+        os.environ[PASSPHRASE_ENV] = str(tmp / "passphrase.txt")
+        init_keyset(tmp / "keys", write_passphrase_file(tmp / "passphrase.txt"))
         config = init_data_dir(tmp / "data", tmp / "keys", "http://127.0.0.1:9", utcnow)
         store = open_store(config.store_url)
         with store.engine.begin() as conn:

@@ -42,6 +42,7 @@ from kiosk.config import parse_config
 from kiosk.protocol.pack import BLOB_DIR, MANIFEST_NAME, FileEntry, Manifest
 from server.config import ServerConfig
 from server.datadir import init_data_dir
+from server.packs.keyfile import PASSPHRASE_ENV, write_passphrase_file
 from server.packs.keys import init_keyset
 from server.packs.publish import publish_pack
 from server.packs.signing import open_repository
@@ -105,7 +106,8 @@ class World:
 
 
 def make_world(tmp: Path, size_mb: int, count: int) -> tuple[World, dict[str, bytes]]:
-    init_keyset(tmp / "keys")
+    os.environ[PASSPHRASE_ENV] = str(tmp / "passphrase.txt")
+    init_keyset(tmp / "keys", write_passphrase_file(tmp / "passphrase.txt"))
     config = init_data_dir(tmp / "data", tmp / "keys", "http://127.0.0.1:9", now)
     files = generate_files(size_mb, count)
     manifest = write_pack(tmp / "built-1", files, 1)

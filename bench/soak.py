@@ -80,6 +80,7 @@ from server.broker.local import LocalBroker
 from server.broker.pki import FleetKeys
 from server.config import load_server_config
 from server.datadir import init_data_dir
+from server.packs.keyfile import PASSPHRASE_ENV, write_passphrase_file
 from server.packs.keys import init_keyset
 from server.packs.signing import utcnow
 from server.sim.cli import SIM_GATES, enrol_sim_kiosks
@@ -135,7 +136,8 @@ class Soak:
         self.pg.start()
         self.pg.create_db()
         nginx_port = free_port()
-        init_keyset(tmp / "keys")
+        os.environ[PASSPHRASE_ENV] = str(tmp / "passphrase.txt")
+        init_keyset(tmp / "keys", write_passphrase_file(tmp / "passphrase.txt"))
         self.cfg = init_data_dir(
             tmp / "data", tmp / "keys", f"http://127.0.0.1:{nginx_port}", utcnow
         )

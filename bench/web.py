@@ -103,6 +103,7 @@ def run(store_url: str, label: str, args: argparse.Namespace) -> None:
     import uvicorn
 
     from server.datadir import init_data_dir
+    from server.packs.keyfile import PASSPHRASE_ENV, write_passphrase_file
     from server.packs.keys import init_keyset
     from server.packs.signing import utcnow
     from server.web import accounts
@@ -110,7 +111,8 @@ def run(store_url: str, label: str, args: argparse.Namespace) -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="bgk-bench-web-"))
     try:
-        init_keyset(tmp / "keys")
+        os.environ[PASSPHRASE_ENV] = str(tmp / "passphrase.txt")
+        init_keyset(tmp / "keys", write_passphrase_file(tmp / "passphrase.txt"))
         cfg = init_data_dir(tmp / "data", tmp / "keys", "http://127.0.0.1:9", utcnow)
         store = open_store(store_url)
         t0 = time.perf_counter()

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from kiosk.common.cli import Registry
 from server import demo_cli, serve_cli
+from server.audit import cli as audit_cli
 from server.fleet import cli as fleet_cli
 from server.ops import cli as ops_cli
 from server.packs import cli as packs_cli
-from server.packs import publish_cli
+from server.packs import key_cli, publish_cli, signing_cli
 from server.reports import cli as reports_cli
 from server.sim import cli as sim_cli
 from server.web import cli as web_cli
@@ -29,10 +30,13 @@ def register(registry: Registry) -> None:
     packs_cli.register(registry)
     workspace_cli.register(registry)
     publish_cli.register(registry)
+    key_cli.register(registry)
+    signing_cli.register(registry)
     serve_cli.register(registry)
     fleet_cli.register(registry)
     sim_cli.register(registry)
     reports_cli.register(registry)
     web_cli.register(registry)
     ops_cli.register(registry)
+    audit_cli.register(registry)
     demo_cli.register(registry)

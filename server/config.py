@@ -47,6 +47,8 @@ class TufConfig:
     timestamp_days: int = 1
     #: where the offline root/targets keys are (a mounted medium); `--keys` overrides
     offline_keys: Path | None = None
+    #: signatures of publishers a pack needs (`bgk server delegate`; issue 14)
+    publishers_threshold: int = 2
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,7 @@ def load_server_config(data: Path) -> ServerConfig:
         snapshot_days=int(r.num("tuf", "snapshot_days", 7, 1, 365)),
         timestamp_days=int(r.num("tuf", "timestamp_days", 1, 1, 365)),
         offline_keys=r.path("tuf", "offline_keys", None),
+        publishers_threshold=int(r.num("tuf", "publishers_threshold", 2, 1, 20)),
     )
     store_url = r.text("store", "url", f"sqlite:///{(data / 'fleet.db').resolve()}")
     mqtt, fleet = parse_settings(r, url)

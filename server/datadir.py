@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +23,7 @@ from urllib.parse import urlsplit
 from kiosk.common.files import atomic_write
 from kiosk.protocol.errors import UsageError
 from server.config import SERVER_TOML, ServerConfig, TufConfig, load_server_config
+from server.packs.keyfile import Passphrases
 from server.packs.keys import ROLES, load_key, save_key
 from server.packs.repo import TufRepository, create_repository
 from server.publisher import Publisher, check_site_url, sample_publisher
@@ -104,7 +106,8 @@ def default_listen(url: str) -> str:
 
 
 def init_tuf(config: ServerConfig, keys: Path, now: Callable[[], datetime]) -> None:
-    signers = {role: load_key(keys, role) for role in ROLES}
+    source = Passphrases()
+    signers = {role: load_key(keys, role, source) for role in ROLES}
     config.keys_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(config.keys_dir, 0o700)
     for role in ("snapshot", "timestamp"):
@@ -150,12 +153,19 @@ def init_data_dir(
         raise UsageError(f"{data} is already a server data folder: choose a new folder")
     if not keys.is_dir():
         raise UsageError(f"keys folder {keys} not found: make one with `bgk keys init {keys}`")
-    data.mkdir(parents=True, exist_ok=True)
     site_url = check_site_url(site_url, "--site-url")
-    write_server_toml(
-        data, url, listen or default_listen(url), keys, tuf or TufConfig(), publisher, site_url
-    )
-    config = load_server_config(data)
-    for step in INIT_STEPS:
-        step(config, keys, now)
+    fresh = not data.exists() or not any(data.iterdir())
+    data.mkdir(parents=True, exist_ok=True)
+    try:
+        write_server_toml(
+            data, url, listen or default_listen(url), keys, tuf or TufConfig(), publisher, site_url
+        )
+        config = load_server_config(data)
+        for step in INIT_STEPS:
+            step(config, keys, now)
+    except BaseException:
+        # a wrong passphrase, a missing key...: no half-made data folder stays behind
+        if fresh:
+            shutil.rmtree(data, ignore_errors=True)
+        raise
     return config

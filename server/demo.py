@@ -16,7 +16,6 @@ state folder (the font cache in ~/.cache/bgk makes the pack build quick).
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import fcntl
 import json
 import logging
@@ -32,14 +31,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from kiosk.common.vietnam import VIETNAM
 from kiosk.protocol.errors import UsageError
 from server.errors import OperatorMustAct
 from server.workspace.demo_part import (
     DEMO_ACCOUNTS,
     in_background,
     workspace_info,
-    workspace_summary,
 )
 
 log = logging.getLogger(__name__)
@@ -47,6 +44,8 @@ REPO = Path(__file__).resolve().parents[1]
 SAMPLE_PACK = REPO / "content_packs" / "lao-bao"
 #: the demo's real kiosk (agent + UI); the simulated fleet is sim-00001...
 KIOSK_ID = "lb-01"
+#: the demo keyset's passphrase (printed: a demo protects nothing real)
+DEMO_KEYS_PASSPHRASE = "demo-doic-offline-keys"
 GATE = "lao-bao"
 
 
@@ -75,11 +74,21 @@ class Demo:
     def state(self) -> Path:
         return self.opts.state_dir
 
+    @property
+    def passphrase_file(self) -> Path:
+        """The demo keys' passphrase, for the demo's own `bgk` commands (a demo only)."""
+        return self.state / "keys-passphrase.txt"
+
     # --- running parts -----------------------------------------------------------
+    def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        from server.packs.keyfile import PASSPHRASE_ENV
+
+        return _env({PASSPHRASE_ENV: str(self.passphrase_file), **(extra or {})})
+
     def bgk(self, *args: str) -> str:
         """Run a `bgk` command to completion; its output, or DemoError with its error."""
         cmd = [sys.executable, "-m", "kiosk.cli", *args]
-        run = subprocess.run(cmd, capture_output=True, text=True, env=_env())
+        run = subprocess.run(cmd, capture_output=True, text=True, env=self.env())
         if run.returncode != 0:
             tail = (run.stderr or run.stdout).strip().splitlines()[-3:]
             raise DemoError(f"`bgk {' '.join(args[:2])}` failed: {' / '.join(tail)}")
@@ -91,7 +100,7 @@ class Demo:
         procs = [
             (args, subprocess.Popen([sys.executable, "-m", "kiosk.cli", *args],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                    text=True, env=_env()))
+                                    text=True, env=self.env()))
             for args in commands
         ]  # fmt: skip
         failed = []
@@ -130,7 +139,11 @@ class Demo:
         self.logs.append(out)
         cmd = [sys.executable, "-m", "kiosk.cli", *args]
         proc = subprocess.Popen(
-            cmd, stdout=out, stderr=subprocess.STDOUT, env=_env(extra_env), start_new_session=True
+            cmd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=self.env(extra_env),
+            start_new_session=True,
         )
         self.procs.append((name, proc))
 
@@ -182,8 +195,13 @@ class Demo:
             raise UsageError(f"no pack sources at {self.opts.pack}: pass --pack DIR")
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        say("keys and server data folder")
-        self.bgk("keys", "init", str(state / "keys"))
+        say("keys (root and targets encrypted with a printed demo passphrase) and server data")
+        from server.packs.keyfile import write_passphrase_file
+
+        write_passphrase_file(self.passphrase_file, DEMO_KEYS_PASSPHRASE)
+        self.bgk(
+            "keys", "init", str(state / "keys"), "--passphrase-file", str(self.passphrase_file)
+        )
         self.bgk("server", "init", "--data", str(data), "--keys", str(state / "keys"), "--url", url,
                  "--site-url", f"{url}/p")  # fmt: skip
 
@@ -251,6 +269,10 @@ class Demo:
         )
         self.wait_for("the fleet view", lambda: _fleet_count(self, data) > 1, 60)
         workspace()
+        say("two-person publishing: two demo publishers, the ceremony, a signing event")
+        from server.demo_signing import setup_two_person
+
+        signing = setup_two_person(self.bgk, state, data, url, self.opts.pack)
         info = {
             "dashboard_url": f"{url}/",
             "admin_login": {
@@ -277,6 +299,7 @@ class Demo:
             "simulated_kiosks": self.opts.sim_kiosks,
             "ui": not self.headless,
             "logs": str(state / "logs"),
+            "signing": signing,
         }
         (state / "demo.json").write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
         return info
@@ -351,6 +374,8 @@ def run_demo(opts: DemoOptions, say: Callable[[str], None] = print) -> int:
         signal.signal(signal.SIGTERM, on_signal)
         try:
             info = demo.run(lambda step: say(f"… {step}"))
+            from server.demo_summary import summary
+
             say(summary(info, opts.state_dir))
             started = time.monotonic()
             while not stop_now and not (
@@ -364,47 +389,3 @@ def run_demo(opts: DemoOptions, say: Callable[[str], None] = print) -> int:
             say("stopping the demo …")
             demo.stop()
     return 0
-
-
-def summary(info: dict[str, Any], state: Path) -> str:
-    config = info["kiosk_configs"][KIOSK_ID]
-    data = info["data_dir"]
-    admin, viewer = info["admin_login"], info["viewer_login"]
-    month = dt.datetime.now(VIETNAM).strftime("%Y-%m")
-    ui = (
-        "a kiosk window shows the pack"
-        if info["ui"]
-        else "no display: the kiosk UI is not started (headless)"
-    )
-    leaflet_paths = [Path(p) for p in info["leaflets"].values()]
-    leaflet_dir = leaflet_paths[0].parent if leaflet_paths else state
-    leaflet_names = ", ".join(p.name for p in leaflet_paths)
-    return f"""
-The border-gate kiosk demo is running ({ui}).
-
-  dashboard                 {info["dashboard_url"]}
-    sign in as              {admin["user"]} / {admin["password"]}   (border guard, read-only: {viewer["user"]} / {viewer["password"]})
-  server (TUF, blobs, API)  {info["server_url"]}      API docs: {info["api_docs_url"]}
-  MQTT broker               {info["mqtt_url"]} (server), {info["mqtt_kiosk_url"]} (kiosks, TLS)
-  kiosks                    {KIOSK_ID} (real agent{"" if not info["ui"] else " + UI"}) and {info["simulated_kiosks"]} simulated
-  the pack on the web        {info["pack_site_url"]}   (QR codes on the kiosk pages lead there)
-    static copy             {info["pack_site_dir"]}/index.html
-  leaflets (A4 PDF)         {leaflet_dir}/ ({leaflet_names})
-  everything about it       {state / "demo.json"}; logs in {info["logs"]}
-
-Try, in another terminal (from the project folder):
-  .venv/bin/bgk server fleet --data {data}             # every kiosk: state, pack, UI, alerts
-  .venv/bin/bgk server report --data {data} --month {month}   # Article 26: uptime, packs, language use
-  curl -H "Authorization: Bearer {info["viewer_token"]}" {info["server_url"]}/api/v1/kiosks
-  .venv/bin/bgk kiosk status --config {config}
-  .venv/bin/bgk kiosk doctor --config {config} --lang en   # what is wrong on a kiosk (no screen here)
-  .venv/bin/bgk server backup --data {data} -o {state}/backups/   # one file to bring the server back
-  .venv/bin/bgk pack build content_packs/lao-bao -o {state}/packs/v2 --version 3 --settings {data}/server.toml
-  .venv/bin/bgk pack site {state}/packs/lao-bao -o {state}/site          # the web copy, to put on a portal
-  .venv/bin/bgk server publish {state}/packs/v2 --data {data} --to lao-bao   # the kiosk installs it
-  .venv/bin/bgk server command --data {data} --kiosk {KIOSK_ID} notice --text "vi=Đường 9 tạm đóng" --text "en=Road 9 is closed" --wait 20
-  .venv/bin/bgk server command --data {data} --kiosk {KIOSK_ID} screenshot --wait 30   # lands in {data}/screenshots/
-
-{workspace_summary(info, state, Path(info["pack_site_url"].rstrip("/")).name)}
-Stop with Ctrl-C.
-"""

@@ -199,6 +199,8 @@ def _enroll(args: argparse.Namespace) -> int:
     to_stdout = args.out == "-"
     if to_stdout and sys.stdout.isatty():
         raise UsageError("-o - writes a tar to stdout: send it on (| ssh ...) or into a file")
+    from server.packs.publications import cli_user
+
     result = enroll_kiosk(
         load_server_config(args.data),
         args.id,
@@ -209,6 +211,7 @@ def _enroll(args: argparse.Namespace) -> int:
         state_dir=args.state_dir,
         replace=args.replace,
         stream=sys.stdout.buffer if to_stdout else None,
+        by=cli_user(),
     )
     say = sys.stderr if to_stdout else sys.stdout  # stdout carries the tar
     if args.json:

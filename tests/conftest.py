@@ -26,6 +26,26 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         print("\nno test passed: treating this run as a failure")
 
 
+#: the passphrase of every offline key the tests make (`bgk keys init`, init_keyset):
+#: in a file named by BGK_PASSPHRASE_FILE, which `bgk` subprocesses inherit
+TEST_PASSPHRASE = "test-passphrase-for-offline-keys"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def key_passphrase_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    from server.packs.keyfile import PASSPHRASE_ENV, write_passphrase_file
+
+    path = tmp_path_factory.mktemp("passphrase") / "passphrase.txt"
+    write_passphrase_file(path, TEST_PASSPHRASE)
+    before = os.environ.get(PASSPHRASE_ENV)
+    os.environ[PASSPHRASE_ENV] = str(path)
+    yield path
+    if before is None:
+        os.environ.pop(PASSPHRASE_ENV, None)
+    else:
+        os.environ[PASSPHRASE_ENV] = before
+
+
 REPO = Path(__file__).resolve().parent.parent
 FIXTURE_PACKS = REPO / "tests" / "fixtures" / "packs"
 

@@ -87,6 +87,19 @@ def user_python() -> tuple[str, dict[str, str]]:
     return str(debian), {"PYTHONPATH": f"{REPO}:{site}"}
 
 
+def passphrase_for(user: str) -> dict[str, str]:
+    """The tests' key passphrase file (conftest), as a copy `user` can read."""
+    source = os.environ.get("BGK_PASSPHRASE_FILE")
+    if not source:
+        return {}
+    entry = pwd.getpwnam(user)
+    copy = Path(tempfile.gettempdir()) / f"bgk-test-passphrase-{entry.pw_uid}.txt"
+    copy.write_bytes(Path(source).read_bytes())
+    os.chown(copy, entry.pw_uid, entry.pw_gid)
+    os.chmod(copy, 0o600)
+    return {"BGK_PASSPHRASE_FILE": str(copy)}
+
+
 def bgk_as(
     user: str, *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[bytes]:
@@ -97,6 +110,7 @@ def bgk_as(
         "LANG": "C.UTF-8",
         "HOME": pwd.getpwnam(user).pw_dir,
         "PYTHAINLP_READ_ONLY": "1",
+        **passphrase_for(user),
         **extra,
         **(env or {}),
     }

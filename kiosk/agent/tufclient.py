@@ -5,6 +5,13 @@ metadata cache in the state dir (rollback protection needs it). Its expiry
 checks use `now` = max(clock, time floor): a kiosk whose clock went back to
 1970 still refuses metadata that expired after the newest signed time seen.
 Errors come out as the agent's error tree (kiosk.agent.errors).
+
+Two-person publishing: top-level targets may delegate `packs/*` to the role
+`publishers` (a threshold of the publishers' keys). After the refresh, the
+session asks ngclient for a path of that pattern, which makes ngclient load
+and verify the delegated metadata (signatures, threshold, version, expiry)
+and keep it in the cache as `publishers.json`; the offers are then those of
+top-level targets (published before the delegation) and of `publishers`.
 """
 
 from __future__ import annotations
@@ -122,6 +129,25 @@ def epoch(when: datetime) -> float:
     return when.timestamp()
 
 
+#: the delegated role of two-person publishing, and a path ngclient looks up in it
+PUBLISHERS: Final = "publishers"
+_PROBE: Final = "packs/bgk-probe/1.manifest.json"
+
+
+def _delegated(metadata_dir: Path, targets: Any, snapshot: Any) -> Any | None:
+    """The verified publishers metadata of this snapshot, or None (no delegation, or
+    not loaded: a cache entry of another snapshot version is not used)."""
+    roles = getattr(getattr(targets, "delegations", None), "roles", None) or {}
+    meta = getattr(snapshot, "meta", {}).get(f"{PUBLISHERS}.json")
+    if PUBLISHERS not in roles or meta is None:
+        return None
+    try:
+        signed = Metadata.from_bytes((metadata_dir / f"{PUBLISHERS}.json").read_bytes()).signed
+    except (OSError, ValueError, tuf_errors.RepositoryError):
+        return None
+    return signed if signed.version == meta.version else None
+
+
 def cached_state(metadata_dir: Path) -> TrustedState | None:
     """The state of the metadata last verified (the cache only ever holds verified
     metadata: ngclient writes it after checking). None when there is none."""
@@ -131,16 +157,22 @@ def cached_state(metadata_dir: Path) -> TrustedState | None:
         targets = Metadata.from_bytes((metadata_dir / "targets.json").read_bytes()).signed
     except (OSError, ValueError, tuf_errors.RepositoryError):
         return None
+    listed = list(getattr(targets, "targets", {}).values())
+    delegated = _delegated(metadata_dir, targets, snapshot)
+    if delegated is not None:
+        listed += list(delegated.targets.values())
+    expiries = [epoch(timestamp.expires), epoch(snapshot.expires), epoch(targets.expires)]
+    if delegated is not None:
+        expiries.append(epoch(delegated.expires))
     offers = []
-    for t in getattr(targets, "targets", {}).values():
+    for t in listed:
         offer = PackOffer.from_target(
             t.path, t.length, t.hashes, t.unrecognized_fields.get("custom")
         )
         if offer is not None:
             offers.append(offer)
     issued = _parse_issued(timestamp.unrecognized_fields.get(ISSUED_FIELD))
-    expires = min(epoch(timestamp.expires), epoch(snapshot.expires), epoch(targets.expires))
-    return TrustedState(tuple(offers), issued, expires, timestamp.version)
+    return TrustedState(tuple(offers), issued, min(expiries), timestamp.version)
 
 
 def _parse_issued(value: Any) -> float | None:
@@ -187,6 +219,11 @@ class TufSession:
     def refresh(self) -> TrustedState:
         with translate_errors("the signed pack list", self):
             self.updater.refresh()
+        snapshot = self.updater._trusted_set.snapshot
+        if f"{PUBLISHERS}.json" in snapshot.meta:
+            with translate_errors("the pack list the publishers signed", self):
+                # loads and verifies publishers.json (threshold of the delegated keys)
+                self.updater.get_targetinfo(_PROBE)
         state = cached_state(self.metadata_dir)
         if state is None:
             raise UntrustedMetadata("the verified metadata could not be read back from the cache")

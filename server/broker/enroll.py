@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from kiosk.protocol.errors import UsageError
+from server.audit import log as audit
 from server.broker.bundle import mqtt_part
 from server.broker.files import (
     BrokerTarget,
@@ -135,6 +136,7 @@ def enroll_kiosk(
     parts: tuple[BundlePart, ...] = BUNDLE_PARTS,
     stream: IO[bytes] | None = None,
     confirm_s: float = 5.0,
+    by: str = "system",
 ) -> EnrollResult:
     """Enrol a kiosk: its bundle goes to the folder `out`, or as a tar to `stream`."""
     check_name("kiosk id", kiosk_id)
@@ -152,6 +154,10 @@ def enroll_kiosk(
     try:
         with store.engine.begin() as conn:
             record = add_kiosk(conn, kiosk_id, gate, groups, now, replace=replace)
+            details = {"gate": gate, "groups": list(groups), "replaced": replace}
+            audit.append(
+                store, by, "kiosk.enrolled", f"kiosk:{kiosk_id}", details, now=now, conn=conn
+            )
             sections, names = _write_parts(
                 BundleContext(config, record, state_dir, now, conn), parts, tmp
             )
@@ -318,6 +324,7 @@ def revoke_kiosk(
     now: float,
     *,
     broker_dir: Path | None = None,
+    by: str = "system",
 ) -> Revoked:
     """End a kiosk's access: out of the registry (history stays), its MQTT
     password gone, the broker's files rewritten and the broker reloaded."""
@@ -328,6 +335,7 @@ def revoke_kiosk(
     if directory is not None:
         broker_target(directory)  # a missing permission is said before anything changes
     record = KioskRegistry(store).revoke(kiosk_id, now)
+    audit.append(store, by, "kiosk.revoked", f"kiosk:{kiosk_id}", now=now)
     drop_kiosk_password(store, kiosk_id)
     keys = FleetKeys(config.data / "mqtt")
     broker = (

@@ -47,18 +47,18 @@ class AnnounceWatcher:
 
 def read_announce(cfg: ServerConfig) -> Announce | None:
     """What the repository offers now, or None when it cannot be read."""
-    from server.packs.publish import published_packs
+    from server.packs.delegation import published_offers
     from server.packs.repo import RepositoryError, TufRepository
     from server.packs.signing import utcnow
 
     repo = TufRepository(cfg.tuf_dir, cfg.tuf, {}, utcnow)
     try:
         timestamp = repo.open("timestamp").signed.version
-        targets = repo.open("targets").signed
+        offers = published_offers(repo)
     except RepositoryError as exc:
         log.warning("cannot read the repository to announce it: %s", exc)
         return None
     packs: dict[str, int] = {}
-    for offer in published_packs(targets):
+    for offer in offers:
         packs[offer.pack] = max(offer.version, packs.get(offer.pack, 0))
     return Announce(timestamp_version=timestamp, packs=packs)

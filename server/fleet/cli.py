@@ -245,6 +245,7 @@ def _ingest(args: argparse.Namespace) -> int:
 def _command(args: argparse.Namespace) -> int:
     from server.broker.pki import FleetKeys
     from server.fleet.remote import command_status, new_notice_id, queue_command
+    from server.packs.publications import cli_user
 
     cfg, store = open_server(args.data)
     now = time.time()
@@ -275,9 +276,15 @@ def _command(args: argparse.Namespace) -> int:
         cmd_args,
         now=now,
         ttl_s=args.ttl or cfg.fleet.command_ttl_s,
-        created_by="cli",
+        created_by=cli_user(),
         sent_anyway=sent_anyway if args.op == "notice" else None,
     )
+    if args.op == "notice":
+        from server.audit import log as audit
+
+        action = "notice.sent" if text else "notice.withdrawn"
+        details = {"to": [args.kiosk], "kiosks": 1, "text": text}
+        audit.append(store, cli_user(), action, f"notice:{notice_id}", details, now=now)
     status = command_status(store, queued.cmd_id)
     deadline = time.monotonic() + args.wait
     while (
@@ -318,10 +325,13 @@ def _check_notice(
 
 def _revoke(args: argparse.Namespace) -> int:
     from server.broker.enroll import revoke_kiosk
+    from server.packs.publications import cli_user
 
     cfg, store = open_server(args.data)
     try:
-        revoked = revoke_kiosk(cfg, store, args.id, time.time(), broker_dir=args.broker_dir)
+        revoked = revoke_kiosk(
+            cfg, store, args.id, time.time(), broker_dir=args.broker_dir, by=cli_user()
+        )
     finally:
         store.dispose()
     print(f"kiosk {args.id} revoked")

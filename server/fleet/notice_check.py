@@ -183,14 +183,15 @@ def packs_of_kiosks(
     store: Store, config: ServerConfig, kiosk_ids: list[str]
 ) -> dict[Path | None, list[str]]:
     """Target kiosks grouped by the manifest file of the pack they play (None: unknown)."""
-    from server.packs.publish import published_packs, target_file_path
+    from server.packs.delegation import published_offers
+    from server.packs.publish import target_file_path
     from server.packs.signing import open_repository
 
     offers = []
     repo_dir: Path | None = None
     try:
         repo = open_repository(config)
-        offers, repo_dir = published_packs(repo.targets()), repo.dir
+        offers, repo_dir = published_offers(repo), repo.dir
     except Exception:  # no repository yet: nothing can be checked
         offers = []
     with store.engine.connect() as conn:

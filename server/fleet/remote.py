@@ -24,6 +24,7 @@ from sqlalchemy import select, update
 from kiosk.protocol.errors import UsageError
 from kiosk.protocol.payloads import Command, Op, PayloadError, command_args, command_signing_bytes
 from kiosk.protocol.topics import Kind, kiosk_topic
+from server.audit import log as audit
 from server.broker.pki import FleetKeys
 from server.store import Store
 from server.store.schema import commands, kiosks
@@ -135,6 +136,15 @@ def queue_commands(
                 raise UsageError(f"kiosk {kiosk_id!r} is not enrolled (see `bgk server fleet`)")
         if rows:
             conn.execute(commands.insert(), rows)
+            obj = f"kiosk:{kiosk_ids[0]}" if len(kiosk_ids) == 1 else f"kiosks:{len(kiosk_ids)}"
+            details: dict[str, Any] = {
+                "cmd_ids": [q.cmd_id for q in queued][:50],
+                "kiosks": kiosk_ids[:50],
+            }
+            if op != "notice":  # a notice's text is in its notice.sent entry
+                details["args"] = args
+            actor = created_by or "system"
+            audit.append(store, actor, f"command.{op}", obj, details, now=now, conn=conn)
     return queued
 
 

@@ -40,9 +40,10 @@ from kiosk.protocol.delivery import EXPORT_FIELD, ISSUED_FIELD, PackOffer
 from kiosk.protocol.errors import UsageError
 from kiosk.protocol.pack import BLOB_DIR, parse_manifest
 from server.config import ServerConfig
+from server.packs.delegation import published_offers
 from server.packs.fileio import locked
-from server.packs.publish import PublishRefused, published_packs, target_file_path
-from server.packs.repo import TufRepository, iso
+from server.packs.publish import PublishRefused, target_file_path
+from server.packs.repo import PUBLISHERS, TufRepository, iso
 from server.packs.signing import open_repository
 
 EXPORT_INFO = "export.json"
@@ -85,7 +86,7 @@ def export_pack(
     src = config.tuf_dir
     with locked(src / ".lock"):
         repo.publish_metadata()  # the served snapshot lists the newest targets
-        candidates = [p for p in published_packs(repo.targets()) if p.pack == pack]
+        candidates = [p for p in published_offers(repo) if p.pack == pack]
         if not candidates:
             raise PublishRefused(f"pack {pack!r} is not published: publish it first")
         chosen = max(candidates, key=lambda p: p.version)
@@ -105,6 +106,9 @@ def export_pack(
             for version in repo.versions("root"):
                 shutil.copy2(src / f"{version}.root.json", tuf_out)
             shutil.copy2(src / f"{targets_version}.targets.json", tuf_out)
+            delegated_meta = stick.snapshot.signed.meta.get(f"{PUBLISHERS}.json")
+            if delegated_meta is not None:  # the packs the publishers signed
+                shutil.copy2(src / f"{delegated_meta.version}.{PUBLISHERS}.json", tuf_out)
             (tuf_out / f"{stick.snapshot.signed.version}.snapshot.json").write_bytes(
                 stick.snapshot_bytes
             )

@@ -13,6 +13,7 @@ import datetime as dt
 import getpass
 import time
 
+from server.audit import log as audit
 from server.packs.publish import PublishResult
 from server.store import Store
 from server.store.schema import pack_publications
@@ -52,4 +53,19 @@ def record_publication(store: Store, result: PublishResult, by: str | None) -> N
                 sha256=p.sha256,
                 widened=result.widened,
             )
+        )
+        details = {
+            "to": list(p.to),
+            "sha256": p.sha256,
+            "widened": result.widened,
+            "timestamp_version": result.timestamp_version,
+        }
+        audit.append(
+            store,
+            by or "system",
+            "pack.published",
+            f"pack:{p.pack}@{p.version}",
+            details,
+            now=published_epoch(p.published),
+            conn=conn,
         )

@@ -134,11 +134,19 @@ def publish_pack(
     to: Iterable[str],
     now: Callable[[], datetime],
 ) -> PublishResult:
+    from server.packs.delegation import delegated, published_offers
+
     audience = check_audience(to)
     data, manifest = read_built_pack(pack_dir)
     sha = hashlib.sha256(data).hexdigest()
     with locked(repo.dir / ".lock"):
-        current = published_packs(repo.targets())
+        if delegated(repo) is not None:
+            raise PublishRefused(
+                "this server publishes packs only with the publishers' signatures (two-person "
+                "publishing): create a signing event (`bgk server signing create`) and have the "
+                "publishers run `bgk sign`"
+            )
+        current = published_offers(repo)
         same = [p for p in current if p.pack == manifest.id]
         newest = max(same, key=lambda p: p.version, default=None)
         widened = False
@@ -186,14 +194,14 @@ def publish_pack(
                 length=len(data),
                 hashes={"sha256": sha},
                 path=path,
-                unrecognized_fields={"custom": _custom(entry, manifest)},
+                unrecognized_fields={"custom": pack_custom(entry, manifest)},
             )
         repo.publish_metadata()
         timestamp_version = repo.timestamp().version
     return PublishResult(entry, widened, copied, size, dropped, timestamp_version)
 
 
-def _custom(entry: PackOffer, manifest: Manifest) -> dict[str, Any]:
+def pack_custom(entry: PackOffer, manifest: Manifest) -> dict[str, Any]:
     return {
         "pack": entry.pack,
         "version": entry.version,
@@ -217,8 +225,10 @@ def published_page_titles(repo: TufRepository) -> dict[str, dict[str, str]]:
     """Page id -> title per language, from the manifests of the published packs
     (the newest publication wins where two packs share a page id): the labels
     of the reports' "most viewed pages"."""
+    from server.packs.delegation import published_offers
+
     titles: dict[str, dict[str, str]] = {}
-    for offer in reversed(published_packs(repo.targets())):
+    for offer in reversed(published_offers(repo)):
         try:
             data = target_file_path(repo.dir, offer.path, offer.sha256).read_bytes()
             manifest = parse_manifest(data)

@@ -1,4 +1,4 @@
-"""`bgk keys init`, `bgk server publish|export|packs|rotate-key|resign`."""
+"""`bgk server publish|export|packs|rotate-key|resign` (`bgk keys ...`: key_cli.py)."""
 
 from __future__ import annotations
 
@@ -16,15 +16,6 @@ if TYPE_CHECKING:
 
 
 def register(registry: Registry) -> None:
-    registry.group("keys", "signing keys: a development keyset")
-    p = registry.add(
-        "keys init",
-        "generate a development keyset (TUF root, targets, snapshot, timestamp)",
-        _keys_init,
-    )
-    p.add_argument("dir", type=Path, help="new folder for the keys (keep root and targets offline)")
-    p.add_argument("--json", action="store_true", help="print the result as JSON")
-
     p = registry.add(
         "server publish", "sign a built pack and publish it to a gate, a group or all", _publish
     )
@@ -87,22 +78,21 @@ def _keys(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--keys", type=Path, help="offline keys folder (default: [tuf] offline_keys of server.toml)"
     )
+    p.add_argument(
+        "--passphrase-file",
+        type=Path,
+        help="file whose first line is the offline keys' passphrase (default: asked)",
+    )
+
+
+def _passphrases(args: argparse.Namespace) -> Any:
+    from server.packs.keyfile import Passphrases
+
+    return Passphrases(args.passphrase_file)
 
 
 def _print(args: argparse.Namespace, body: dict[str, Any], text: str) -> None:
     print(json.dumps(body, ensure_ascii=False) if args.json else text)
-
-
-def _keys_init(args: argparse.Namespace) -> int:
-    from server.packs.keys import init_keyset
-
-    written = init_keyset(args.dir)
-    _print(
-        args,
-        {"ok": True, "keys": [str(p) for p in written]},
-        f"wrote {len(written)} keys to {args.dir} (keep root.pem and targets.pem offline)",
-    )
-    return 0
 
 
 def _publish(args: argparse.Namespace) -> int:
@@ -113,7 +103,9 @@ def _publish(args: argparse.Namespace) -> int:
 
     config = load_server_config(args.data)
     audience = check_audience(args.to)
-    repo = open_repository(config, ("targets",), keys=args.keys, now=utcnow)
+    repo = open_repository(
+        config, ("targets",), keys=args.keys, now=utcnow, passphrases=_passphrases(args)
+    )
     assert "targets" in OFFLINE_ROLES
     result = publish_pack(repo, config.blob_dir, args.pack, audience, utcnow)
     warning = _after_publish(config.store_url, result)
@@ -183,11 +175,11 @@ def _after_publish(store_url: str, result: PublishResult) -> str | None:
 
 def _packs(args: argparse.Namespace) -> int:
     from server.config import load_server_config
-    from server.packs.publish import published_packs
+    from server.packs.delegation import published_offers
     from server.packs.signing import open_repository
 
     repo = open_repository(load_server_config(args.data))
-    packs = published_packs(repo.targets())
+    packs = published_offers(repo)
     if args.json:
         print(
             json.dumps(
@@ -236,7 +228,14 @@ def _rotate(args: argparse.Namespace) -> int:
     from server.packs.rotate import rotate_key
     from server.packs.signing import utcnow
 
-    r = rotate_key(load_server_config(args.data), args.role, args.keys, utcnow)
+    r = rotate_key(
+        load_server_config(args.data),
+        args.role,
+        args.keys,
+        utcnow,
+        passphrases=_passphrases(args),
+    )
+    _audit_rotation(args.data, r.role, r.old_keyids, r.new_keyid, r.root_version)
     _print(
         args,
         {
@@ -253,11 +252,29 @@ def _rotate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _audit_rotation(
+    data: Path, role: str, old: tuple[str, ...], new: str, root_version: int
+) -> None:
+    """The rotation in the audit log: the key removed and the key added."""
+    from server.audit import log as audit
+    from server.config import load_server_config
+    from server.packs.publications import cli_user
+    from server.store import open_store
+
+    store = open_store(load_server_config(data).store_url)
+    try:
+        details = {"removed": list(old), "added": new, "root_version": root_version}
+        audit.append(store, cli_user(), "key.rotated", f"role:{role}", details, now=time.time())
+    finally:
+        store.dispose()
+
+
 def _resign(args: argparse.Namespace) -> int:
     from server.config import load_server_config
     from server.packs.rotate import resign
     from server.packs.signing import utcnow
 
-    version = resign(load_server_config(args.data), args.role, args.keys, utcnow)
+    config = load_server_config(args.data)
+    version = resign(config, args.role, args.keys, utcnow, _passphrases(args))
     print(f"re-signed {args.role} as version {version}")
     return 0

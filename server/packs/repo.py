@@ -3,7 +3,9 @@
 Files, as kiosks fetch them (consistent snapshots):
 
     tuf/N.root.json             every root version (kiosks walk the chain on rotation)
-    tuf/N.targets.json          the published packs: one target per pack version
+    tuf/N.targets.json          the published packs: one target per pack version; after
+                                the delegation ceremony it delegates packs/* to `publishers`
+    tuf/N.publishers.json       the packs signed by a threshold of publishers (delegation.py)
     tuf/N.snapshot.json         versions of targets
     tuf/timestamp.json          the only unversioned file; re-signed often (online key)
     tuf/targets/packs/<id>/<sha256>.<version>.manifest.json   pack manifests (TUF targets)
@@ -43,7 +45,9 @@ from server.packs.errors import PackError
 
 #: older versions of snapshot/targets kept for kiosks in the middle of a refresh
 KEEP_VERSIONS: Final = 16
-_VERSIONED = re.compile(r"^([1-9][0-9]*)\.(root|targets|snapshot)\.json$")
+_VERSIONED = re.compile(r"^([1-9][0-9]*)\.(root|targets|snapshot|publishers)\.json$")
+#: the delegated role holding the packs (server/packs/delegation.py)
+PUBLISHERS: Final = "publishers"
 
 
 class RepositoryError(PackError, OperatorMustAct):
@@ -143,7 +147,7 @@ class TufRepository(Repository):
         data = md.to_bytes()
         name = "timestamp.json" if role == Timestamp.type else f"{md.signed.version}.{role}.json"
         atomic_write(self.dir / name, data)
-        if role in (Targets.type, Snapshot.type):
+        if role in (Targets.type, Snapshot.type, PUBLISHERS):
             self._prune(role)
         return data
 
@@ -165,7 +169,10 @@ class TufRepository(Repository):
 
     @property
     def targets_infos(self) -> dict[str, MetaFile]:
-        return {"targets.json": self._metafile(Targets.type)}
+        infos = {"targets.json": self._metafile(Targets.type)}
+        if self.path_of(PUBLISHERS) is not None:
+            infos[f"{PUBLISHERS}.json"] = self._metafile(PUBLISHERS)
+        return infos
 
     @property
     def snapshot_info(self) -> MetaFile:
@@ -187,7 +194,7 @@ class TufRepository(Repository):
 def _blank(role: str, now: datetime) -> Signed:
     if role == Root.type:
         return Root(expires=now)
-    if role == Targets.type:
+    if role in (Targets.type, PUBLISHERS):
         return Targets(expires=now)
     if role == Snapshot.type:
         return Snapshot(expires=now)

@@ -26,7 +26,8 @@ from tuf.api.metadata import Root, Targets
 from kiosk.protocol.errors import UsageError
 from server.config import ServerConfig
 from server.packs.fileio import locked
-from server.packs.keys import OFFLINE_ROLES, ROLES, generate, key_path, load_key, save_key
+from server.packs.keyfile import Passphrases
+from server.packs.keys import OFFLINE_ROLES, ROLES, generate, key_path, read_key_file, save_key
 from server.packs.repo import TufRepository
 from server.packs.signing import load_signers, offline_dir
 
@@ -47,6 +48,7 @@ def rotate_key(
     now: Callable[[], datetime],
     *,
     new_signer: CryptoSigner | None = None,
+    passphrases: Passphrases | None = None,
 ) -> RotateResult:
     if role not in ROLES:
         raise UsageError(f"--role must be one of {', '.join(ROLES)}")
@@ -55,14 +57,17 @@ def rotate_key(
     new = new_signer or generate()
     # the old key of the rotated role is not needed (it signs nothing more)
     needed = {"root", "snapshot", "timestamp"} - {role} | ({"root"} if role == "root" else set())
-    signers: dict[str, list[Signer]] = dict(load_signers(config, sorted(needed), keys))
+    source = passphrases or Passphrases()
+    signers: dict[str, list[Signer]] = dict(load_signers(config, sorted(needed), keys, source))
     if role == "root":
         signers["root"] = [signers["root"][0], new]
     else:
         signers[role] = [new]
     repo = TufRepository(config.tuf_dir, config.tuf, signers, now)
     pending = folder / f"{role}.pem.new"
-    save_key(pending, new)  # on disk before any metadata names it
+    # on disk before any metadata names it; an offline key encrypted like the others
+    secret = source.new(f"the new {role} key") if role in OFFLINE_ROLES else None
+    save_key(pending, new, secret)
     with locked(repo.dir / ".lock"):
         with repo.edit_root() as root:
             old = tuple(root.roles[role].keyids)
@@ -81,18 +86,30 @@ def rotate_key(
     retired.mkdir(mode=0o700, exist_ok=True)
     current = key_path(folder, role)
     if current.exists():
-        old_id = load_key(folder, role).public_key.keyid
+        old_id = _public_keyid(current, old)
         os.replace(current, retired / f"{role}-{old_id[:16]}.pem")
     os.replace(pending, current)
     return RotateResult(role, old, new.public_key.keyid, version, current)
 
 
-def resign(config: ServerConfig, role: str, keys: Path | None, now: Callable[[], datetime]) -> int:
+def _public_keyid(path: Path, old: tuple[str, ...]) -> str:
+    """The key id of the retired key file, without its passphrase where the root says it."""
+    return old[0] if len(old) == 1 else read_key_file(path, "the old key").public_key.keyid
+
+
+def resign(
+    config: ServerConfig,
+    role: str,
+    keys: Path | None,
+    now: Callable[[], datetime],
+    passphrases: Passphrases | None = None,
+) -> int:
     """A new version of `role` (targets or root) with fresh expiry; returns it."""
     if role not in OFFLINE_ROLES:
         raise UsageError("--role must be targets or root (the server re-signs the others itself)")
     roles = ("root",) if role == Root.type else ("targets", "snapshot", "timestamp")
-    repo = TufRepository(config.tuf_dir, config.tuf, load_signers(config, roles, keys), now)
+    signers = load_signers(config, roles, keys, passphrases)
+    repo = TufRepository(config.tuf_dir, config.tuf, signers, now)
     with locked(repo.dir / ".lock"):
         if role == Root.type:
             with repo.edit_root():

@@ -15,6 +15,7 @@ from securesystemslib.signer import Signer
 
 from kiosk.protocol.errors import UsageError
 from server.config import ServerConfig
+from server.packs.keyfile import Passphrases
 from server.packs.keys import OFFLINE_ROLES, ONLINE_ROLES, load_key
 from server.packs.repo import RepositoryError, TufRepository
 
@@ -31,14 +32,20 @@ def offline_dir(config: ServerConfig, keys: Path | None) -> Path:
 
 
 def load_signers(
-    config: ServerConfig, roles: Iterable[str], keys: Path | None = None
+    config: ServerConfig,
+    roles: Iterable[str],
+    keys: Path | None = None,
+    passphrases: Passphrases | None = None,
 ) -> dict[str, list[Signer]]:
+    """Signers of `roles`; the offline ones are opened with one passphrase source
+    (asked once when root and targets share a passphrase)."""
+    source = passphrases or Passphrases()
     out: dict[str, list[Signer]] = {}
     for role in roles:
         if role in ONLINE_ROLES:
             out[role] = [load_key(config.keys_dir, role)]
         elif role in OFFLINE_ROLES:
-            out[role] = [load_key(offline_dir(config, keys), role)]
+            out[role] = [load_key(offline_dir(config, keys), role, source)]
         else:
             raise UsageError(f"unknown TUF role {role!r}")
     return out
@@ -50,9 +57,10 @@ def open_repository(
     *,
     keys: Path | None = None,
     now: Callable[[], datetime] = utcnow,
+    passphrases: Passphrases | None = None,
 ) -> TufRepository:
     """The repository of a data dir, able to sign `roles` (always snapshot and timestamp)."""
-    signers = load_signers(config, set(roles) | set(ONLINE_ROLES), keys)
+    signers = load_signers(config, set(roles) | set(ONLINE_ROLES), keys, passphrases)
     repo = TufRepository(config.tuf_dir, config.tuf, signers, now)
     if not repo.exists():
         raise RepositoryError(

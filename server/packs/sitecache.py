@@ -17,7 +17,8 @@ from pathlib import Path
 
 from kiosk.protocol.pack import MANIFEST_NAME, Manifest, parse_manifest
 from server.config import ServerConfig
-from server.packs.publish import published_packs, target_file_path
+from server.packs.delegation import published_offers
+from server.packs.publish import target_file_path
 from server.packs.signing import open_repository
 from server.packs.site import render_site
 
@@ -32,7 +33,7 @@ class SiteCache:
 
     def _newest(self, pack_id: str) -> tuple[bytes, Manifest] | None:
         repo = open_repository(self.config)
-        offers = [o for o in published_packs(repo.targets()) if o.pack == pack_id]
+        offers = [o for o in published_offers(repo) if o.pack == pack_id]
         if not offers:
             return None
         offer = max(offers, key=lambda o: o.version)

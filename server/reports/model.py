@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kiosk.common.vietnam import local_date, local_datetime
+from server.audit.log import Head
 from server.publisher import Publisher, sample_publisher
 from server.reports.period import Period
 from server.reports.uptime import Uptime
@@ -125,6 +126,9 @@ class Report:
     page_titles: dict[str, dict[str, str]] = field(default_factory=dict)
     #: who reports (server.toml [publisher]; the sample's when none is given)
     publisher: Publisher = field(default_factory=sample_publisher)
+    #: the audit log's newest entry at the end of what is counted (server.audit.log):
+    #: a printed report pins the history up to it
+    audit_head: Head | None = None
 
     def page_title(self, page: str, lang: str) -> str:
         """The page's title in `lang` (else Vietnamese, else its id)."""
@@ -196,6 +200,9 @@ class Report:
             ],
             "page_titles": self.page_titles,
             "notes": list(self.notes),
+            "audit_head": None
+            if self.audit_head is None
+            else {"seq": self.audit_head.seq, "hash": self.audit_head.hash},
         }
 
 

@@ -181,6 +181,9 @@ def render_text(report: Report, lang: str) -> str:
     out += ["", w["s.notes"]]
     notes = ["n.up", "n.count", "n.usage"] + [f"n.{n}" for n in report.notes if f"n.{n}" in w]
     out += [f"- {w[n]}" for n in notes]
+    if report.audit_head is not None:
+        head = report.audit_head
+        out += [f"- {w['audit_head'].format(seq=head.seq, hash=head.hash)}"]
     return "\n".join(out) + "\n"
 
 

@@ -29,6 +29,7 @@ from dataclasses import replace
 from sqlalchemy import or_, select
 
 from kiosk.protocol.errors import BgkError
+from server.audit.log import current_head
 from server.config import ServerConfig
 from server.packs.publish import published_page_titles
 from server.packs.signing import open_repository
@@ -135,5 +136,5 @@ def build_report(
         notes.append("retention")
     return Report(
         period, now, until, lines, gates, total, publications, alert_counts, notes,
-        page_titles or {},
+        page_titles or {}, audit_head=current_head(store, until=until),
     )  # fmt: skip

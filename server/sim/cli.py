@@ -154,8 +154,8 @@ def _sim(args: argparse.Namespace) -> int:
 
 def _newest_pack(cfg: ServerConfig) -> PackOffer | None:
     """The most recently published pack of the server, if any."""
-    from server.packs.publish import published_packs
+    from server.packs.delegation import published_offers
     from server.packs.signing import open_repository
 
-    offers = published_packs(open_repository(cfg).targets())
+    offers = published_offers(open_repository(cfg))
     return offers[-1] if offers else None

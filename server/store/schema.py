@@ -18,6 +18,7 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     String,
     Table,
+    Text,
     text,
 )
 
@@ -285,4 +286,29 @@ login_failures = Table(
     Column("key", String(200), nullable=False),
     Column("at", Double, nullable=False),
     Index("ix_login_failures_key_at", "key", "at"),
+)
+
+
+# --- audit log (migration 0020, issue 14) ---------------------------------------
+
+#: every state-changing action, hash-chained (server.audit.log): each entry's hash
+#: covers its own fields and the previous entry's hash; seq has no gaps
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    #: epoch seconds from the server's clock (the injected `now`)
+    Column("at", Double, nullable=False),
+    #: account name, "NAME (CLI)" for a system user, "kiosk:ID", "server"
+    Column("actor", String(100), nullable=False),
+    #: dotted verb, e.g. notice.sent, kiosk.enrolled, pack.published
+    Column("action", String(40), nullable=False),
+    #: what it acted on, e.g. "kiosk:lb-01", "pack:lao-bao@3"
+    Column("object", String(200), nullable=False),
+    #: canonical JSON (sorted keys, no spaces): exactly the text that was hashed
+    Column("details", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index("ix_audit_log_at", "at"),
+    Index("ix_audit_log_actor", "actor"),
 )

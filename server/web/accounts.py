@@ -20,12 +20,14 @@ import hashlib
 import hmac
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from typing import Literal, cast
 
 from sqlalchemy import Connection, delete, select, update
 
 from kiosk.protocol.errors import UsageError
+from server.audit import log as audit
 from server.errors import RequestWrong
 from server.store import Store
 from server.store.schema import api_tokens, users, web_sessions
@@ -39,6 +41,13 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 #: scrypt cost: 16 MiB and ~50 ms per check on a Pi 4
 _N, _R, _P = 2**14, 8, 1
 TOKEN_PREFIX = "bgk_"
+
+#: the actor recorded when a caller does not say who acts (scripts, tests)
+SYSTEM = "system"
+
+
+def _now(now: float | None) -> float:
+    return time.time() if now is None else now
 
 
 class AccountError(RequestWrong):
@@ -147,7 +156,9 @@ def _sha(value: str) -> str:
 # --- users --------------------------------------------------------------------
 
 
-def add_user(store: Store, name: str, role: str, password: str, *, now: float) -> UserRecord:
+def add_user(
+    store: Store, name: str, role: str, password: str, *, now: float, by: str = SYSTEM
+) -> UserRecord:
     name, role_ = check_user_name(name), check_role(role)
     pw_hash = hash_password(check_password(password))
     with store.engine.begin() as conn:
@@ -156,6 +167,9 @@ def add_user(store: Store, name: str, role: str, password: str, *, now: float) -
                 f"user {name!r} exists: `bgk server user passwd {name}` sets a new password"
             )
         conn.execute(users.insert().values(name=name, role=role_, pw_hash=pw_hash, created_at=now))
+        audit.append(
+            store, by, "account.added", f"user:{name}", {"role": role_}, now=now, conn=conn
+        )
     return UserRecord(name, role_, now, None)
 
 
@@ -170,26 +184,35 @@ def _existing(conn: Connection, name: str) -> None:
         raise AccountError(f"no user {name!r}: `bgk server user list` shows them")
 
 
-def set_password(store: Store, name: str, password: str) -> None:
+def set_password(
+    store: Store, name: str, password: str, *, by: str = SYSTEM, now: float | None = None
+) -> None:
     """New password; the user's open sessions end (tokens stay)."""
     pw_hash = hash_password(check_password(password))
     with store.engine.begin() as conn:
         _existing(conn, name)
+        audit.append(store, by, "account.password", f"user:{name}", now=_now(now), conn=conn)
         conn.execute(update(users).where(users.c.name == name).values(pw_hash=pw_hash))
         conn.execute(delete(web_sessions).where(web_sessions.c.user_name == name))
 
 
-def set_role(store: Store, name: str, role: str) -> None:
+def set_role(
+    store: Store, name: str, role: str, *, by: str = SYSTEM, now: float | None = None
+) -> None:
     role_ = check_role(role)
     with store.engine.begin() as conn:
         _existing(conn, name)
+        old = conn.execute(select(users.c.role).where(users.c.name == name)).scalar_one()
+        details = {"role": role_, "was": old}
+        audit.append(store, by, "account.role", f"user:{name}", details, now=_now(now), conn=conn)
         conn.execute(update(users).where(users.c.name == name).values(role=role_))
 
 
-def disable_user(store: Store, name: str, *, now: float) -> None:
+def disable_user(store: Store, name: str, *, now: float, by: str = SYSTEM) -> None:
     """No more sign-ins; the user's sessions end and tokens are revoked."""
     with store.engine.begin() as conn:
         _existing(conn, name)
+        audit.append(store, by, "account.disabled", f"user:{name}", now=now, conn=conn)
         conn.execute(
             update(users)
             .where(users.c.name == name, users.c.disabled_at.is_(None))
@@ -203,9 +226,10 @@ def disable_user(store: Store, name: str, *, now: float) -> None:
         )
 
 
-def enable_user(store: Store, name: str) -> None:
+def enable_user(store: Store, name: str, *, by: str = SYSTEM, now: float | None = None) -> None:
     with store.engine.begin() as conn:
         _existing(conn, name)
+        audit.append(store, by, "account.enabled", f"user:{name}", now=_now(now), conn=conn)
         conn.execute(update(users).where(users.c.name == name).values(disabled_at=None))
 
 
@@ -233,7 +257,9 @@ def _active_user(conn: Connection, name: str) -> User | None:
 # --- API tokens -----------------------------------------------------------------
 
 
-def create_token(store: Store, user_name: str, *, now: float, label: str | None = None) -> str:
+def create_token(
+    store: Store, user_name: str, *, now: float, label: str | None = None, by: str = SYSTEM
+) -> str:
     """A new bearer token for the user; shown once, only its hash is kept."""
     if label is not None and len(label) > 100:
         raise UsageError("a token label has at most 100 characters")
@@ -252,6 +278,8 @@ def create_token(store: Store, user_name: str, *, now: float, label: str | None 
                 created_at=now,
             )
         )
+        details = {"prefix": token[: len(TOKEN_PREFIX) + 8], "label": label}
+        audit.append(store, by, "token.created", f"user:{user_name}", details, now=now, conn=conn)
     return token
 
 
@@ -267,17 +295,18 @@ def list_tokens(store: Store, user_name: str | None = None) -> list[TokenRecord]
     ]
 
 
-def revoke_token(store: Store, prefix: str, *, now: float) -> None:
+def revoke_token(store: Store, prefix: str, *, now: float, by: str = SYSTEM) -> None:
     with store.engine.begin() as conn:
         done = conn.execute(
             update(api_tokens)
             .where(api_tokens.c.prefix == prefix, api_tokens.c.revoked_at.is_(None))
             .values(revoked_at=now)
         )
-    if done.rowcount == 0:
-        raise AccountError(
-            f"no active token starting {prefix!r}: `bgk server token list` shows them"
-        )
+        if done.rowcount == 0:
+            raise AccountError(
+                f"no active token starting {prefix!r}: `bgk server token list` shows them"
+            )
+        audit.append(store, by, "token.revoked", f"token:{prefix}", now=now, conn=conn)
 
 
 def token_user(store: Store, token: str, *, now: float) -> User | None:

@@ -28,6 +28,7 @@ from server.web.dashboard.overview import install_dashboard
 from server.web.dashboard.pages import PageError, error_page, render, wants_page, words_of
 from server.web.dashboard.workspace import install_workspace
 from server.web.files import files_router, not_found
+from server.web.signing_api import signing_router
 from server.web.sites import sites_router
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ def create_app(
     app.include_router(sites_router(config))
     app.include_router(api_router())
     install_workspace(app)
+    app.include_router(signing_router())
     install_dashboard(app)
     install_error_handlers(app)
 

@@ -16,6 +16,13 @@ from kiosk.common.cli import Registry
 from kiosk.protocol.errors import UsageError
 
 
+def _by() -> str:
+    """Who runs the command (the system account), for the audit log."""
+    from server.packs.publications import cli_user
+
+    return cli_user()
+
+
 def register(registry: Registry) -> None:
     registry.group("server user", "dashboard and API users: add, list, passwd, role, disable")
     registry.group("server token", "API tokens: create, list, revoke")
@@ -130,7 +137,7 @@ def _user_add(args: argparse.Namespace) -> int:
     check_role(args.role)
     password, generated = _read_password(args)
     with _store(args) as store:
-        add_user(store, args.name, args.role, password, now=time.time())
+        add_user(store, args.name, args.role, password, now=time.time(), by=_by())
     body = {"name": args.name, "role": args.role}
     _out_password(args, body, f"user {args.name} ({args.role}) added", password, generated)
     return 0
@@ -165,7 +172,7 @@ def _passwd(args: argparse.Namespace) -> int:
 
     password, generated = _read_password(args)
     with _store(args) as store:
-        set_password(store, args.name, password)
+        set_password(store, args.name, password, by=_by())
     text = f"new password for {args.name}; their open sessions ended"
     _out_password(args, {"name": args.name}, text, password, generated)
     return 0
@@ -175,7 +182,7 @@ def _role(args: argparse.Namespace) -> int:
     from server.web.accounts import set_role
 
     with _store(args) as store:
-        set_role(store, args.name, args.role)
+        set_role(store, args.name, args.role, by=_by())
     _out(args, {"name": args.name, "role": args.role}, f"{args.name} is now {args.role}")
     return 0
 
@@ -184,7 +191,7 @@ def _disable(args: argparse.Namespace) -> int:
     from server.web.accounts import disable_user
 
     with _store(args) as store:
-        disable_user(store, args.name, now=time.time())
+        disable_user(store, args.name, now=time.time(), by=_by())
     _out(
         args,
         {"name": args.name, "disabled": True},
@@ -206,7 +213,7 @@ def _token_create(args: argparse.Namespace) -> int:
     from server.web.accounts import create_token
 
     with _store(args) as store:
-        token = create_token(store, args.user, now=time.time(), label=args.label)
+        token = create_token(store, args.user, now=time.time(), label=args.label, by=_by())
     _out(
         args,
         {"user": args.user, "token": token},
@@ -246,6 +253,6 @@ def _token_revoke(args: argparse.Namespace) -> int:
     from server.web.accounts import revoke_token
 
     with _store(args) as store:
-        revoke_token(store, args.prefix.rstrip("…"), now=time.time())
+        revoke_token(store, args.prefix.rstrip("…"), now=time.time(), by=_by())
     _out(args, {"prefix": args.prefix, "revoked": True}, f"token {args.prefix}… revoked")
     return 0

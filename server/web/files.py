@@ -28,7 +28,7 @@ from kiosk.protocol.paths import check_pack_path
 IMMUTABLE: Final = "public, max-age=31536000, immutable"
 FRESH: Final = "no-cache"
 _BLOB = re.compile(r"^[0-9a-f]{64}$")
-_VERSIONED = re.compile(r"^[1-9][0-9]*\.(root|snapshot|targets)\.json$")
+_VERSIONED = re.compile(r"^[1-9][0-9]*\.(root|snapshot|targets|publishers)\.json$")
 
 
 def not_found() -> Response:

@@ -171,7 +171,7 @@ def list_alerts(store: Store, now: float, *, closed_days: float = 0) -> list[dic
 
 
 def list_packs(config: ServerConfig) -> list[dict[str, Any]]:
-    from server.packs.publish import published_packs
+    from server.packs.delegation import published_offers
     from server.packs.signing import open_repository
 
     repo = open_repository(config)
@@ -183,7 +183,7 @@ def list_packs(config: ServerConfig) -> list[dict[str, Any]]:
             "published": p.published,
             "sha256": p.sha256,
         }
-        for p in reversed(published_packs(repo.targets()))
+        for p in reversed(published_offers(repo))
     ]
 
 
@@ -208,10 +208,10 @@ def widen_pack(
             f"the targets key is not on this server ({exc}); publish with "
             "`bgk server publish PACK --data DIR --keys KEYS --to ...` where the key is"
         ) from None
-    from server.packs.publish import published_packs
+    from server.packs.delegation import published_offers
 
     offer = next(
-        (p for p in published_packs(repo.targets()) if p.pack == pack_id and p.version == version),
+        (p for p in published_offers(repo) if p.pack == pack_id and p.version == version),
         None,
     )
     if offer is None:

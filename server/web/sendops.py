@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from kiosk.protocol.errors import UsageError
 from kiosk.protocol.languages import LANGUAGES
+from server.audit import log as audit
 from server.broker.pki import FleetKeys
 from server.config import ServerConfig
 from server.errors import NotFound
@@ -28,6 +29,9 @@ from server.store.schema import commands, kiosks
 #: commands a person may send from the dashboard or the API
 OPS = ("reboot", "resync", "screenshot", "notice")
 NOTICE_MAX_MINUTES = 7 * 24 * 60
+#: one person may send a notice to every gate for at most this long; longer needs two
+#: people, i.e. a pack (deploy/tuf-keys.md "One person or two"; issue 14)
+ONE_PERSON_ALL_GATES_MINUTES = 6 * 60
 
 
 def _fleet_keys(config: ServerConfig) -> FleetKeys:
@@ -121,6 +125,12 @@ def send_notice(
     draw every character (server.fleet.notice_check); NoticeGlyphsMissing names the
     characters otherwise, unless `send_anyway` (then each command records them)."""
     args = notice_args(text, minutes, now, level)
+    if "all" in to and minutes > ONE_PERSON_ALL_GATES_MINUTES:
+        raise UsageError(
+            f"a notice to every gate may last at most {ONE_PERSON_ALL_GATES_MINUTES // 60} hours "
+            "when one person sends it; longer needs two people: publish it in a pack (signing "
+            "event), or send it to the gates concerned"
+        )
     targets = notice_audience(store, to)
     if not targets:
         raise UsageError(f"no enrolled kiosk is at gate or in group {', '.join(to)}")
@@ -130,10 +140,16 @@ def send_notice(
     keys = _fleet_keys(config)
     # the command outlives its delivery attempts only as long as the notice itself
     ttl = min(max(minutes * 60, 10.0), 7 * 86400)
-    return queue_commands(
+    queued = queue_commands(
         store, keys, targets, "notice", args, now=now, ttl_s=ttl, created_by=by,
         sent_anyway={kiosk_id: check.missing_for(kiosk_id) for kiosk_id in targets},
     )  # fmt: skip
+    details = {
+        "to": sorted(to), "kiosks": len(targets), "minutes": minutes, "level": level,
+        "text": args["text"], "sent_anyway": bool(send_anyway and not check.ok),
+    }  # fmt: skip
+    audit.append(store, by, "notice.sent", f"notice:{args['id']}", details, now=now)
+    return queued
 
 
 def check_notice_text(
@@ -289,4 +305,8 @@ def withdraw_notice(
     targets = [k for k in notice.kiosks if k in active]
     if not targets:
         raise UsageError(f"none of the kiosks notice {notice_id} went to is enrolled any more")
-    return queue_commands(store, keys, targets, "notice", args, now=now, ttl_s=ttl, created_by=by)
+    queued = queue_commands(store, keys, targets, "notice", args, now=now, ttl_s=ttl, created_by=by)
+    audit.append(
+        store, by, "notice.withdrawn", f"notice:{notice_id}", {"kiosks": len(targets)}, now=now
+    )
+    return queued

@@ -359,6 +359,22 @@ EN: Final[dict[str, str]] = {
     "ws.files": "Pack files: page titles, order and validity windows (pack.toml), Lao and Thai glossaries",
     "ws.actions": "Actions",
     # --- end i13 ---
+    # --- issue 14: audit log ---
+    "nav.audit": "Audit log",
+    "audit.title": "Audit log",
+    "audit.intro": "Every action that changes the system (notices, commands, accounts, kiosks, publications, keys) is written to the log; each entry carries the hash of the one before, so no entry can be edited, removed or reordered unnoticed.",
+    "audit.ok": "Log intact: {entries} entries. Chain head: entry #{seq}, hash {hash}.",
+    "audit.broken": "THE LOG WAS CHANGED from entry #{seq}. Tell the Department's management at once and check with bgk server audit verify.",
+    "audit.filter": "Filter",
+    "audit.actor": "Who",
+    "audit.since": "Since",
+    "audit.time": "Time",
+    "audit.action": "Action",
+    "audit.object": "Object",
+    "audit.details": "Details",
+    "audit.caption": "Newest entries (at most {n})",
+    "audit.none": "No entry matches.",
+    "audit.err.since": "“{value}” is not a date: write day/month/year, e.g. 01/12/2026.",
 }  # fmt: skip
 
 #: the fleet view's words (`bgk server fleet`, the dashboard's states, alerts and reasons)
@@ -408,4 +424,6 @@ REPORT: Final[dict[str, str]] = {
     "n.never_seen": "Some kiosks never connected in the period: they count as offline.",
     "n.retention": "The period starts before the server's event retention: usage early in the period may be missing.",
     "l.vi": "Vietnamese", "l.en": "English", "l.lo": "Lao", "l.th": "Thai", "l.zh": "Chinese",
+    # --- issue 14: audit log ---
+    "audit_head": "Audit log chain head at the end of the period: entry #{seq}, hash {hash}. `bgk server audit verify --head {seq}:{hash}` checks that the log still holds everything up to it.",
 }  # fmt: skip

@@ -369,6 +369,22 @@ VI: Final[dict[str, str]] = {
     "ws.files": "Tệp của gói: tiêu đề, thứ tự và thời hạn hiển thị các trang (pack.toml), từ điển tiếng Lào và tiếng Thái",
     "ws.actions": "Thao tác",
     # --- end i13 ---
+    # --- issue 14: audit log ---
+    "nav.audit": "Nhật ký kiểm toán",
+    "audit.title": "Nhật ký kiểm toán",
+    "audit.intro": "Mọi thao tác làm thay đổi hệ thống (thông báo, lệnh, tài khoản, kiosk, phát hành, khóa) được ghi vào nhật ký; mỗi mục mang mã băm của mục trước nên không thể sửa, xóa hay đổi thứ tự mà không bị phát hiện.",
+    "audit.ok": "Nhật ký nguyên vẹn: {entries} mục. Đầu chuỗi: mục #{seq}, mã băm {hash}.",
+    "audit.broken": "NHẬT KÝ ĐÃ BỊ THAY ĐỔI từ mục #{seq}. Báo ngay cho lãnh đạo Sở và kiểm tra bằng lệnh bgk server audit verify.",
+    "audit.filter": "Lọc",
+    "audit.actor": "Người thực hiện",
+    "audit.since": "Từ ngày",
+    "audit.time": "Thời gian",
+    "audit.action": "Thao tác",
+    "audit.object": "Đối tượng",
+    "audit.details": "Chi tiết",
+    "audit.caption": "Các mục mới nhất (tối đa {n})",
+    "audit.none": "Không có mục nào phù hợp.",
+    "audit.err.since": "Ngày “{value}” không hợp lệ: viết theo dạng ngày/tháng/năm, ví dụ 01/12/2026.",
 }  # fmt: skip
 
 #: the fleet view's words (`bgk server fleet`, the dashboard's states, alerts and reasons)
@@ -418,4 +434,6 @@ REPORT: Final[dict[str, str]] = {
     "n.never_seen": "Có kiosk chưa từng kết nối trong kỳ: được tính là mất kết nối.",
     "n.retention": "Kỳ báo cáo bắt đầu trước thời hạn lưu dữ liệu sự kiện của máy chủ: số liệu sử dụng đầu kỳ có thể thiếu.",
     "l.vi": "Tiếng Việt", "l.en": "Tiếng Anh", "l.lo": "Tiếng Lào", "l.th": "Tiếng Thái", "l.zh": "Tiếng Trung",
+    # --- issue 14: audit log ---
+    "audit_head": "Đầu chuỗi nhật ký kiểm toán cuối kỳ: mục #{seq}, mã băm {hash}. Lệnh `bgk server audit verify --head {seq}:{hash}` kiểm tra nhật ký vẫn còn nguyên vẹn đến mục này.",
 }  # fmt: skip

@@ -27,16 +27,21 @@ def workspace_info(url: str, pack: str, logins: dict[str, dict[str, str]]) -> di
 
 
 def workspace_summary(info: dict[str, Any], state: Path, pack: str) -> str:
+    """The workspace's lines of the demo's summary. Publishing the newest draft is two-person
+    (deploy/tuf-keys.md): the publisher takes the draft and opens a signing event for it,
+    then each demo publisher signs it with their `bgk sign` line (EVENT: the id printed)."""
     editor, publisher = info["editor_login"], info["publisher_login"]
     data = info["data_dir"]
+    signers = "\n".join(f"  {line}" for line in info.get("signing", {}).get("sign_templates", []))
     return f"""
 The publishers' workspace: {info["workspace_url"]}
   editor (writes, translates)   {editor["user"]} / {editor["password"]}
   publisher                     {publisher["user"]} / {publisher["password"]}
-  publish the newest draft to the kiosk (as the publisher; the kiosk installs it):
+  publish the newest draft to the kiosk: take it, open a signing event (it prints EVENT),
+  then both publishers sign it (at the second signature the kiosk installs it):
   BGK_TOKEN={info["publisher_token"]} .venv/bin/bgk pack pull {pack} -o {state}/draft --server {info["server_url"]}
-  .venv/bin/bgk pack build {state}/draft -o {state}/packs/draft --version 4 --settings {data}/server.toml
-  .venv/bin/bgk server publish {state}/packs/draft --data {data} --to all
+  .venv/bin/bgk server signing create {state}/draft --data {data} --to all --version 4 --by {publisher["user"]}
+{signers}
 """
 
 

@@ -20,7 +20,7 @@ from server.config import ServerConfig
 from server.fleet.ingest import IngestWriter, Raw
 from server.fleet.sweeper import Sweeper
 from server.store import Store, open_store
-from server.store.schema import commands, screenshots
+from server.store.schema import audit_log, commands, screenshots
 from server.web import accounts as acc
 from server.web.app import create_app
 from server.web.auth import SESSION_COOKIE
@@ -181,6 +181,17 @@ def test_a_notice_goes_to_every_kiosk_of_its_audience(site: Site) -> None:
     assert all(abs(a["expires"] - (site.clock[0] + 1800)) < 1 for a in args)
     r = site.client("publisher").post("/api/v1/notices", json={**body, "to": ["all"]})
     assert len(r.json()["commands"]) == 3
+    # one person: every gate for at most 6 hours; longer needs two people (a pack)
+    long = {**body, "to": ["all"], "minutes": 6 * 60 + 1}
+    r = site.client("publisher").post("/api/v1/notices", json=long)
+    assert r.status_code == 400 and "needs two people" in r.json()["error"]
+    r = site.client("publisher").post("/api/v1/notices", json={**long, "to": ["north"]})
+    assert r.status_code == 202, r.text
+    with site.store.engine.connect() as conn:
+        sent = conn.execute(
+            select(audit_log.c.actor, audit_log.c.action).where(audit_log.c.action == "notice.sent")
+        ).all()
+    assert [tuple(row) for row in sent] == [("publisher", "notice.sent")] * 3
 
 
 def test_screenshots_are_served_to_viewers(site: Site) -> None:

@@ -134,6 +134,30 @@ def _check_running(info: dict[str, Any], env: dict[str, str]) -> None:
         time.sleep(0.5)
     assert Channel(config.kiosk.state_dir).read_notice() is None
 
+    # Two-person publishing: the two printed `bgk sign` commands publish the next version
+    signing = info["signing"]
+    assert len(signing["sign_commands"]) == 2
+    for command, name in zip(signing["sign_commands"], ("an", "binh"), strict=True):
+        assert signing["passphrases"][name] in command  # the demo passphrase is printed
+        args = command.split("#")[0].split()[1:]  # after ".venv/bin/bgk"
+        home = Path(signing["publishers"][name])
+        run = subprocess.run(
+            [sys.executable, "-m", "kiosk.cli", *args, "--yes",
+             "--passphrase-file", str(home / "passphrase.txt")],
+            capture_output=True, text=True, env=env, timeout=300,
+        )  # fmt: skip
+        assert run.returncode == 0, run.stderr
+    assert "the server has published it" in run.stdout
+
+    def installed_version() -> int:
+        current = Channel(config.kiosk.state_dir).current
+        return int(json.loads((current / "manifest.json").read_bytes())["version"])
+
+    deadline = time.monotonic() + 120
+    while installed_version() != signing["version"]:
+        assert time.monotonic() < deadline, "the kiosk did not install the two-signed version"
+        time.sleep(1)
+
 
 def _check_workspace(info: dict[str, Any], env: dict[str, str], state: Path) -> None:
     """The demo's editor changes the welcome page in the workspace; the publish
@@ -161,17 +185,26 @@ def _check_workspace(info: dict[str, Any], env: dict[str, str], state: Path) -> 
 
     printed = workspace_summary(info, state, "lao-bao")
     assert info["editor_login"]["password"] in printed
-    lines = [ln.strip() for ln in printed.splitlines()
+    lines = [ln.strip().split("#")[0] for ln in printed.splitlines()
              if ln.strip().startswith(("BGK_TOKEN=", ".venv/bin/bgk"))]  # fmt: skip
-    assert len(lines) == 3
+    assert len(lines) == 4  # take the draft, open a signing event, two signatures
+    event = ""
     for line in lines:
-        words = shlex.split(line)
+        words = shlex.split(line.replace("EVENT", event))
         extra = dict(w.split("=", 1) for w in words if re.match(r"^[A-Z_]+=", w))
         words = [w for w in words if not re.match(r"^[A-Z_]+=", w)]
         assert words[0] == ".venv/bin/bgk"
+        if words[1] == "sign":  # as the demo's signing part does: its publisher's passphrase
+            home = Path(words[words.index("--key") + 1]).parent
+            words += ["--yes", "--passphrase-file", str(home / "passphrase.txt")]
+        if words[1:3] == ["server", "signing"]:
+            words.append("--json")
         r = subprocess.run([sys.executable, "-m", "kiosk.cli", *words[1:]], capture_output=True,
                            text=True, env={**env, **extra}, timeout=300)  # fmt: skip
         assert r.returncode == 0, (line, r.stderr)
+        if words[1:3] == ["server", "signing"]:
+            event = json.loads(r.stdout)["id"]
+    assert "the server has published it" in r.stdout
 
     config = load_config(Path(info["kiosk_configs"]["lb-01"]))
     deadline = time.monotonic() + 120

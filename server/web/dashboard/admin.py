@@ -42,14 +42,19 @@ Field = Annotated[str, Form(max_length=200)]
 
 
 def bundle_zip(
-    config: ServerConfig, kiosk_id: str, gate: str, groups: tuple[str, ...], now: float
+    config: ServerConfig,
+    kiosk_id: str,
+    gate: str,
+    groups: tuple[str, ...],
+    now: float,
+    by: str = "system",
 ) -> bytes:
     """Enrol (or re-enrol) a kiosk and return its bundle as a zip, made in a
     private temporary folder that is removed at once: the bundle holds the
     kiosk's MQTT password and exists only in the download."""
     with tempfile.TemporaryDirectory(prefix="bgk-enrol-") as tmp:
         out = Path(tmp) / kiosk_id
-        enroll_kiosk(config, kiosk_id, gate, groups, out, now, replace=True)
+        enroll_kiosk(config, kiosk_id, gate, groups, out, now, replace=True, by=by)
         data = io.BytesIO()
         with zipfile.ZipFile(data, "w", zipfile.ZIP_DEFLATED) as bundle:
             for path in sorted(out.rglob("*")):
@@ -118,7 +123,9 @@ def admin_router() -> APIRouter:
             error = t("users.err.exists", name=name)
             return page(request, p, error=error, typed=typed, status=400)
         password = accounts.generate_password()
-        accounts.add_user(store_of(request), name, role, password, now=now_of(request))
+        accounts.add_user(
+            store_of(request), name, role, password, now=now_of(request), by=p.user.name
+        )
         return page(request, p, shown={"name": name, "password": password, "why": "new"})
 
     @router.post("/admin/users/{name}/password")
@@ -128,7 +135,9 @@ def admin_router() -> APIRouter:
         publisher_form(request, p, csrf, "admin")
         known(request, name)
         password = accounts.generate_password()
-        accounts.set_password(store_of(request), name, password)
+        accounts.set_password(
+            store_of(request), name, password, by=p.user.name, now=now_of(request)
+        )
         return page(request, p, shown={"name": name, "password": password, "why": "reset"})
 
     @router.post("/admin/users/{name}/role")
@@ -140,7 +149,7 @@ def admin_router() -> APIRouter:
         not_me(p, name)
         if role not in accounts.ROLES:
             raise PageError(400, "users.err.role")
-        accounts.set_role(store_of(request), name, role)
+        accounts.set_role(store_of(request), name, role, by=p.user.name, now=now_of(request))
         return redirect("/admin/users?done=role")
 
     @router.post("/admin/users/{name}/disable")
@@ -150,14 +159,14 @@ def admin_router() -> APIRouter:
         publisher_form(request, p, csrf, "admin")
         known(request, name)
         not_me(p, name)
-        accounts.disable_user(store_of(request), name, now=now_of(request))
+        accounts.disable_user(store_of(request), name, now=now_of(request), by=p.user.name)
         return redirect("/admin/users?done=disabled")
 
     @router.post("/admin/users/{name}/enable")
     def enable(request: Request, name: str, csrf: Field = "", p: Principal = signed_in) -> Response:
         publisher_form(request, p, csrf, "admin")
         known(request, name)
-        accounts.enable_user(store_of(request), name)
+        accounts.enable_user(store_of(request), name, by=p.user.name, now=now_of(request))
         return redirect("/admin/users?done=enabled")
 
     def enrol_page(
@@ -200,7 +209,9 @@ def admin_router() -> APIRouter:
         if existing is not None and existing.active and replace != "yes":
             return enrol_page(request, p, typed, t("enrol.err.exists", id=kiosk_id), 400)
         return Response(
-            bundle_zip(config_of(request), kiosk_id, gate, group_list, now_of(request)),
+            bundle_zip(
+                config_of(request), kiosk_id, gate, group_list, now_of(request), p.user.name
+            ),
             media_type="application/zip",
             headers={
                 "Content-Disposition": f'attachment; filename="bgk-bundle-{kiosk_id}.zip"',
@@ -224,7 +235,7 @@ def admin_router() -> APIRouter:
             raise PageError(404, "error.404", id=kiosk_id) from None
         if confirmed != "yes":
             return confirm_page(request, p, "revoke", kiosk_id, "revoke", {})
-        revoked = revoke_kiosk(config, store, kiosk_id, now)
+        revoked = revoke_kiosk(config, store, kiosk_id, now, by=p.user.name)
         broker = revoked.broker
         how = "manual" if broker is None else "reload" if broker.reload == "requested" else "now"
         return redirect(f"/?revoked={kiosk_id}&broker={how}")

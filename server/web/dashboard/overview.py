@@ -26,6 +26,7 @@ from server.fleet.view import KioskView
 from server.web import fleetops, sendops
 from server.web.auth import Principal, now_of, store_of
 from server.web.dashboard.admin import admin_router
+from server.web.dashboard.audit import audit_router
 from server.web.dashboard.login import login_router
 from server.web.dashboard.notices import notices_router
 from server.web.dashboard.pages import (
@@ -273,5 +274,6 @@ def install_dashboard(app: FastAPI) -> None:
     app.include_router(dashboard_router())
     app.include_router(notices_router())
     app.include_router(admin_router())
+    app.include_router(audit_router())
     app.include_router(reports_router())
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
