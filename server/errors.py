@@ -12,6 +12,12 @@
     │   ├── Conflict                           409  it clashes with what is already there
     │   ├── AccountError (server.web.accounts)      no such user, name taken, weak password
     │   ├── RegistryError (server.broker.registry)  an enrolment change the registry refuses
+    │   ├── DraftError (server.workspace.drafts)    a workspace request that cannot be done
+    │   │   ├── NoSuchPack, NoSuchVersion          404 (also NotFound)
+    │   │   ├── Conflict (drafts)                  409 someone else saved the same file
+    │   │   ├── LintRefused (server.workspace.checks)   a push that fails lint
+    │   │   ├── UploadRefused (server.workspace.uploads) a picture over the limits
+    │   │   └── PreviewFailed (server.workspace.preview) the page could not be drawn
     │   └── (pack errors the editor or publisher fixes, see server.packs.errors)
     │       PackSourceError, OutputError, SiteError, PublishRefused, BlobMismatchError
     └── OperatorMustAct                        503  this server is not set up or a part is

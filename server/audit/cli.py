@@ -36,7 +36,7 @@ def register(registry: Registry) -> None:
 
 
 def parse_since(value: str) -> float:
-    from server.packs.today import VIETNAM
+    from kiosk.common.vietnam import VIETNAM
 
     for fmt in ("%d/%m/%Y %H:%M", "%d/%m/%Y"):
         try:
@@ -47,7 +47,7 @@ def parse_since(value: str) -> float:
 
 
 def local_time(at: float) -> str:
-    from server.packs.today import VIETNAM
+    from kiosk.common.vietnam import VIETNAM
 
     return datetime.fromtimestamp(at, VIETNAM).strftime("%d/%m/%Y %H:%M:%S")
 

@@ -30,6 +30,7 @@ from tuf.api.metadata import DelegatedRole, Delegations, Metadata, Targets
 from kiosk.protocol.delivery import PackOffer
 from kiosk.protocol.errors import UsageError
 from server.config import ServerConfig
+from server.errors import RequestWrong
 from server.packs.errors import PackError
 from server.packs.fileio import locked
 from server.packs.keyfile import Passphrases
@@ -41,7 +42,7 @@ PATTERN: Final = "packs/*/*"
 NAMES_FIELD: Final = "x-bgk-names"
 
 
-class DelegationError(PackError):
+class DelegationError(PackError, RequestWrong):
     """The delegation is missing, or a ceremony would leave it unusable."""
 
 

@@ -17,8 +17,16 @@ BgkError (kiosk.protocol.errors)
     ├── RepositoryError (server.packs.repo)
     │                         OperatorMustAct: the TUF repository folder is missing,
     │                         damaged, or lacks a key it needs
-    └── SigningKeyError (server.packs.keys)
-                              OperatorMustAct: a signing key is missing or unreadable
+    ├── SigningKeyError (server.packs.keys)
+    │                         OperatorMustAct: a signing key is missing or unreadable
+    │   two-person publishing (deploy/tuf-keys.md), all RequestWrong: the person fixes it
+    ├── PassphraseError (server.packs.keyfile)     wrong or missing passphrase for a key
+    ├── PersonKeyError (server.packs.persons)      a publisher's key file is not one
+    ├── DelegationError (server.packs.delegation)  a ceremony step that cannot be done
+    ├── SigningEventError (server.packs.signing_events)
+    │                                              no such event, or a signature refused
+    └── SignRefused (server.packs.signer)          `bgk sign` will not sign: the rebuild
+                                                   differs, or the person said no
 """
 
 from __future__ import annotations

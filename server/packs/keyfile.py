@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
+from server.errors import RequestWrong
 from server.packs.errors import PackError
 
 PASSPHRASE_ENV: Final = "BGK_PASSPHRASE_FILE"
@@ -49,7 +50,7 @@ _SCRYPT: Final = "1.3.6.1.4.1.11591.4.11"
 _AES256_CBC: Final = "2.16.840.1.101.3.4.1.42"
 
 
-class PassphraseError(PackError):
+class PassphraseError(PackError, RequestWrong):
     """No passphrase, a wrong one, or a new one that is too weak: the message says what to do."""
 
 

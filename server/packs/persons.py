@@ -18,6 +18,7 @@ from securesystemslib.signer import CryptoSigner, SSlibKey
 
 from kiosk.common.files import atomic_write
 from kiosk.protocol.errors import UsageError
+from server.errors import RequestWrong
 from server.packs.errors import PackError
 from server.packs.keyfile import Passphrases
 from server.packs.keys import generate, read_key_file, save_key
@@ -25,7 +26,7 @@ from server.packs.keys import generate, read_key_file, save_key
 _NAME: Final = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
 
-class PersonKeyError(PackError):
+class PersonKeyError(PackError, RequestWrong):
     """A personal key or public key file is missing or not what it should be."""
 
 

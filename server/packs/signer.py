@@ -30,13 +30,14 @@ from tuf.api.metadata import Metadata, Targets
 
 from kiosk.protocol.delivery import PackOffer
 from kiosk.protocol.pack import Manifest, parse_manifest
+from server.errors import RequestWrong
 from server.packs.errors import PackError
 from server.packs.keyfile import Passphrases
 from server.packs.persons import load_person_signer
 from server.packs.signing_events import extract_source
 
 
-class SignRefused(PackError):
+class SignRefused(PackError, RequestWrong):
     """`bgk sign` will not sign: the words say why (a mismatch means: tell the DoIC)."""
 
 

@@ -45,6 +45,7 @@ from kiosk.protocol.delivery import PackOffer, target_path
 from kiosk.protocol.errors import UsageError
 from kiosk.protocol.pack import parse_manifest
 from server.config import ServerConfig
+from server.errors import RequestWrong
 from server.packs.delegation import delegated, published_offers, publishers_targets
 from server.packs.errors import PackError
 from server.packs.fileio import locked
@@ -64,7 +65,7 @@ EVENTS_DIR: Final = "signing"
 PUBLISHERS_DAYS: Final = 365
 
 
-class SigningEventError(PackError):
+class SigningEventError(PackError, RequestWrong):
     """An event that does not exist, is closed, or a signature that does not count."""
 
 

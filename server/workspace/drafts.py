@@ -33,9 +33,11 @@ from dulwich.objects import Blob, Commit, ObjectID, Tree
 from dulwich.refs import Ref
 from dulwich.repo import Repo
 
-from kiosk.protocol.errors import BgkError, ProtocolError
+from kiosk.protocol.errors import ProtocolError
 from kiosk.protocol.pack import PACK_ID
 from kiosk.protocol.paths import check_pack_path
+from server.errors import Conflict as ConflictError
+from server.errors import NotFound, RequestWrong
 
 BRANCH = Ref(b"refs/heads/main")
 #: a file in a draft: text up to 1 MB (lint's limit), pictures up to 20 MB
@@ -50,19 +52,19 @@ SKIP = re.compile(r"(^|/)(\.|__pycache__(/|$))")
 _REV = re.compile(r"^[0-9a-f]{40}$")
 
 
-class DraftError(BgkError):
+class DraftError(RequestWrong):
     """A workspace request that cannot be done; the message says what to do."""
 
 
-class NoSuchPack(DraftError):
+class NoSuchPack(NotFound, DraftError):
     pass
 
 
-class NoSuchVersion(DraftError):
+class NoSuchVersion(NotFound, DraftError):
     pass
 
 
-class Conflict(DraftError):
+class Conflict(DraftError, ConflictError):
     """Someone saved the same file since `base`: nothing was written."""
 
     def __init__(self, head: str, paths: list[str]) -> None:
