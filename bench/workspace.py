@@ -80,7 +80,8 @@ def main() -> int:
     from server.store import open_store
     from server.web.accounts import add_user
     from server.web.app import create_app
-    from server.workspace.drafts import DraftStore, read_folder
+    from server.workspace.archive import read_folder
+    from server.workspace.drafts import DraftStore
     from server.workspace.grid import page_grid
     from server.workspace.preview import Screen, preview_png
 
