@@ -134,7 +134,20 @@ class Walk:
             "BGK_EMU_BIN": str(self.bin),
             "XDG_CACHE_HOME": str(self.fonts),
             "PYTHAINLP_READ_ONLY": "1",
+            # the offline keys' passphrase (the operator types it; here the tests' file),
+            # readable by the service user that `server init` runs as
+            **self.passphrase(),
         }
+
+    def passphrase(self) -> dict[str, str]:
+        source = os.environ.get("BGK_PASSPHRASE_FILE")
+        if not source:
+            return {}
+        copy = self.work / "offline-keys-passphrase.txt"
+        if not copy.exists():
+            copy.write_bytes(Path(source).read_bytes())
+            copy.chmod(0o644)  # the tests' passphrase, not a secret
+        return {"BGK_PASSPHRASE_FILE": str(copy)}
 
     def run(self, command: str) -> subprocess.CompletedProcess[str]:
         line, cwd, machine = self.translate(command)

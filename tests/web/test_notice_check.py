@@ -6,6 +6,7 @@ kiosks' answers say how many characters they could not draw, per language."""
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import subprocess
@@ -130,7 +131,7 @@ def test_the_cli_refuses_names_the_character_and_sends_with_send_anyway(
     assert "queued" in sent.stdout and "no en text: they read it in vi" in sent.stderr
     rows = notice_rows(site, FIELD_REPORT)
     assert [(r.kiosk_id, r.sent_anyway, r.created_by) for r in rows] == [
-        ("nk-old", {"vi": "→⚠①"}, "cli")
+        ("nk-old", {"vi": "→⚠①"}, f"{getpass.getuser()} (CLI)")  # the system user who sent it
     ]
 
 
