@@ -23,7 +23,7 @@ from urllib.parse import urljoin
 
 import pytest
 from playwright.sync_api import expect
-from test_browser import ARTIFACTS, Running, Watched, sign_in
+from test_browser import ARTIFACTS, Running, Watched, browser, sign_in
 from webkit import make_site, serve
 
 from server.web.app import create_app
@@ -31,6 +31,7 @@ from server.workspace.archive import read_folder
 from server.workspace.drafts import DraftStore
 
 pytestmark = pytest.mark.slow
+__all__ = ["browser"]  # the fixture of test_browser.py, shared
 
 REPO = Path(__file__).resolve().parents[2]
 WELCOME_VI = (
@@ -55,17 +56,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
             yield Running(url, site)
     finally:
         site.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True)
-        yield chromium
-        chromium.close()
 
 
 def states(page: Any, row: str) -> dict[str, str]:

@@ -254,19 +254,7 @@ class _Body:
         view.bind(on_play=self.screen._one_plays)
         self.gap(8)
         self.widgets.append(view)
-        if block.caption:
-            self.widgets.append(
-                self.text(
-                    block.caption,
-                    t.caption,
-                    halign="center",
-                    color=colours.MUTED,
-                    pad_top=t.px(10),
-                    pad_bottom=t.px(28),
-                )
-            )
-        else:
-            self.gap(28)
+        self.caption(block.caption)
 
     def picture(self, block: Image) -> None:
         t = self.theme
@@ -281,19 +269,24 @@ class _Body:
         pic.texture = self.pictures.texture(self.pack.paths[block.src], pic.size)
         self.gap(8)
         self.widgets.append(pic)
-        if block.caption:
-            self.widgets.append(
-                self.text(
-                    block.caption,
-                    t.caption,
-                    halign="center",
-                    color=colours.MUTED,
-                    pad_top=t.px(10),
-                    pad_bottom=t.px(28),
-                )
-            )
-        else:
+        self.caption(block.caption)
+
+    def caption(self, caption: Tokens) -> None:
+        """The caption under a picture or a video (or the same space without one)."""
+        if not caption:
             self.gap(28)
+            return
+        t = self.theme
+        self.widgets.append(
+            self.text(
+                caption,
+                t.caption,
+                halign="center",
+                color=colours.MUTED,
+                pad_top=t.px(10),
+                pad_bottom=t.px(28),
+            )
+        )
 
     def children_section(self, pack: LoadedPack, lang: str, children: list[Any]) -> None:
         t = self.theme
