@@ -267,6 +267,10 @@ class FontBook:
     def kept_textures(self) -> list[Texture]:
         return list(self._textures.values())
 
+    def kept_texts(self) -> list[str]:
+        """The pieces of text whose textures are kept for reuse."""
+        return [text for _font, text, _size in self._textures]
+
     def forget_textures(self) -> None:
         """Keep no texture for reuse (those on screen stay until their widgets go)."""
         self._textures.clear()
