@@ -11,6 +11,8 @@ copied. Every limit is documented next to its field.
     [sync]    interval_s, timeout_s, bandwidth_kbps, health_tries, health_wait_s, min_free_mb,
               max_pack_mb
     [ui]      fullscreen, orientation, idle_timeout_s
+    [share]   enabled, listen, peers, max_connections, rate_kbps, stall_s, min_kbps
+              (gate sharing: kiosk/agent/share.py)
 """
 
 from __future__ import annotations
@@ -103,12 +105,35 @@ class UiConfig:
 
 
 @dataclass(frozen=True)
+class ShareConfig:
+    """Gate sharing: kiosks of one gate serve each other the blobs they verified."""
+
+    #: serve verified blobs to the gate's other kiosks and fetch from them first
+    enabled: bool = False
+    #: "LAN-address:port" the share server binds to, and the name peers list this kiosk by
+    #: (never a wildcard address: nothing is exposed beyond the gate's LAN)
+    listen: str = ""
+    #: the other kiosks of the gate, "address:port" each, as they write their `listen`
+    peers: tuple[str, ...] = ()
+    #: connections served at once, 1..64 (more are answered 503 at once)
+    max_connections: int = 4
+    #: bytes/s served to all peers together, in kbit/s, 0 = no cap
+    rate_kbps: int = 200_000
+    #: seconds without progress from the peer this kiosk waits for before fetching a
+    #: blob from the server itself, 1..3600
+    stall_s: float = 30.0
+    #: a peer sending slower than this (kbit/s, after 3 s) is given up for the cycle
+    min_kbps: int = 256
+
+
+@dataclass(frozen=True)
 class KioskConfig:
     kiosk: IdentityConfig
     server: ServerConfig
     mqtt: MqttConfig = field(default_factory=MqttConfig)
     sync: SyncConfig = field(default_factory=SyncConfig)
     ui: UiConfig = field(default_factory=UiConfig)
+    share: ShareConfig = field(default_factory=ShareConfig)
     #: the file this was loaded from (None when built in code)
     source: Path | None = None
 
@@ -173,7 +198,48 @@ def parse_config(raw: dict[str, Any], base: Path, source: Path | None = None) ->
         orientation=r.choice("ui", "orientation", "landscape", ("landscape", "portrait")),
         idle_timeout_s=r.num("ui", "idle_timeout_s", 90.0, 15, 3600),
     )
-    return KioskConfig(kiosk=identity, server=server, mqtt=mqtt, sync=sync, ui=ui, source=source)
+    share = _share(r, where)
+    return KioskConfig(
+        kiosk=identity, server=server, mqtt=mqtt, sync=sync, ui=ui, share=share, source=source
+    )
+
+
+def _share(r: TomlReader, where: str) -> ShareConfig:
+    share = ShareConfig(
+        enabled=r.flag("share", "enabled", False),
+        listen=r.text("share", "listen", ""),
+        peers=tuple(r.strings("share", "peers", [])),
+        max_connections=int(r.num("share", "max_connections", 4, 1, 64)),
+        rate_kbps=int(r.num("share", "rate_kbps", 200_000, 0, 10_000_000)),
+        stall_s=r.num("share", "stall_s", 30.0, 1, 3600),
+        min_kbps=int(r.num("share", "min_kbps", 256, 1, 10_000_000)),
+    )
+    if share.enabled and not share.listen:
+        raise UsageError(
+            f'{where}: [share] enabled needs listen = "LAN-address:port" (e.g. '
+            '"192.168.1.21:8765"), or set enabled = false'
+        )
+    for addr in (share.listen, *share.peers) if share.enabled else ():
+        host, _port = split_address(addr, f"{where}: [share]")
+        if addr == share.listen and host in WILDCARDS:
+            raise UsageError(
+                f"{where}: [share] listen {addr!r} is every address of the kiosk: give its "
+                "LAN address (e.g. 192.168.1.21:8765) so nothing is exposed beyond the gate"
+            )
+    return share
+
+
+#: addresses that would expose the share server on every network of the kiosk
+WILDCARDS = ("0.0.0.0", "::", "")
+
+
+def split_address(addr: str, where: str) -> tuple[str, int]:
+    """("host", port) of "host:port" or "[v6]:port"; UsageError saying what to write."""
+    host, sep, port = addr.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536 or not host or "/" in host:
+        raise UsageError(f"{where}: {addr!r} must be address:port, e.g. 192.168.1.21:8765")
+    return host, int(port)
 
 
 def _utc_time(text: str, where: str) -> float:

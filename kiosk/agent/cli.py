@@ -242,6 +242,7 @@ def _agent(args: argparse.Namespace) -> int:
     from kiosk.agent.events import LogSink
     from kiosk.agent.fleet import Tee, agent_fleet_link
     from kiosk.agent.service import AgentService
+    from kiosk.agent.share import start_sharing
     from kiosk.agent.sync import Syncer
 
     config = _load(args)
@@ -250,6 +251,9 @@ def _agent(args: argparse.Namespace) -> int:
     deps = _deps(config, _http(config), config.server.url)
     if fleet is not None:  # events go to the log and to the fleet link's disk outbox
         deps = replace(deps, events=Tee(LogSink(), fleet))
+    sharing = start_sharing(config)  # the gate's kiosks: serve them, fetch from them first
+    if sharing is not None:
+        deps = replace(deps, share=sharing.client)
     syncer = Syncer(config, _root(config), deps)
     service = AgentService(syncer)
     services.append(service)
@@ -267,6 +271,8 @@ def _agent(args: argparse.Namespace) -> int:
     finally:
         if fleet is not None:
             fleet.stop()
+        if sharing is not None:
+            sharing.stop()
     return 0
 
 

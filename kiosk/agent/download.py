@@ -19,6 +19,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from kiosk.agent.checkpoints import Checkpoint
 from kiosk.agent.errors import BadDownload, DiskFailed, NetworkFailed
@@ -42,6 +43,9 @@ class DownloadStats:
 
     bytes: int = 0
     blobs: int = 0
+    #: bytes and blobs received from other kiosks of the gate (kiosk/agent/share_client.py)
+    peer_bytes: int = 0
+    peer_blobs: int = 0
     resumed: int = 0
     restarts: int = 0
     attempts: list[str] = field(default_factory=list)
@@ -99,6 +103,25 @@ class Wanted:
     length: int
 
 
+class Mirrors(Protocol):
+    """Untrusted sources tried before `source` (the gate's other kiosks)."""
+
+    def fetch(
+        self,
+        item: Wanted,
+        folder: Path,
+        stats: DownloadStats,
+        checkpoint: Callable[[str], None],
+        stop: threading.Event | None,
+    ) -> Path | None:
+        """The blob, verified, in folder/<sha256>; None: fetch it from `source`."""
+        ...
+
+    def fetched(self, item: Wanted) -> None:
+        """The blob was fetched from `source` and verified."""
+        ...
+
+
 def fetch_all(
     source: Source,
     wanted: list[Wanted],
@@ -107,9 +130,11 @@ def fetch_all(
     stats: DownloadStats,
     checkpoint: Callable[[str], None],
     workers: int = PARALLEL,
+    mirrors: Mirrors | None = None,
 ) -> dict[str, Path]:
-    """Download several blobs, `workers` at a time; the first failure stops the
-    others (their parts stay for a resume, except when the disk is full)."""
+    """Download several blobs, `workers` at a time (in the order given), each from
+    the mirrors first if any; the first failure stops the others (their parts stay
+    for a resume, except when the disk is full)."""
     from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
     stop = threading.Event()
@@ -120,9 +145,16 @@ def fetch_all(
     def one(item: Wanted) -> Path:
         if stop.is_set():
             raise Cancelled("another download of this pack failed")
-        return fetch_blob(
+        if mirrors is not None:
+            got = mirrors.fetch(item, folder, stats, checkpoint, stop)
+            if got is not None:
+                return got
+        path = fetch_blob(
             source, item.url, item.sha256, item.length, folder, retry, stats, checkpoint, stop
         )
+        if mirrors is not None:
+            mirrors.fetched(item)
+        return path
 
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="download") as pool:
         futures = {pool.submit(one, item): item for item in wanted}
@@ -164,6 +196,20 @@ def verify_file(path: Path, sha256: str, length: int) -> bool:
         return digest.hexdigest() == sha256
     except OSError:
         return False
+
+
+def fetch_attempt(
+    source: Source,
+    url: str,
+    sha256: str,
+    length: int,
+    folder: Path,
+    stats: DownloadStats,
+    checkpoint: Callable[[str], None],
+    stop: threading.Event | None = None,
+) -> Path:
+    """One attempt, no retry: folder/<sha256> verified, or BadDownload/NetworkFailed."""
+    return _fetch_once(source, url, sha256, length, folder, stats, checkpoint, stop)
 
 
 def _fetch_once(

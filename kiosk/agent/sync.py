@@ -29,6 +29,7 @@ from kiosk.agent.errors import AgentError, NotEnoughSpace, PackFailedHealth
 from kiosk.agent.events import AgentEvent, EventSink, LogSink
 from kiosk.agent.fetch import Source
 from kiosk.agent.layout import Layout, disk_error, flush_filesystem
+from kiosk.agent.share_client import ShareClient
 from kiosk.agent.state import AgentState, ErrorRecord, PackRef, StateFile
 from kiosk.agent.structure import describe_pack, structural_problem
 from kiosk.agent.tufclient import TufSession, cached_state
@@ -60,6 +61,8 @@ class Deps:
     #: blobs downloaded at once
     parallel: int = PARALLEL
     backoff: Backoff = field(default_factory=lambda: Backoff(1.0, 30.0))
+    #: the gate's other kiosks, asked for each blob before the server (None: sharing off)
+    share: ShareClient | None = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,8 @@ class CycleResult:
     pack: PackRef | None = None
     bytes: int = 0
     blobs: int = 0
+    #: bytes received from other kiosks of the gate
+    peer_bytes: int = 0
 
 
 class Syncer:
@@ -188,16 +193,26 @@ class Syncer:
         stats = DownloadStats()
         retry = Retry(d.attempts, d.backoff, d.rng, d.sleep)
         sources = {f.sha256: self.layout.blob(f.sha256) for f in manifest.files}
-        wanted = []
+        wanted, earlier_ok = [], []
         for entry in missing:
             earlier = self.layout.downloads / entry.sha256
             if earlier.exists() and verify_file(earlier, entry.sha256, entry.length):
                 sources[entry.sha256] = earlier  # from an interrupted cycle, checked again
+                earlier_ok.append(entry)
             else:
                 earlier.unlink(missing_ok=True)
                 url = f"{d.base_url}{BLOB_PATH}{entry.sha256}"
                 wanted.append(Wanted(url, entry.sha256, entry.length))
-        got = fetch_all(d.source, wanted, self.layout.downloads, retry, stats, cp, d.parallel)
+        share = d.share if d.share is not None and not d.source.is_stick else None
+        mirrors = None if share is None else share.cycle(stats, wanted, earlier_ok)
+        try:
+            wanted = wanted if mirrors is None else mirrors.order(wanted)
+            got = fetch_all(
+                d.source, wanted, self.layout.downloads, retry, stats, cp, d.parallel, mirrors
+            )
+        finally:
+            if share is not None:
+                share.board.end()
         sources.update(got)
         new_blobs = [sources[e.sha256] for e in missing]
         stage = self.layout.stage(ref.name, manifest, data, sources, cp)
@@ -219,9 +234,12 @@ class Syncer:
         except OSError as exc:
             raise disk_error("switching to the new pack", exc) from None
         cp(Checkpoint.SWITCHED)
+        peers = (
+            f", {stats.peer_bytes / MB:.1f} MB from the gate's kiosks" if stats.peer_bytes else ""
+        )
         message = (
             f"switched to {ref.label()} ({len(missing)} new files, {stats.bytes / MB:.1f} MB "
-            f"downloaded); waiting for its health check"
+            f"downloaded{peers}); waiting for its health check"
         )
         d.events.emit(
             AgentEvent(
@@ -233,10 +251,11 @@ class Syncer:
                     "version": ref.version,
                     "bytes": stats.bytes,
                     "blobs": len(missing),
+                    "peer_bytes": stats.peer_bytes,
                 },
             )
         )
-        result = CycleResult("switched", message, ref, stats.bytes, len(missing))
+        result = CycleResult("switched", message, ref, stats.bytes, len(missing), stats.peer_bytes)
         return self._done(state, result)
 
     def _done(self, state: AgentState, result: CycleResult) -> CycleResult:
