@@ -43,6 +43,8 @@ PEER_TIMEOUT_S: Final = 5.0
 #: a peer is judged on its speed only after this long
 GRACE_S: Final = 3.0
 CHUNK: Final = 512 * 1024
+#: seconds a peer may answer "busy" (503) before this kiosk stops asking it for a blob
+BUSY_S: Final = 5.0
 
 
 class PeerLacks(Exception):
@@ -220,9 +222,7 @@ class PeerCycle:
                     if not (lack.state == "fetching" or (lack.state == "want" and i < mine)):
                         continue
                     progress = lack.progress
-                except PeerBusy:
-                    if i > mine:
-                        continue
+                except PeerBusy:  # it may have the blob: ask again soon, for BUSY_S at most
                     progress = -1
                 except (BadDownload, NetworkFailed) as exc:
                     log.warning("share: %s; the kiosk fetches it elsewhere", exc)
@@ -237,7 +237,7 @@ class PeerCycle:
                 last = seen.get(peer)
                 if last is None or progress != last[0]:
                     seen[peer] = (progress, now)
-                elif now - last[1] > c.stall_s:
+                elif now - last[1] > (BUSY_S if progress < 0 else c.stall_s):
                     ignored.add(peer)  # no progress: this kiosk fetches the blob itself
                     continue
                 waiting = True
