@@ -1,0 +1,89 @@
+"""One download per gate, in network namespaces made by the test (issue 17 item 3).
+
+Five kiosk agents (`bgk kiosk agent`, real processes) and three lying peers on
+a gate's LAN bridge; nginx delivering the server's repository behind an uplink
+shaped with tc tbf. A pack published once crosses the uplink about once, every
+agent installs it whole, and the liars (wrong bytes, endless bytes, 2 KB/s)
+cost attempts, never an install. The attacks on one share server (paths,
+unpublished blobs, connection cap) are in tests/integration/test_gate_share.py.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from deliverykit import installed, pack_files
+from gatekit import Gate, Nginx, agent_cmd, netns_problem, publish, write_kiosk
+from sharekit import LiarPeer
+
+from kiosk.protocol.pack import parse_manifest
+
+KIOSKS = 5
+LIARS = ("wrong", "endless", "slow")
+BLOB = 1_000_000
+
+problem = netns_problem()
+pytestmark = pytest.mark.skipif(problem is not None, reason=problem or "")
+
+
+@pytest.fixture
+def gate() -> Iterator[Gate]:
+    with Gate(KIOSKS + len(LIARS), uplink_mbit=40) as g:
+        yield g
+
+
+def test_a_gate_downloads_a_pack_once_and_liars_break_nothing(gate: Gate, tmp_path: Path) -> None:
+    files = pack_files("gate", count=6, size=BLOB)
+    data, root = publish(tmp_path, files)
+    manifest = parse_manifest(next((data / "tuf").rglob("*.manifest.json")).read_bytes())
+    size = manifest.total_bytes
+    lengths = {f.sha256: f.length for f in manifest.files}
+    everyone = [gate.share_address(i) for i in range(KIOSKS + len(LIARS))]
+    liars = [LiarPeer(lengths, mode, gate.listen(KIOSKS + j, 8765)) for j, mode in enumerate(LIARS)]
+    procs: list[subprocess.Popen[bytes]] = []
+    with Nginx(gate, data, tmp_path / "nginx") as nginx:
+        for liar in liars:
+            liar.__enter__()
+        try:
+            configs = []
+            for i in range(KIOSKS):
+                peers = [a for a in everyone if a != gate.share_address(i)]
+                configs.append(write_kiosk(tmp_path / f"k{i}", i, gate, root, peers))
+            before = gate.uplink_bytes()
+            started = time.monotonic()
+            for i, config in enumerate(configs):
+                log = open(tmp_path / f"k{i}.log", "wb")  # noqa: SIM115
+                procs.append(gate.popen(i, agent_cmd(config), stdout=log, stderr=log))
+            states = [tmp_path / f"k{i}" / "state" for i in range(KIOSKS)]
+            deadline = started + 50
+            while not all(os.path.lexists(s / "current") for s in states):
+                assert time.monotonic() < deadline, _logs(tmp_path)
+                for p in procs:
+                    assert p.poll() is None, _logs(tmp_path)
+                time.sleep(0.2)
+            for s in states:  # each whole: every file there with its signed length and hash
+                assert installed(s) == ("demo", 1)
+            over_uplink = nginx.blob_bytes()
+            link = gate.uplink_bytes() - before
+        finally:
+            for p in procs:
+                p.terminate()
+            for p in procs:
+                p.wait(timeout=20)
+            for liar in liars:
+                liar.__exit__()
+    # about once over the uplink (5 kiosks without sharing: 5x)
+    assert size <= over_uplink <= 1.3 * size, (over_uplink, size)
+    assert link <= 1.5 * size
+    assert sum(liar.requests for liar in liars) > 0, "the liars were never asked"
+
+
+def _logs(tmp: Path) -> str:
+    return "\n".join(
+        f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in sorted(tmp.glob("k*.log"))
+    )
