@@ -272,6 +272,12 @@ def publish(tmp: Path, files: dict[str, bytes], version: int = 1) -> tuple[Path,
         return datetime.now(UTC)
 
     if not (tmp / "keys").exists():
+        from server.packs.keyfile import PASSPHRASE_ENV, write_passphrase_file
+
+        if PASSPHRASE_ENV not in os.environ:  # a bench run (the tests' conftest sets one)
+            tmp.mkdir(parents=True, exist_ok=True)
+            write_passphrase_file(tmp / "passphrase.txt")
+            os.environ[PASSPHRASE_ENV] = str(tmp / "passphrase.txt")
         init_keyset(tmp / "keys")
     config = init_data_dir(tmp / "data", tmp / "keys", f"http://{SERVER_IP}:{SERVER_PORT}", now)
     built = write_built_pack(tmp / f"built-{version}", files, "demo", version)
