@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.local import HEALTH_STALE_S, UiHealth
-from kiosk.protocol.payloads import Heartbeat, PackRef, UiState
+from kiosk.protocol.payloads import Heartbeat, PackRef, ShareReport, UiState
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,8 @@ class AgentFacts:
     pack: PackRef | None
     stale: bool
     time_floor: float
+    #: gate sharing's counters, None when sharing is off
+    share: ShareReport | None = None
 
 
 def ui_state(health: UiHealth | None, now: float) -> UiState:
@@ -65,6 +67,7 @@ def build_heartbeat(
         time_floor=facts.time_floor,
         stale=facts.stale,
         agent=agent,
+        share=facts.share,
     )
 
 
@@ -79,7 +82,30 @@ def facts_from_status(status: dict[str, Any]) -> AgentFacts:
         floor = dt.datetime.fromisoformat(
             str(status["time_floor"]).replace("Z", "+00:00")
         ).timestamp()
-    return AgentFacts(pack=pack, stale=bool(status.get("stale")), time_floor=floor)
+    return AgentFacts(
+        pack=pack,
+        stale=bool(status.get("stale")),
+        time_floor=floor,
+        share=share_report(status.get("share")),
+    )
+
+
+def share_report(share: Any) -> ShareReport | None:
+    """The heartbeat's share counters from kiosk_status()'s "share" (None: off or unknown)."""
+    if not isinstance(share, dict):
+        return None
+    last = share.get("last_download")
+    last = last if isinstance(last, dict) else {}
+
+    def count(value: Any) -> int:
+        return int(value) if isinstance(value, int | float) and value >= 0 else 0
+
+    return ShareReport(
+        served_bytes=count(share.get("served_bytes")),
+        served_blobs=count(share.get("served_blobs")),
+        server_bytes=count(last.get("server_bytes")) if last else None,
+        peer_bytes=count(last.get("peer_bytes")) if last else None,
+    )
 
 
 def read_cpu_temp(sys_root: Path = Path("/sys")) -> float | None:

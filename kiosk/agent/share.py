@@ -17,25 +17,70 @@ and for the firewall line.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from kiosk.agent.layout import Layout
 from kiosk.agent.ratelimit import bandwidth_limiter
 from kiosk.agent.share_client import ShareClient
 from kiosk.agent.share_index import Board
 from kiosk.agent.share_server import ShareServer
+from kiosk.common.files import atomic_write_json, read_json
 from kiosk.config import KioskConfig, split_address
 from kiosk.protocol.errors import UsageError
 
 log = logging.getLogger("bgk.share")
 
 
+#: the agent writes what sharing did here (read by `bgk kiosk status` and the heartbeat)
+REPORT_NAME = "share.json"
+#: seconds between looks at the counters (written only when they changed)
+REPORT_S = 5.0
+
+
+def report_path(layout: Layout) -> Path:
+    return layout.agent / REPORT_NAME
+
+
+def read_report(layout: Layout) -> dict[str, Any] | None:
+    """The last report the agent wrote (None without one, or a damaged one)."""
+    try:
+        data = read_json(report_path(layout))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
 @dataclass
 class Sharing:
+    """The share server, the client for the sync, and the thread that writes their
+    counters to agent/share.json (the server itself writes nothing)."""
+
     server: ShareServer
     client: ShareClient
+    layout: Layout
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def start_reports(self) -> None:
+        threading.Thread(target=self._reports, name="share-report", daemon=True).start()
+
+    def _reports(self) -> None:
+        last: dict[str, object] | None = None
+        while True:
+            report = self.client.board.report()
+            if report != last:
+                try:
+                    atomic_write_json(report_path(self.layout), report, durable=False)
+                    last = report
+                except OSError as exc:
+                    log.warning("share: cannot write %s: %s", report_path(self.layout), exc)
+            if self._stop.wait(REPORT_S):
+                return
 
     def stop(self) -> None:
+        self._stop.set()
         self.server.stop()
 
 
@@ -72,4 +117,6 @@ def start_sharing(config: KioskConfig) -> Sharing | None:
     log.info(
         "sharing verified blobs with %d kiosks of the gate on %s", len(share.peers), share.listen
     )
-    return Sharing(server, client)
+    sharing = Sharing(server, client, layout)
+    sharing.start_reports()
+    return sharing

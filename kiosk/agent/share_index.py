@@ -87,6 +87,8 @@ class Board:
         #: bytes served to peers since the agent started, and blobs
         self.served_bytes = 0
         self.served_blobs = 0
+        #: the last cycle that downloaded anything: bytes from the server and from peers
+        self.last_cycle: dict[str, float] | None = None
 
     # --- the sync side ---------------------------------------------------------------
     def begin(self, want: list[str], progress: Callable[[], int]) -> None:
@@ -104,9 +106,25 @@ class Board:
             self._fetching.discard(sha256)
             self._want.discard(sha256)
 
-    def end(self) -> None:
+    def end(self, server_bytes: int, peer_bytes: int, at: float) -> None:
+        """The cycle's downloads are over; remember what came from where."""
         with self._lock:
             self._want, self._fetching, self._progress = set(), set(), lambda: 0
+            if server_bytes or peer_bytes:
+                self.last_cycle = {
+                    "at": at,
+                    "server_bytes": server_bytes,
+                    "peer_bytes": peer_bytes,
+                }
+
+    def report(self) -> dict[str, object]:
+        """What `bgk kiosk status` and the heartbeat show (agent/share.json)."""
+        with self._lock:
+            return {
+                "served_bytes": self.served_bytes,
+                "served_blobs": self.served_blobs,
+                "last_download": self.last_cycle,
+            }
 
     # --- the server side -------------------------------------------------------------
     def ready_length(self, sha256: str) -> int | None:

@@ -117,9 +117,34 @@ def kiosk_status(config: KioskConfig, clock_now: float) -> dict[str, Any]:
             for b in state.blacklist
         ],
         "ui": ui,
+        "share": _share(config, layout),
         "found": now_notes,
         "notes": list(state.notes) + now_notes,
     }
+
+
+def _share(config: KioskConfig, layout: Layout) -> dict[str, Any] | None:
+    """Gate sharing: where this kiosk serves, its peers, what it served and fetched."""
+    if not config.share.enabled:
+        return None
+    from kiosk.agent.share import read_report
+
+    report = read_report(layout) or {}
+    return {"listen": config.share.listen, "peers": list(config.share.peers), **report}
+
+
+def _share_line(share: dict[str, Any]) -> str:
+    line = (
+        f"gate sharing: on {share['listen']} with {len(share['peers'])} kiosks; served "
+        f"{share.get('served_bytes', 0) / 1e6:.1f} MB ({share.get('served_blobs', 0)} files)"
+    )
+    last = share.get("last_download")
+    if isinstance(last, dict):
+        line += (
+            f"; last download {last.get('server_bytes', 0) / 1e6:.1f} MB from the server, "
+            f"{last.get('peer_bytes', 0) / 1e6:.1f} MB from the gate's kiosks"
+        )
+    return line
 
 
 def status_text(s: dict[str, Any]) -> str:
@@ -158,4 +183,6 @@ def status_text(s: dict[str, Any]) -> str:
         lines.append(
             f"screen: {'alive' if ui['alive'] else 'not running'}, showing {ui['pack'] or 'nothing'}"
         )
+    if s.get("share"):
+        lines.append(_share_line(s["share"]))
     return "\n".join(lines)

@@ -212,7 +212,7 @@ class Syncer:
             )
         finally:
             if share is not None:
-                share.board.end()
+                share.board.end(stats.bytes, stats.peer_bytes, now)
         sources.update(got)
         new_blobs = [sources[e.sha256] for e in missing]
         stage = self.layout.stage(ref.name, manifest, data, sources, cp)

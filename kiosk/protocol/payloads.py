@@ -11,7 +11,7 @@ Errors (all ProtocolError, the sender is at fault: log and drop):
     └── PayloadTooLarge   more bytes than the kind's limit (checked first)
 
 Additions to the original payloads (all additive): the heartbeat also carries `boot_id`,
-`ts` (kiosk clock) and `period`; the status carries `ts` and `hb_s`; a
+`ts` (kiosk clock), `period` and `share` (gate sharing's counters); the status carries `ts` and `hb_s`; a
 notice's ack carries `missing_glyphs` (per language, characters not drawn);
 commands carry `kiosk`, `iat` and `exp` inside the signed bytes; the
 screenshot topic carries a JSON header line followed by JPEG bytes.
@@ -89,6 +89,17 @@ class UiState(_Model):
     last_touch: float | None = None
 
 
+class ShareReport(_Model):
+    """Gate sharing on this kiosk (kiosk/agent/share.py): what it served to the
+    gate's other kiosks since the agent started, and where its last download came from."""
+
+    served_bytes: Annotated[int, Field(ge=0)]
+    served_blobs: Annotated[int, Field(ge=0)]
+    #: bytes of the last download from the server and from the gate's kiosks
+    server_bytes: Annotated[int, Field(ge=0)] | None = None
+    peer_bytes: Annotated[int, Field(ge=0)] | None = None
+
+
 class Heartbeat(_Model):
     """`bgk/v1/kiosk/{id}/hb`, QoS 0, message expiry 2x period."""
 
@@ -113,6 +124,8 @@ class Heartbeat(_Model):
     stale: bool
     #: agent software version
     agent: SHORT | None = None
+    #: gate sharing, None when it is off (an addition: older servers ignore it)
+    share: ShareReport | None = None
 
 
 class Status(_Model):

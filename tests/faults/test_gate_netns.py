@@ -10,8 +10,10 @@ unpublished blobs, connection cap) are in tests/integration/test_gate_share.py.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,10 +21,11 @@ from pathlib import Path
 import pytest
 from deliverykit import installed, pack_files
 from gatekit import Gate, Nginx, agent_cmd, netns_problem, publish, write_kiosk
-from sharekit import LiarPeer
+from sharekit import LiarPeer, wait_until
 
 from kiosk.protocol.pack import parse_manifest
 
+BGK = [sys.executable, "-m", "kiosk.cli"]
 KIOSKS = 5
 LIARS = ("wrong", "endless", "slow")
 BLOB = 1_000_000
@@ -70,6 +73,15 @@ def test_a_gate_downloads_a_pack_once_and_liars_break_nothing(gate: Gate, tmp_pa
                 assert installed(s) == ("demo", 1)
             over_uplink = nginx.blob_bytes()
             link = gate.uplink_bytes() - before
+            # each agent reports what it served and where its download came from
+            reports = [s.parent / "state" / "agent" / "share.json" for s in states]
+            # four kiosks took (nearly) the whole pack from the others, not from the uplink
+            wait_until(lambda: min(_shared(reports)) >= 3 * size, "the agents' share reports", 15)
+            status = subprocess.run(
+                [*BGK, "kiosk", "status", "--config", str(configs[0])],
+                capture_output=True, text=True, check=True,
+            ).stdout  # fmt: skip
+            assert "gate sharing: on 10.88.0.10:8765 with 7 kiosks" in status
         finally:
             for p in procs:
                 p.terminate()
@@ -81,6 +93,17 @@ def test_a_gate_downloads_a_pack_once_and_liars_break_nothing(gate: Gate, tmp_pa
     assert size <= over_uplink <= 1.3 * size, (over_uplink, size)
     assert link <= 1.5 * size
     assert sum(liar.requests for liar in liars) > 0, "the liars were never asked"
+
+
+def _shared(reports: list[Path]) -> tuple[int, int]:
+    """(bytes the agents received from peers, bytes they served) by their reports."""
+    peer = served = 0
+    for path in reports:
+        if path.exists():
+            report = json.loads(path.read_text())
+            served += report["served_bytes"]
+            peer += (report.get("last_download") or {}).get("peer_bytes", 0)
+    return peer, served
 
 
 def _logs(tmp: Path) -> str:
