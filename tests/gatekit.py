@@ -174,13 +174,15 @@ class Gate:
             self.names[i], lambda: socket.create_server((self.lan_ip(i), port))
         )
 
-    def reachable(self, host: str, port: int) -> bool:
+    def reachable(self, host: str, port: int, ns: str | None = None) -> bool:
+        """A TCP connection to host:port from namespace `ns` (the gateway's by default)."""
+
         def probe() -> bool:
             with socket.socket() as s:
                 s.settimeout(1.0)
                 return s.connect_ex((host, port)) == 0
 
-        return bool(in_netns(self.gw, probe))
+        return bool(in_netns(ns or self.gw, probe))
 
 
 class Nginx:

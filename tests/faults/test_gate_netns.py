@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from deliverykit import installed, pack_files
-from gatekit import Gate, Nginx, agent_cmd, netns_problem, publish, write_kiosk
+from gatekit import REPO, Gate, Nginx, agent_cmd, netns_problem, publish, write_kiosk
 from sharekit import LiarPeer, wait_until
 
 from kiosk.protocol.pack import parse_manifest
@@ -110,3 +110,19 @@ def _logs(tmp: Path) -> str:
     return "\n".join(
         f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in sorted(tmp.glob("k*.log"))
     )
+
+
+def test_the_kiosk_firewall_line_lets_only_the_gate_lan_reach_the_share_port(
+    gate: Gate, tmp_path: Path
+) -> None:
+    rules = (REPO / "deploy" / "nftables" / "bgk-kiosk-share.nft").read_text()
+    (tmp_path / "share.nft").write_text(rules.replace("192.168.1.0/24", "10.88.0.0/24"))
+    subprocess.run(
+        ["ip", "netns", "exec", gate.names[0], "nft", "-f", str(tmp_path / "share.nft")],
+        check=True,
+    )
+    with gate.listen(0, 8765) as listener:
+        listener.listen()
+        kiosk = gate.lan_ip(0)
+        assert gate.reachable(kiosk, 8765, gate.names[1])  # another kiosk of the gate
+        assert not gate.reachable(kiosk, 8765, gate.srv)  # beyond the gate's router
