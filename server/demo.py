@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from kiosk.protocol.errors import UsageError
+from server.demo_share import MATE_ID, share_lines, start_mate
 from server.errors import OperatorMustAct
 from server.workspace.demo_part import (
     DEMO_ACCOUNTS,
@@ -240,6 +241,7 @@ class Demo:
             "--group", "quang-tri", "-o", str(bundle), "--state-dir", "state",
         )  # fmt: skip
         config = bundle / "kiosk.toml"
+        share_lines(config, f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}")
         self.spawn("kiosk-agent", "kiosk", "agent", "--config", str(config))
         if not self.headless:
             self.spawn("kiosk-ui", "kiosk", "ui", "--config", str(config), "--windowed")
@@ -267,6 +269,8 @@ class Demo:
             lambda: _kiosk_has_pack(self, config),
             120,
         )
+        say(f"kiosk {MATE_ID} at {GATE} (agent only): the pack from {KIOSK_ID}, not the server")
+        gate_sharing = start_mate(self.spawn, self.wait_for, config, state, GATE)
         self.wait_for("the fleet view", lambda: _fleet_count(self, data) > 1, 60)
         workspace()
         say("two-person publishing: two demo publishers, the ceremony, a signing event")
@@ -297,6 +301,7 @@ class Demo:
             "kiosk_ids": [KIOSK_ID],
             "kiosk_configs": {KIOSK_ID: str(config)},
             "simulated_kiosks": self.opts.sim_kiosks,
+            "gate_sharing": gate_sharing,
             "ui": not self.headless,
             "logs": str(state / "logs"),
             "signing": signing,

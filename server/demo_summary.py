@@ -33,6 +33,7 @@ The border-gate kiosk demo is running ({ui}).
   server (TUF, blobs, API)  {info["server_url"]}      API docs: {info["api_docs_url"]}
   MQTT broker               {info["mqtt_url"]} (server), {info["mqtt_kiosk_url"]} (kiosks, TLS)
   kiosks                    {KIOSK_ID} (real agent{"" if not info["ui"] else " + UI"}) and {info["simulated_kiosks"]} simulated
+  gate sharing              {_sharing(info)}
   the pack on the web        {info["pack_site_url"]}   (QR codes on the kiosk pages lead there)
     static copy             {info["pack_site_dir"]}/index.html
   leaflets (A4 PDF)         {leaflet_dir}/ ({leaflet_names})
@@ -61,3 +62,12 @@ what changes, asks to confirm, signs; at the second signature the kiosk installs
 {workspace_summary(info, state, Path(info["pack_site_url"].rstrip("/")).name)}
 Stop with Ctrl-C.
 """
+
+
+def _sharing(info: dict[str, Any]) -> str:
+    g = info["gate_sharing"]
+    return (
+        f"{g['kiosk']} (a second agent at the gate, no fleet link) took "
+        f"{g['from_peers_bytes'] / 1e6:.1f} MB of the pack from {KIOSK_ID} and "
+        f"{g['from_server_bytes'] / 1e6:.1f} MB over the server link"
+    )

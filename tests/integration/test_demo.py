@@ -74,6 +74,9 @@ def _check_running(info: dict[str, Any], env: dict[str, str]) -> None:
     current = Channel(config.kiosk.state_dir).current
     manifest = json.loads((current / "manifest.json").read_bytes())
     assert manifest["id"] == "lao-bao"
+    # ... and a second agent at the gate took it from the first, not over the server link
+    shared = info["gate_sharing"]
+    assert shared["from_peers_bytes"] > 0 and shared["from_server_bytes"] == 0, shared
 
     # The traveller's copies: the web copy the QR codes open, a leaflet per language.
     page = requests.get(info["pack_site_url"] + "lo/emergency.html", timeout=30)
