@@ -33,7 +33,14 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO))
 
-from gatekit import Gate, Nginx, agent_cmd, netns_problem, publish, write_kiosk  # noqa: E402
+from gatekit import (  # type: ignore[import-not-found]  # noqa: E402  (tests/ on the path)
+    Gate,
+    Nginx,
+    agent_cmd,
+    netns_problem,
+    publish,
+    write_kiosk,
+)
 
 BLOB_MB = 8
 
