@@ -45,6 +45,9 @@ GRACE_S: Final = 3.0
 CHUNK: Final = 512 * 1024
 #: seconds a peer may answer "busy" (503) before this kiosk stops asking it for a blob
 BUSY_S: Final = 5.0
+#: seconds a peer that could not be reached is left alone (then asked again: its agent
+#: may have been starting)
+ABSENT_S: Final = 3.0
 
 
 class PeerLacks(Exception):
@@ -58,6 +61,10 @@ class PeerLacks(Exception):
 
 class PeerBusy(Exception):
     """The peer serves as many connections as it may (503)."""
+
+
+class PeerAbsent(Exception):
+    """No connection to the peer (switched off, or its agent is still starting)."""
 
 
 def rank(sha256: str, addresses: tuple[str, ...]) -> list[str]:
@@ -120,6 +127,8 @@ class PeerSource:
 
         try:
             r = self._session.get(url, stream=True, timeout=(PEER_TIMEOUT_S, PEER_TIMEOUT_S))
+        except requests.ConnectionError:  # refused, unreachable, connect timeout
+            raise PeerAbsent(self.name) from None
         except requests.RequestException as exc:
             raise DownloadStalled(f"{self.name}: {type(exc).__name__}") from None
         if r.status_code == 200:
@@ -188,6 +197,8 @@ class PeerCycle:
     def __init__(self, client: ShareClient) -> None:
         self.c = client
         self.down: set[str] = set()
+        #: peer -> monotonic time it could not be reached
+        self.absent: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def order(self, wanted: list[Wanted]) -> list[Wanted]:
@@ -224,6 +235,10 @@ class PeerCycle:
                     progress = lack.progress
                 except PeerBusy:  # it may have the blob: ask again soon, for BUSY_S at most
                     progress = -1
+                except PeerAbsent:
+                    with self._lock:
+                        self.absent[peer] = c.monotonic()
+                    continue
                 except (BadDownload, NetworkFailed) as exc:
                     log.warning("share: %s; the kiosk fetches it elsewhere", exc)
                     with self._lock:
@@ -250,7 +265,9 @@ class PeerCycle:
 
     def _is_down(self, peer: str) -> bool:
         with self._lock:
-            return peer in self.down
+            since = self.absent.get(peer)
+            recent = since is not None and self.c.monotonic() - since < ABSENT_S
+            return peer in self.down or recent
 
     def _download(
         self,
