@@ -236,7 +236,13 @@ class Nginx:
 
 
 def write_kiosk(
-    folder: Path, i: int, gate: Gate, root: bytes, peers: list[str], share: bool = True
+    folder: Path,
+    i: int,
+    gate: Gate,
+    root: bytes,
+    peers: list[str],
+    share: bool = True,
+    interval_s: int = 3600,
 ) -> Path:
     """kiosk.toml of kiosk i of the gate (sharing with `peers`)."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -244,7 +250,7 @@ def write_kiosk(
     text = (
         f'[kiosk]\nid = "k{i}"\ngate = "lao-bao"\nstate_dir = "state"\n\n'
         f'[server]\nurl = "http://{SERVER_IP}:{SERVER_PORT}"\ntrusted_root = "root.json"\n\n'
-        "[sync]\nmin_free_mb = 0\ninterval_s = 3600\ntimeout_s = 10\n\n"
+        f"[sync]\nmin_free_mb = 0\ninterval_s = {interval_s}\ntimeout_s = 10\n\n"
         f"[share]\nenabled = {'true' if share else 'false'}\n"
         f'listen = "{gate.share_address(i)}"\npeers = {json.dumps(peers)}\n'
         "stall_s = 10\nmin_kbps = 2000\n"
@@ -258,31 +264,47 @@ def agent_cmd(config: Path) -> list[str]:
     return [sys.executable, "-m", "kiosk.cli", "kiosk", "agent", "--config", str(config)]
 
 
-def publish(tmp: Path, files: dict[str, bytes], version: int = 1) -> tuple[Path, bytes]:
-    """A server data folder with `files` published as pack "demo" to lao-bao;
-    returns the folder and the TUF root kiosks are enrolled with."""
-    from datetime import UTC, datetime
+class Repo:
+    """A server data folder (keys, TUF repository, blobs) at `tmp`, for nginx to deliver."""
 
-    from reposim import write_built_pack
-
-    from server.datadir import init_data_dir
-    from server.packs.keys import init_keyset
-    from server.packs.publish import publish_pack
-    from server.packs.signing import open_repository
-
-    def now() -> datetime:
-        return datetime.now(UTC)
-
-    if not (tmp / "keys").exists():
+    def __init__(self, tmp: Path) -> None:
+        from server.datadir import init_data_dir
         from server.packs.keyfile import PASSPHRASE_ENV, write_passphrase_file
+        from server.packs.keys import init_keyset
 
+        tmp.mkdir(parents=True, exist_ok=True)
         if PASSPHRASE_ENV not in os.environ:  # a bench run (the tests' conftest sets one)
-            tmp.mkdir(parents=True, exist_ok=True)
             write_passphrase_file(tmp / "passphrase.txt")
             os.environ[PASSPHRASE_ENV] = str(tmp / "passphrase.txt")
         init_keyset(tmp / "keys")
-    config = init_data_dir(tmp / "data", tmp / "keys", f"http://{SERVER_IP}:{SERVER_PORT}", now)
-    built = write_built_pack(tmp / f"built-{version}", files, "demo", version)
-    repo = open_repository(config, ("targets",), now=now)
-    publish_pack(repo, config.blob_dir, built, ["lao-bao"], now)
-    return config.data, (config.tuf_dir / "1.root.json").read_bytes()
+        self.tmp = tmp
+        self.config = init_data_dir(
+            tmp / "data", tmp / "keys", f"http://{SERVER_IP}:{SERVER_PORT}", _now
+        )
+        self.data = self.config.data
+        #: the TUF root kiosks are enrolled with
+        self.root = (self.config.tuf_dir / "1.root.json").read_bytes()
+
+    def publish(self, files: dict[str, bytes], version: int = 1) -> None:
+        """`files` published as pack "demo" to the gate lao-bao."""
+        from reposim import write_built_pack
+
+        from server.packs.publish import publish_pack
+        from server.packs.signing import open_repository
+
+        built = write_built_pack(self.tmp / f"built-{version}", files, "demo", version)
+        repo = open_repository(self.config, ("targets",), now=_now)
+        publish_pack(repo, self.config.blob_dir, built, ["lao-bao"], _now)
+
+
+def _now() -> Any:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
+
+
+def publish(tmp: Path, files: dict[str, bytes], version: int = 1) -> tuple[Path, bytes]:
+    """A server data folder with `files` published; the folder and the TUF root."""
+    repo = Repo(tmp)
+    repo.publish(files, version)
+    return repo.data, repo.root

@@ -14,8 +14,9 @@ order everywhere). A kiosk asks its peers in that order:
   - a peer that is fetching it from the server, or wants it too and ranks
     above this kiosk, is waited for, as long as the bytes it receives keep
     growing (its Bgk-Progress; [share] stall_s without progress: not waited for);
-  - otherwise (no peer has it or will fetch it first) this kiosk fetches it from
-    the server, and says so to peers that ask (Bgk-Share: fetching).
+  - otherwise (no peer has it or will fetch it first) this kiosk claims it (peers
+    that ask see Bgk-Share: fetching), asks the peers ranked above it once more
+    (one that decided at the same moment goes first), and fetches it from the server.
 Each kiosk downloads the blobs it ranks first for before the others, so the
 gate's kiosks share the uplink work and none waits on a kiosk that waits on it.
 """
@@ -216,60 +217,45 @@ class PeerCycle:
         checkpoint: Callable[[str], None],
         stop: threading.Event | None,
     ) -> Path | None:
-        """The blob from a peer, verified; None: fetch it from the server."""
+        """The blob from a peer, verified; None: fetch it from the server.
+
+        Before fetching from the server this kiosk claims the blob (peers see
+        "fetching") and asks the peers ranked above it once more: one that wants the
+        blob too, or claimed it meanwhile, goes first and this kiosk waits for it.
+        Two kiosks that decided at the same moment so agree on one of them."""
         c = self.c
-        order = rank(item.sha256, c.everyone())
-        mine = order.index(c.me)
-        seen: dict[str, tuple[int, float]] = {}
-        ignored: set[str] = set()
+        ask = _Asking(self, item, folder, stats, checkpoint, stop)
         while True:
-            waiting = False
-            for i, peer in enumerate(order):
-                if peer == c.me or peer in ignored or self._is_down(peer):
-                    continue
-                try:
-                    path = self._download(peer, item, folder, stats, checkpoint, stop)
-                except PeerLacks as lack:
-                    if not (lack.state == "fetching" or (lack.state == "want" and i < mine)):
-                        continue
-                    progress = lack.progress
-                except PeerBusy:  # it may have the blob: ask again soon, for BUSY_S at most
-                    progress = -1
-                except PeerAbsent:
-                    with self._lock:
-                        self.absent[peer] = c.monotonic()
-                    continue
-                except (BadDownload, NetworkFailed) as exc:
-                    log.warning("share: %s; the kiosk fetches it elsewhere", exc)
-                    with self._lock:
-                        self.down.add(peer)
-                    (folder / f"{item.sha256}.part").unlink(missing_ok=True)
-                    continue
-                else:
-                    c.board.ready(item.sha256, item.length)
-                    return path
-                now = c.monotonic()
-                last = seen.get(peer)
-                if last is None or progress != last[0]:
-                    seen[peer] = (progress, now)
-                elif now - last[1] > (BUSY_S if progress < 0 else c.stall_s):
-                    ignored.add(peer)  # no progress: this kiosk fetches the blob itself
-                    continue
-                waiting = True
-            if not waiting:
+            got = ask.round(len(ask.order))
+            if isinstance(got, Path):
+                return got
+            if not got:
                 c.board.fetching(item.sha256)
-                return None
+                got = ask.round(ask.mine)  # the claim is visible: ask those above again
+                if isinstance(got, Path):
+                    return got
+                if not got:
+                    return None
+                c.board.unclaim(item.sha256)
             if stop is not None and stop.is_set():
                 raise Cancelled("another download of this pack failed")
             c.sleep(c.poll_s)
 
-    def _is_down(self, peer: str) -> bool:
+    def absent_now(self, peer: str) -> None:
+        with self._lock:
+            self.absent[peer] = self.c.monotonic()
+
+    def give_up(self, peer: str) -> None:
+        with self._lock:
+            self.down.add(peer)
+
+    def is_down(self, peer: str) -> bool:
         with self._lock:
             since = self.absent.get(peer)
             recent = since is not None and self.c.monotonic() - since < ABSENT_S
             return peer in self.down or recent
 
-    def _download(
+    def download(
         self,
         peer: str,
         item: Wanted,
@@ -289,3 +275,63 @@ class PeerCycle:
             stats.add(peer_bytes=mine.bytes)
         stats.add(peer_blobs=1)
         return path
+
+
+class _Asking:
+    """Asking the gate for one blob: who was waited for, since when, and who not."""
+
+    def __init__(
+        self,
+        cycle: PeerCycle,
+        item: Wanted,
+        folder: Path,
+        stats: DownloadStats,
+        checkpoint: Callable[[str], None],
+        stop: threading.Event | None,
+    ) -> None:
+        self.cycle, self.item, self.folder = cycle, item, folder
+        self.stats, self.checkpoint, self.stop = stats, checkpoint, stop
+        c = cycle.c
+        self.order = rank(item.sha256, c.everyone())
+        self.mine = self.order.index(c.me)
+        self.seen: dict[str, tuple[int, float]] = {}
+        self.ignored: set[str] = set()
+
+    def round(self, upto: int) -> Path | bool:
+        """Ask the first `upto` kiosks of the order: the blob (verified) from one that
+        has it, True to wait for one that will, False when none will."""
+        cycle, c, item = self.cycle, self.cycle.c, self.item
+        waiting = False
+        for i, peer in enumerate(self.order[:upto]):
+            if peer == c.me or peer in self.ignored or cycle.is_down(peer):
+                continue
+            try:
+                path = cycle.download(
+                    peer, item, self.folder, self.stats, self.checkpoint, self.stop
+                )
+            except PeerLacks as lack:
+                if not (lack.state == "fetching" or (lack.state == "want" and i < self.mine)):
+                    continue
+                progress = lack.progress
+            except PeerBusy:  # it may have the blob: ask again soon, for BUSY_S at most
+                progress = -1
+            except PeerAbsent:
+                cycle.absent_now(peer)
+                continue
+            except (BadDownload, NetworkFailed) as exc:
+                log.warning("share: %s; the kiosk fetches it elsewhere", exc)
+                cycle.give_up(peer)
+                (self.folder / f"{item.sha256}.part").unlink(missing_ok=True)
+                continue
+            else:
+                c.board.ready(item.sha256, item.length)
+                return path
+            now = c.monotonic()
+            last = self.seen.get(peer)
+            if last is None or progress != last[0]:
+                self.seen[peer] = (progress, now)
+            elif now - last[1] > (BUSY_S if progress < 0 else c.stall_s):
+                self.ignored.add(peer)  # no progress: this kiosk fetches the blob itself
+                continue
+            waiting = True
+        return waiting

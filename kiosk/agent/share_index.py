@@ -99,6 +99,11 @@ class Board:
         with self._lock:
             self._fetching.add(sha256)
 
+    def unclaim(self, sha256: str) -> None:
+        """Not fetching it after all (a kiosk ranked higher wants it): back to "want"."""
+        with self._lock:
+            self._fetching.discard(sha256)
+
     def ready(self, sha256: str, length: int) -> None:
         """A download verified against its signed hash and length."""
         with self._lock:

@@ -19,8 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from deliverykit import installed, pack_files
-from gatekit import REPO, Gate, Nginx, agent_cmd, netns_problem, publish, write_kiosk
+from deliverykit import installed, make_manifest, pack_files
+from gatekit import REPO, Gate, Nginx, Repo, agent_cmd, netns_problem, write_kiosk
 from sharekit import LiarPeer, wait_until
 
 from kiosk.protocol.pack import parse_manifest
@@ -41,29 +41,40 @@ def gate() -> Iterator[Gate]:
 
 
 def test_a_gate_downloads_a_pack_once_and_liars_break_nothing(gate: Gate, tmp_path: Path) -> None:
+    repo = Repo(tmp_path / "server")
     files = pack_files("gate", count=6, size=BLOB)
-    data, root = publish(tmp_path, files)
-    manifest = parse_manifest(next((data / "tuf").rglob("*.manifest.json")).read_bytes())
-    size = manifest.total_bytes
-    lengths = {f.sha256: f.length for f in manifest.files}
+    built = parse_manifest(make_manifest(files, "demo", 1))
+    size = built.total_bytes
+    lengths = {f.sha256: f.length for f in built.files}
     everyone = [gate.share_address(i) for i in range(KIOSKS + len(LIARS))]
     liars = [LiarPeer(lengths, mode, gate.listen(KIOSKS + j, 8765)) for j, mode in enumerate(LIARS)]
     procs: list[subprocess.Popen[bytes]] = []
-    with Nginx(gate, data, tmp_path / "nginx") as nginx:
+    with Nginx(gate, repo.data, tmp_path / "nginx") as nginx:
         for liar in liars:
             liar.__enter__()
         try:
             configs = []
             for i in range(KIOSKS):
                 peers = [a for a in everyone if a != gate.share_address(i)]
-                configs.append(write_kiosk(tmp_path / f"k{i}", i, gate, root, peers))
-            before = gate.uplink_bytes()
-            started = time.monotonic()
+                configs.append(
+                    write_kiosk(tmp_path / f"k{i}", i, gate, repo.root, peers, interval_s=30)
+                )
+            # the agents run (their first sync finds nothing), as at a gate before a publication
             for i, config in enumerate(configs):
                 log = open(tmp_path / f"k{i}.log", "wb")  # noqa: SIM115
                 procs.append(gate.popen(i, agent_cmd(config), stdout=log, stderr=log))
             states = [tmp_path / f"k{i}" / "state" for i in range(KIOSKS)]
-            deadline = started + 50
+            wait_until(
+                lambda: (
+                    all((s / "agent" / "state.json").exists() for s in states)
+                    and all(gate.reachable(gate.lan_ip(i), 8765) for i in range(KIOSKS))
+                ),
+                "the agents' first sync and share servers",
+                25,
+            )
+            before = gate.uplink_bytes()
+            repo.publish(files)  # their next sync (30 s after they started) finds it
+            deadline = time.monotonic() + 55
             while not all(os.path.lexists(s / "current") for s in states):
                 assert time.monotonic() < deadline, _logs(tmp_path)
                 for p in procs:
