@@ -145,6 +145,7 @@ def _report(
             "health": health,
             "bytes": result.bytes,
             "blobs": result.blobs,
+            "peer_bytes": result.peer_bytes,
             "installed": status["installed"],
             "previous": status["previous"],
             "pending": status["pending"],
