@@ -126,7 +126,7 @@ def init_store(config: ServerConfig, keys: Path, now: Callable[[], datetime]) ->
 def init_fleet(config: ServerConfig, keys: Path, now: Callable[[], datetime]) -> None:
     """DATA/mqtt/: the MQTT CA, the broker's TLS certificate, the command signing key."""
     from server.broker.pki import ensure_fleet_keys
-    from server.fleet.settings import broker_hostnames
+    from server.fleet_settings import broker_hostnames
 
     ensure_fleet_keys(config.data, broker_hostnames(config.mqtt))
 

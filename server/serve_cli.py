@@ -175,7 +175,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.mqtt:
         from dataclasses import replace
 
-        from server.fleet.settings import check_mqtt_url
+        from server.fleet_settings import check_mqtt_url
 
         mqtt = replace(config.mqtt, url=check_mqtt_url(args.mqtt, "--mqtt"))
         config = replace(config, mqtt=mqtt)

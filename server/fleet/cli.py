@@ -154,7 +154,7 @@ def _mosquitto(args: argparse.Namespace) -> int:
     from server.broker.conf import BrokerLayout, read_layout
     from server.broker.files import write_broker_files
     from server.broker.pki import ensure_fleet_keys
-    from server.fleet.settings import broker_hostnames
+    from server.fleet_settings import broker_hostnames
 
     cfg, store = open_server(args.data)
     keys = ensure_fleet_keys(cfg.data, broker_hostnames(cfg.mqtt))
