@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from kiosk.common.tomlconf import toml_value
 from kiosk.protocol.errors import UsageError
 from server.audit import log as audit
 from server.broker.bundle import mqtt_part
@@ -55,7 +56,6 @@ from server.broker.parts import BundleContext, BundleFile, BundlePart, BundlePie
 from server.broker.pki import FleetKeys
 from server.broker.registry import KioskRecord, KioskRegistry, add_kiosk, check_name
 from server.config import ServerConfig
-from server.ops.tomledit import toml_value
 from server.store import Store, open_store
 
 KIOSK_TOML = "kiosk.toml"
