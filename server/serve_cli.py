@@ -193,8 +193,8 @@ def _enroll(args: argparse.Namespace) -> int:
     import sys
     import time
 
-    from server.broker.enroll import broker_line, describe, enroll_kiosk
     from server.config import load_server_config
+    from server.fleet.enroll import broker_line, describe, enroll_kiosk
 
     to_stdout = args.out == "-"
     if to_stdout and sys.stdout.isatty():

@@ -1,4 +1,4 @@
-"""The MQTT part of a kiosk's enrolment bundle (server.broker.enroll.BUNDLE_PARTS;
+"""The MQTT part of a kiosk's enrolment bundle (server.fleet.enroll.BUNDLE_PARTS;
 server/broker/parts.py has the types).
 
     [mqtt] url, ca = "mqtt-ca.crt", username, password, heartbeat_s, keepalive_s,

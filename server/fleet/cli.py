@@ -324,7 +324,7 @@ def _check_notice(
 
 
 def _revoke(args: argparse.Namespace) -> int:
-    from server.broker.enroll import revoke_kiosk
+    from server.broker.revoke import revoke_kiosk
     from server.packs.publications import cli_user
 
     cfg, store = open_server(args.data)
