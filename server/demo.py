@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from kiosk.protocol.errors import UsageError
+from server.demo_summary import summary
 from server.errors import OperatorMustAct
 from server.workspace.demo_part import (
     DEMO_ACCOUNTS,
@@ -374,9 +375,7 @@ def run_demo(opts: DemoOptions, say: Callable[[str], None] = print) -> int:
         signal.signal(signal.SIGTERM, on_signal)
         try:
             info = demo.run(lambda step: say(f"… {step}"))
-            from server.demo_summary import summary
-
-            say(summary(info, opts.state_dir))
+            say(summary(info, opts.state_dir, KIOSK_ID, DEMO_KEYS_PASSPHRASE))
             started = time.monotonic()
             while not stop_now and not (
                 opts.duration and time.monotonic() - started > opts.duration
