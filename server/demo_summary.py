@@ -7,13 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.common.vietnam import VIETNAM
+from server.demo_names import DEMO_KEYS_PASSPHRASE, KIOSK_ID
 from server.workspace.demo_part import workspace_summary
 
 
-def summary(info: dict[str, Any], state: Path, kiosk: str, keys_passphrase: str) -> str:
-    """`info` (demo.json) as the operator reads it; `kiosk` is the real kiosk's id and
-    `keys_passphrase` the one of the demo's offline keys (server/demo.py has both)."""
-    config = info["kiosk_configs"][kiosk]
+def summary(info: dict[str, Any], state: Path) -> str:
+    config = info["kiosk_configs"][KIOSK_ID]
     data = info["data_dir"]
     admin, viewer = info["admin_login"], info["viewer_login"]
     sign_an, sign_binh = info["signing"]["sign_commands"]
@@ -33,7 +32,7 @@ The border-gate kiosk demo is running ({ui}).
     sign in as              {admin["user"]} / {admin["password"]}   (border guard, read-only: {viewer["user"]} / {viewer["password"]})
   server (TUF, blobs, API)  {info["server_url"]}      API docs: {info["api_docs_url"]}
   MQTT broker               {info["mqtt_url"]} (server), {info["mqtt_kiosk_url"]} (kiosks, TLS)
-  kiosks                    {kiosk} (real agent{"" if not info["ui"] else " + UI"}) and {info["simulated_kiosks"]} simulated
+  kiosks                    {KIOSK_ID} (real agent{"" if not info["ui"] else " + UI"}) and {info["simulated_kiosks"]} simulated
   the pack on the web        {info["pack_site_url"]}   (QR codes on the kiosk pages lead there)
     static copy             {info["pack_site_dir"]}/index.html
   leaflets (A4 PDF)         {leaflet_dir}/ ({leaflet_names})
@@ -49,9 +48,9 @@ Try, in another terminal (from the project folder):
   .venv/bin/bgk pack build content_packs/lao-bao -o {state}/packs/v2 --version 3 --settings {data}/server.toml
   .venv/bin/bgk pack site {state}/packs/lao-bao -o {state}/site          # the web copy, to put on a portal
   .venv/bin/bgk server signing list --data {data}   # pack versions waiting for the publishers' signatures
-    (the demo's offline root/targets keys are encrypted with the passphrase "{keys_passphrase}")
-  .venv/bin/bgk server command --data {data} --kiosk {kiosk} notice --text "vi=Đường 9 tạm đóng" --text "en=Road 9 is closed" --wait 20
-  .venv/bin/bgk server command --data {data} --kiosk {kiosk} screenshot --wait 30   # lands in {data}/screenshots/
+    (the demo's offline root/targets keys are encrypted with the passphrase "{DEMO_KEYS_PASSPHRASE}")
+  .venv/bin/bgk server command --data {data} --kiosk {KIOSK_ID} notice --text "vi=Đường 9 tạm đóng" --text "en=Road 9 is closed" --wait 20
+  .venv/bin/bgk server command --data {data} --kiosk {KIOSK_ID} screenshot --wait 30   # lands in {data}/screenshots/
 
 Two-person publishing: version {info["signing"]["version"]} of the pack waits for two signatures
 (signing event {info["signing"]["event"]}); each demo publisher runs (it rebuilds the pack, shows
