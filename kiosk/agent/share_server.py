@@ -20,7 +20,7 @@ What it will not do, and why:
 - write anything, or share state with the agent but the in-memory Board it reads;
 - take more than `max_connections` connections (the rest get 503 at once, without
   a thread), keep a connection open (HTTP/1.0: one request each), wait more than
-  `TIMEOUT_S` for a slow client, or send faster than `rate_kbps` to all peers together.
+  `TIMEOUT_S` for each read or write of a slow client or `REQUEST_S` for its request, or send faster than `rate_kbps` to all peers together.
 It binds to the kiosk's LAN address only (kiosk.toml [share] listen); the
 firewall line to match is in deploy/README.md.
 """
@@ -46,6 +46,8 @@ log = logging.getLogger("bgk.share")
 BLOB_ROUTE: Final = re.compile(r"^/blobs/sha256/([0-9a-f]{64})$")
 #: seconds a peer may take for each read or write of its connection
 TIMEOUT_S: Final = 5.0
+#: seconds a peer has to send its whole request (a slow trickle must not hold a slot)
+REQUEST_S: Final = 10.0
 CHUNK: Final = 256 * 1024
 BUSY: Final = (
     b"HTTP/1.0 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\n"
@@ -90,7 +92,23 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("share: %s " + format, self.client_address[0], *args)
 
+    def setup(self) -> None:
+        super().setup()
+        # the whole request (line and headers) within request_s, however slowly it trickles
+        self._deadline = threading.Timer(self.server.share.request_s, self._cut)
+        self._deadline.daemon = True
+        self._deadline.start()
+
+    def _cut(self) -> None:
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    def finish(self) -> None:
+        self._deadline.cancel()
+        super().finish()
+
     def do_GET(self) -> None:
+        self._deadline.cancel()
         self.server.share.serve(self)
 
     def do_HEAD(self) -> None:
@@ -118,12 +136,15 @@ class ShareServer:
         *,
         max_connections: int = 4,
         limiter: RateLimiter | None = None,
+        request_s: float = REQUEST_S,
     ) -> None:
         self.layout = layout
         self.board = board
         self.index = VerifiedIndex(layout)
         self.max_connections = max_connections
         self.limiter = limiter
+        #: seconds a peer has to send its request (line and headers)
+        self.request_s = request_s
         self._active = 0
         self._lock = threading.Lock()
         #: connections refused for the cap (for tests and the heartbeat)

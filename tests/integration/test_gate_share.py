@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import select
 import socket
 import threading
 from collections.abc import Iterator
@@ -201,3 +202,31 @@ def test_the_rate_is_capped(first: tuple[SimKiosk, ShareServer]) -> None:
         server.stop()
     # the bytes sent were paid for at 100 kB/s (less the limiter's 0.25 s of credit)
     assert max(sleeps) == pytest.approx(length / 100_000.0 - 0.25, abs=0.01)
+
+
+def test_a_request_trickled_byte_by_byte_loses_its_slot(
+    first: tuple[SimKiosk, ShareServer],
+) -> None:
+    a, _ = first
+    server = ShareServer(
+        Layout(a.state_dir), Board(), "127.0.0.1", 0, max_connections=1, request_s=1.0
+    ).start()
+    try:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as slow:
+            # a byte every 0.3 s never trips the 5 s read timeout: only the deadline ends it
+            slow.sendall(b"GET /blobs/")
+            for _ in range(20):
+                threading.Event().wait(0.3)
+                try:
+                    slow.sendall(b"a")
+                    readable, _, _ = select.select([slow], [], [], 0)
+                    if readable and slow.recv(100) == b"":
+                        break  # closed by the share server, nothing answered
+                except OSError:
+                    break  # reset by the share server
+            else:
+                raise AssertionError("a request trickled for 6 s still holds its slot")
+        sha = next(iter(lengths(a)))
+        assert raw_get("127.0.0.1", server.port, f"/blobs/sha256/{sha}")[0] == 200
+    finally:
+        server.stop()
