@@ -69,7 +69,7 @@ def first(
     k = kiosk(tmp_path, "a", sim, origin)
     k.sync()
     assert installed(k.state_dir) == ("demo", 1)
-    server = ShareServer(Layout(k.state_dir), Board(), "127.0.0.1", 0, max_connections=2).start()
+    server = ShareServer(Layout(k.state_dir), Board(), "127.0.0.1", 0, max_connections=8).start()
     yield k, server
     server.stop()
 
@@ -169,7 +169,8 @@ def test_a_symlink_or_an_unpublished_blob_is_not_served(
 
 
 def test_connections_are_capped(first: tuple[SimKiosk, ShareServer]) -> None:
-    a, server = first
+    a, _ = first
+    server = ShareServer(Layout(a.state_dir), Board(), "127.0.0.1", 0, max_connections=2).start()
     sha = next(iter(lengths(a)))
     idle = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(2)]
     try:
@@ -188,6 +189,7 @@ def test_connections_are_capped(first: tuple[SimKiosk, ShareServer]) -> None:
         deadline.wait(0.1)
     else:
         raise AssertionError("the slots were never given back")
+    server.stop()
 
 
 def test_the_rate_is_capped(first: tuple[SimKiosk, ShareServer]) -> None:
