@@ -76,6 +76,8 @@ class PreviewWorker:
         self._lock = threading.Lock()
         #: requests answered by the running process (0: the next one is cold)
         self.served = 0
+        #: a request is on its way (tests wait for it to kill the worker mid-drawing)
+        self.busy = threading.Event()
 
     @property
     def pid(self) -> int | None:
@@ -104,6 +106,7 @@ class PreviewWorker:
             try:
                 proc.stdin.write(json.dumps(request) + "\n")
                 proc.stdin.flush()
+                self.busy.set()
                 line = self._answers.get(timeout=timeout)
             except queue.Empty:
                 self._kill()
@@ -111,6 +114,8 @@ class PreviewWorker:
                                     "preview-timeout") from None  # fmt: skip
             except OSError:
                 line = ""
+            finally:
+                self.busy.clear()
             if not line:
                 status = self._kill()
                 raise PreviewFailed(f"the preview worker stopped while drawing (exit status "
@@ -159,9 +164,11 @@ def worker() -> PreviewWorker:
 
 
 def preview_png(
-    drafts: DraftStore, pack: str, rev: str, page: str, lang: str, screen: Screen
-) -> tuple[bytes, bool]:
-    """(PNG bytes, whether it came from the cache)."""
+    drafts: DraftStore, pack: str, rev: str, page: str, lang: str, screen: Screen,
+    *, using: PreviewWorker | None = None,
+) -> tuple[bytes, bool]:  # fmt: skip
+    """(PNG bytes, whether it came from the cache). `using`: a worker of one's own
+    (tests, bench); by default this process's."""
     key = hashlib.sha256(
         f"{tree_of(drafts, pack, rev)}|{page}|{lang}|{screen.portrait}|{screen.large_text}".encode()
     ).hexdigest()
@@ -169,7 +176,7 @@ def preview_png(
     cached = cache / f"{key}.png"
     if cached.is_file():
         return cached.read_bytes(), True
-    w = worker()
+    w = using or worker()
     with tempfile.TemporaryDirectory(prefix="bgk-preview-") as tmp:
         out = Path(tmp) / "page.png"
         answer = w.ask({"drafts": str(drafts.root.resolve()), "pack": pack, "rev": rev,
