@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PIL import Image, ImageChops
 
 from server.workspace import preview
 from server.workspace.archive import read_folder
@@ -63,9 +64,7 @@ def cli_preview(src: Path, out: Path, *args: str) -> bytes:
     return out.read_bytes()
 
 
-def pixels(png: bytes) -> object:
-    from PIL import Image
-
+def pixels(png: bytes) -> Image.Image:
     return Image.open(io.BytesIO(png)).convert("RGB")
 
 
@@ -97,8 +96,6 @@ def test_the_worker_draws_what_bgk_pack_preview_draws(
 def test_the_same_content_comes_from_the_cache_and_an_edit_changes_the_text_area(
     drafts: DraftStore, worker: PreviewWorker
 ) -> None:
-    from PIL import ImageChops
-
     before_rev = save_welcome(drafts, "Giờ mở cửa: 7 giờ đến 22 giờ.")
     before, cached = preview_png(drafts, PACK, before_rev, "welcome", "vi", Screen(), using=worker)
     assert not cached
@@ -114,7 +111,7 @@ def test_the_same_content_comes_from_the_cache_and_an_edit_changes_the_text_area
     assert not cached and worker.pid == pid  # the warm worker, not a new one
     (ARTIFACTS / "preview-worker-before-edit.png").write_bytes(before)
     (ARTIFACTS / "preview-worker-after-edit.png").write_bytes(after)
-    diff = ImageChops.difference(pixels(before), pixels(after)).convert("L")  # type: ignore[arg-type]
+    diff = ImageChops.difference(pixels(before), pixels(after)).convert("L")
     box = diff.point(lambda v: 255 if v > 40 else 0).getbbox()
     assert box is not None, "the edit did not change the picture"
     left, top, right, bottom = box
