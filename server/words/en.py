@@ -439,10 +439,11 @@ EN: Final[dict[str, str]] = {
     "ws.err.kind.webp": "a WebP picture",
     "ws.err.kind.pdf": "a PDF document",
     "ws.err.kind.other": "not a picture",
-    "ws.err.preview-build": "The page cannot be drawn while the pack has errors: fix what the check shows.",
-    "ws.err.preview-draw": "The kiosk could not draw this page.",
-    "ws.err.preview-crashed": "The page drawer stopped halfway; it starts again with the next preview. Keep editing or reload the page.",
-    "ws.err.preview-timeout": "Drawing the page took too long and was stopped; the drawer starts again with the next preview.",
+    "ws.err.preview-build": "the pack has errors; fix what is shown.",
+    "ws.err.preview-draw": "the kiosk could not draw this page.",
+    "ws.err.preview-crashed": "the page drawer stopped halfway; it starts again with the next preview. Keep editing or reload the page.",
+    "ws.err.preview-busy": "the page drawer is busy with other pages; try again in a few minutes.",
+    "ws.err.preview-timeout": "drawing the page took too long and was stopped; the drawer starts again with the next preview.",
 }  # fmt: skip
 
 #: the fleet view's words (`bgk server fleet`, the dashboard's states, alerts and reasons)

@@ -449,10 +449,11 @@ VI: Final[dict[str, str]] = {
     "ws.err.kind.webp": "hình WebP",
     "ws.err.kind.pdf": "tài liệu PDF",
     "ws.err.kind.other": "một tệp không phải hình",
-    "ws.err.preview-build": "Chưa vẽ được trang vì gói còn lỗi: sửa các lỗi được kiểm tra chỉ ra.",
-    "ws.err.preview-draw": "Kiosk không vẽ được trang này.",
-    "ws.err.preview-crashed": "Bộ vẽ trang bị dừng giữa chừng; nó tự khởi động lại ở lần xem trước sau. Sửa tiếp hoặc tải lại trang.",
-    "ws.err.preview-timeout": "Vẽ trang quá lâu nên đã bị dừng; bộ vẽ khởi động lại ở lần xem trước sau.",
+    "ws.err.preview-build": "gói còn lỗi; sửa các lỗi được chỉ ra.",
+    "ws.err.preview-draw": "kiosk không vẽ được trang này.",
+    "ws.err.preview-crashed": "bộ vẽ trang bị dừng giữa chừng; nó tự khởi động lại ở lần xem trước sau. Sửa tiếp hoặc tải lại trang.",
+    "ws.err.preview-busy": "bộ vẽ đang bận với các trang khác; thử lại sau ít phút.",
+    "ws.err.preview-timeout": "vẽ trang quá lâu nên đã bị dừng; bộ vẽ khởi động lại ở lần xem trước sau.",
 }  # fmt: skip
 
 #: the fleet view's words (`bgk server fleet`, the dashboard's states, alerts and reasons)

@@ -38,7 +38,7 @@ WARM_TIMEOUT_S = 90.0
 class PreviewFailed(DraftError):
     """The page could not be drawn. `code` (the editor's words for it):
     preview-build (the draft does not build: its findings), preview-draw,
-    preview-crashed, preview-timeout."""
+    preview-crashed, preview-timeout, preview-busy."""
 
     def __init__(self, message: str, code: str = "preview-draw",
                  findings: list[dict[str, Any]] | None = None) -> None:  # fmt: skip
@@ -99,31 +99,40 @@ class PreviewWorker:
         return proc
 
     def ask(self, request: dict[str, Any]) -> dict[str, Any]:
-        with self._lock:
-            proc = self.proc if self.proc is not None and self.pid is not None else self._start()
-            timeout = WARM_TIMEOUT_S if self.served else COLD_TIMEOUT_S
-            assert proc.stdin is not None
-            try:
-                proc.stdin.write(json.dumps(request) + "\n")
-                proc.stdin.flush()
-                self.busy.set()
-                line = self._answers.get(timeout=timeout)
-            except queue.Empty:
-                self._kill()
-                raise PreviewFailed(f"drawing took over {timeout:.0f} s and was stopped",
-                                    "preview-timeout") from None  # fmt: skip
-            except OSError:
-                line = ""
-            finally:
-                self.busy.clear()
-            if not line:
-                status = self._kill()
-                raise PreviewFailed(f"the preview worker stopped while drawing (exit status "
-                                    f"{status}); it starts again with the next preview",
-                                    "preview-crashed")  # fmt: skip
-            self.served += 1
-            answer: dict[str, Any] = json.loads(line)
-            return answer
+        # one at a time; a queue behind a slow drawing never waits without end either
+        if not self._lock.acquire(timeout=COLD_TIMEOUT_S):
+            raise PreviewFailed("the preview worker is busy with other pages: try again",
+                                "preview-busy")  # fmt: skip
+        try:
+            return self._ask(request)
+        finally:
+            self._lock.release()
+
+    def _ask(self, request: dict[str, Any]) -> dict[str, Any]:
+        proc = self.proc if self.proc is not None and self.pid is not None else self._start()
+        timeout = WARM_TIMEOUT_S if self.served else COLD_TIMEOUT_S
+        assert proc.stdin is not None
+        try:
+            proc.stdin.write(json.dumps(request) + "\n")
+            proc.stdin.flush()
+            self.busy.set()
+            line = self._answers.get(timeout=timeout)
+        except queue.Empty:
+            self._kill()
+            raise PreviewFailed(f"drawing took over {timeout:.0f} s and was stopped",
+                                "preview-timeout") from None  # fmt: skip
+        except OSError:
+            line = ""
+        finally:
+            self.busy.clear()
+        if not line:
+            status = self._kill()
+            raise PreviewFailed(f"the preview worker stopped while drawing (exit status "
+                                f"{status}); it starts again with the next preview",
+                                "preview-crashed")  # fmt: skip
+        self.served += 1
+        answer: dict[str, Any] = json.loads(line)
+        return answer
 
     def _kill(self) -> int | None:
         proc, self.proc = self.proc, None

@@ -130,6 +130,10 @@ def serve(requests: IO[str], answers: IO[str], work: Path) -> None:
                     "code": "preview-draw",
                     "error": f"{type(exc).__name__}: {exc}",
                 }
+            if not answer.get("ok"):  # the log beside the work folder says why
+                print(
+                    f"preview failed: {answer.get('code')}: {answer.get('error')}", file=sys.stderr
+                )
             answers.write(json.dumps(answer, ensure_ascii=False) + "\n")
             answers.flush()
             if rss_mb(os.getpid()) > MAX_RSS_MB:

@@ -229,17 +229,21 @@ def test_hostile_uploads_are_refused_with_a_clear_message(
 
         r = upload("bomb.png", bomb())
         assert r.status_code == 400 and "decompression bomb" in r.json()["error"]
+        assert r.json()["code"] == "upload-pixels"  # the editor's words (ws.err.*) by code
         r = upload("photo.jpg", png_bytes(64, 64))
         assert r.status_code == 400
         assert r.json()["error"] == (
             "photo.jpg is a PNG picture but its name says JPEG: rename it photo.png"
         )
+        assert r.json()["code"] == "upload-wrong-name" and r.json()["args"]["right"] == "photo.png"
         r = upload("page.jpg", b"<!doctype html><script>alert(1)</script>")
         assert r.status_code == 400
         assert "is HTML or XML text, not a PNG or JPEG picture" in r.json()["error"]
+        assert r.json()["code"] == "upload-not-picture" and r.json()["args"]["kind"] == "html"
         started = time.monotonic()
         r = upload("big.png", huge())
         assert r.status_code == 413 and "over 20 MB" in r.json()["error"], r.text
+        assert r.json()["code"] == "upload-too-big"
         took = time.monotonic() - started
         r = upload("big.png", b"\0" * (21 * 1024 * 1024))  # with a Content-Length
         assert r.status_code == 413

@@ -250,6 +250,11 @@
           upload.value = "";
           if (x.r.status === 200) {
             base = x.b.version;
+            /* never above or inside the title line (the first line must stay '# Title') */
+            var titleEnd = text.value.indexOf("\n");
+            if (titleEnd < 0 || text.selectionStart <= titleEnd) {
+              text.selectionStart = text.selectionEnd = text.value.length;
+            }
             insert("\n![", "](" + x.b.path + ")\n");
           } else { say(d.wFailed.replace("{error}", errorText(x.b, x.r.status)), "bad"); }
         }).catch(function () { upload.value = ""; say(d.wOffline, "bad"); });
