@@ -9,7 +9,8 @@ are kept between builds:
   - the draft's files in a folder of their own, rewritten only where the
     version's blob changed (`sync`);
   - the word splitters per glossary, pictures per file (path, size, mtime),
-    and the tokens of each piece of text per (splitters, text, language);
+    the tokens of each piece of text per (splitters, text, language), and each
+    page file parsed (with its findings) per text;
   - subset fonts on disk (~/.cache/bgk/fonts, as `bgk pack build`).
 The build itself is `server.packs.build.build_pack` unchanged: the output is
 byte for byte the one `bgk pack build` writes (tests compare the PNGs).
@@ -25,8 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.protocol.pack import Token
-from server.packs import build
-from server.packs.markup import Span
+from server.packs import build, lint
+from server.packs.findings import Findings
+from server.packs.markup import ParsedPage, Span, parse_page
 from server.packs.media import PreparedImage, prepare_image
 from server.packs.segment import Segmenter, WordSplitter, lao_splitter, thai_splitter
 from server.workspace.drafts import DraftStore
@@ -36,6 +38,7 @@ EDITION = date(2000, 1, 1)
 #: most remembered token lists and pictures (bounded memory)
 MOST_TOKENS = 200_000
 MOST_PICTURES = 2_000
+MOST_PAGES = 5_000
 
 
 class _Lru(OrderedDict[Any, Any]):
@@ -60,6 +63,7 @@ _serial = [0]
 _serial_of: dict[int, int] = {}
 _tokens = _Lru(MOST_TOKENS)
 _pictures = _Lru(MOST_PICTURES)
+_pages = _Lru(MOST_PAGES)
 
 
 def _splitter(kind: str, make: Callable[[Iterable[str]], WordSplitter]) -> Callable[..., Any]:
@@ -85,6 +89,24 @@ class _RememberingSegmenter(Segmenter):
         result: tuple[Token, ...] = _tokens.get_or(key, lambda: super(
             _RememberingSegmenter, self).tokens(spans, lang))  # fmt: skip
         return result
+
+
+def _parse(
+    text: str, file: str, findings: Findings, *, join: str = " ",
+    skip: frozenset[int] = frozenset(),
+) -> ParsedPage:  # fmt: skip
+    """parse_page, remembered with the findings it made (lint and build only read
+    the parsed page)."""
+
+    def make() -> tuple[ParsedPage, tuple[Any, ...]]:
+        own = Findings()
+        return parse_page(text, file, own, join=join, skip=skip), tuple(own.items)
+
+    page, found = _pages.get_or((text, file, join, skip), make)
+    for finding in found:
+        findings.add(finding)
+    result: ParsedPage = page
+    return result
 
 
 def _picture(path: Path) -> PreparedImage:
@@ -114,6 +136,8 @@ def install() -> None:
     for name, value in memo.items():
         assert hasattr(build, name), name  # build.py renamed it: keep this list in step
         setattr(build, name, value)
+    assert hasattr(lint, "parse_page")
+    lint.parse_page = _parse
     _installed = True
 
 

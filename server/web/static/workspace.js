@@ -68,7 +68,7 @@
   var saved = text.value;
   var timer = null;
   var saving = false;
-  var PAUSE_MS = 1200;
+  var PAUSE_MS = 800;   /* a pause in typing: save, then check and preview (~1 s warm) */
 
   function say(msg, cls) { status.textContent = msg; status.className = cls || ""; }
   function post(url, body) {
