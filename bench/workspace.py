@@ -15,6 +15,7 @@ it times:
   preview warm          save -> preview PNG of a changed page, the worker running (it rebuilds
                         with what it kept, and draws one page): the editor's case
   preview warm, portrait  the same, portrait and large text (the window resized)
+  preview warm: build, draw  what the worker spent of a warm preview building and drawing
   preview cached        the same content again (the cache, by content hash)
   preview CLI (baseline) `bgk pack preview` run by hand on the same folder
   build of a version    `bgk pack build` of a frozen draft version (what a review builds)
@@ -145,14 +146,22 @@ def main() -> int:
             workers.append(PreviewWorker(tmp / f"worker-{n[0]}"))
             preview_png(drafts, "big", save(), "welcome", "vi", Screen(), using=workers[-1])
 
+        split: dict[str, list[float]] = {"build": [], "draw": []}
+
         def warm_preview(screen: Screen) -> Callable[[], object]:
-            return lambda: preview_png(drafts, "big", save(), "welcome", "vi", screen,
-                                       using=workers[-1])  # fmt: skip
+            def one() -> None:
+                preview_png(drafts, "big", save(), "welcome", "vi", screen, using=workers[-1])
+                split["build"].append(float(workers[-1].last.get("build_s", 0)))
+                split["draw"].append(float(workers[-1].last.get("seconds", 0)))
+
+            return one
 
         rows["preview cold"] = timed(cold_preview, preview_rounds)
         rows["preview warm"] = timed(warm_preview(Screen()), args.rounds * 4)
         rows["preview warm, portrait"] = timed(warm_preview(Screen(True, True)), args.rounds * 2)
         worker_mb = _rss_tree(workers[-1].pid)
+        rows["preview warm: build"] = split["build"]
+        rows["preview warm: draw"] = split["draw"]
         rows["preview cached"] = timed(
             lambda: preview_png(drafts, "big", drafts.head("big"), "welcome", "vi", Screen(),
                                 using=workers[-1]),

@@ -78,6 +78,8 @@ class PreviewWorker:
         self.served = 0
         #: a request is on its way (tests wait for it to kill the worker mid-drawing)
         self.busy = threading.Event()
+        #: the worker's last answer (its build_s and seconds of drawing: the bench reads them)
+        self.last: dict[str, Any] = {}
 
     @property
     def pid(self) -> int | None:
@@ -132,6 +134,7 @@ class PreviewWorker:
                                 "preview-crashed")  # fmt: skip
         self.served += 1
         answer: dict[str, Any] = json.loads(line)
+        self.last = answer
         return answer
 
     def _kill(self) -> int | None:
