@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import sys
@@ -153,6 +154,7 @@ class PreviewWorker:
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     proc.wait(timeout=15)
             self._kill()
+            shutil.rmtree(self.work, ignore_errors=True)  # its builds; the log stays beside
 
 
 def _pump(stream: IO[str], answers: queue.Queue[str]) -> None:
