@@ -119,3 +119,20 @@ def test_the_editor_page_gets_every_sentence_its_script_needs() -> None:
     script = (REPO / "server" / "web" / "static" / "workspace.js").read_text("utf-8")
     for key in re.findall(r'W\["([a-z_.-]+)"\]', script):
         assert key in words, key
+
+
+def test_bgk_pack_lint_speaks_vietnamese_when_asked(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+    import sys
+
+    pack = tmp_path / "mini"
+    shutil.copytree(REPO / "tests" / "fixtures" / "packs" / "mini", pack)
+    (pack / "pages" / "help" / "vi.md").write_text("# Trợ giúp\n\nChữ **đậm\n", "utf-8")
+    cmd = [sys.executable, "-m", "kiosk.cli", "pack", "lint", str(pack)]
+    vi = subprocess.run([*cmd, "--lang", "vi"], capture_output=True, text=True, timeout=120)
+    assert vi.returncode == 1
+    assert f"{pack}/pages/help/vi.md:3: error: Chữ đậm '**' chưa được đóng. [markup]" in vi.stdout
+    assert vi.stderr.strip().endswith("không đạt: 1 lỗi, 0 cảnh báo")
+    en = subprocess.run(cmd, capture_output=True, text=True, timeout=120)  # the default
+    assert f"{pack}/pages/help/vi.md:3: error: '**' is not closed [markup]" in en.stdout
