@@ -16,6 +16,7 @@ one of its groups (as the packs page's "playing" column).
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import math
 from collections.abc import Iterable
@@ -130,8 +131,6 @@ def curve(times: list[float], since: float, now: float) -> tuple[float, list[Poi
 
 
 def _count_upto(ordered: list[float], at: float) -> int:
-    import bisect
-
     return bisect.bisect_right(ordered, at)
 
 
@@ -157,7 +156,7 @@ def progress(
         counts[0] += v.id in on
         counts[1] += 1
     ids = {v.id for v in audience}
-    step, points = 0.0, []
+    step, points = 0.0, list[Point]()
     if since is not None:
         step, points = curve([t for k, t in arrived.items() if k in ids], since, now)
     return Rollout(
