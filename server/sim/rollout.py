@@ -84,7 +84,9 @@ class RolloutFleet:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.opts, self.delivery, self.clock = opts, delivery, clock
-        self.rng = random.Random(opts.seed)
+        #: the announcement delays have a generator of their own (the seed alone decides them)
+        self.jitter_rng = random.Random(opts.seed)
+        self.rng = random.Random(opts.seed + 1_000_003)
         self.hub = Hub(
             BrokerUrl.parse(broker_url),
             ca=None,
@@ -138,7 +140,7 @@ class RolloutFleet:
         k.seen = version
         now = time.monotonic()
         self.announced.setdefault(version, now)
-        delay = announce_delay(self.rng, announce.jitter_s, DEFAULT_JITTER_S)
+        delay = announce_delay(self.jitter_rng, announce.jitter_s, DEFAULT_JITTER_S)
         self.delays.append(delay)
         self._want_sync(k, now + delay / self.opts.time_scale)
 
