@@ -6,9 +6,10 @@ From what the server already stores, no table of its own:
              the version; else the `published` time the signed target carries
   over time  each kiosk's first `commit` event (the agent's report that the
              pack passed its health check, i.e. is on screen) of the pack at
-             this version or newer, at the server's receive time, from
-             `since` on. Events are few (two per kiosk per update): the page
-             reads them, never the heartbeat history.
+             this version or newer, at the server's receive time, in the
+             first SCAN_S after `since` (the page reads events, never the
+             heartbeat history; a kiosk that arrives later is in the counts
+             of now, not on the curve).
   now        kiosk_state (the fleet view): the kiosk plays this version or newer
 A kiosk counts when the version is published to it: to "all", its gate, or
 one of its groups (as the packs page's "playing" column).
@@ -31,6 +32,8 @@ from server.store.schema import kiosk_events, pack_publications
 #: interval lengths the curve may use, s (the smallest giving at most MAX_POINTS - 1 intervals)
 STEPS_S = (60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800)
 MAX_POINTS = 13
+#: the curve covers this long after publication at most (bounds what the page reads), s
+SCAN_S = 3 * 86400.0
 
 
 @dataclass(frozen=True)
@@ -99,12 +102,16 @@ def publication_time(store: Store, pack: str, version: int, published: str = "")
 
 def arrivals(store: Store, pack: str, version: int, since: float) -> dict[str, float]:
     """kiosk id -> when the server received its first commit of `pack` at
-    `version` or newer, from `since` on."""
+    `version` or newer, in [since, since + SCAN_S]."""
     out: dict[str, float] = {}
     with store.engine.connect() as conn:
         rows = conn.execute(
             select(kiosk_events.c.kiosk_id, kiosk_events.c.received_at, kiosk_events.c.data)
-            .where(kiosk_events.c.received_at >= since, kiosk_events.c.kind == "commit")
+            .where(
+                kiosk_events.c.received_at >= since,
+                kiosk_events.c.received_at <= since + SCAN_S,
+                kiosk_events.c.kind == "commit",
+            )
             .order_by(kiosk_events.c.received_at)
         )
         for kiosk_id, at, data in rows:
@@ -119,7 +126,7 @@ def arrivals(store: Store, pack: str, version: int, since: float) -> dict[str, f
 def curve(times: list[float], since: float, now: float) -> tuple[float, list[Point]]:
     """(interval, points): how many of `times` are <= each point, from `since`
     to the last arrival (or now, while none has come yet)."""
-    end = min(now, max(times)) if times else now
+    end = min(now, max(times)) if times else min(now, since + SCAN_S)
     span = max(end - since, 1.0)
     step = next((s for s in STEPS_S if span / s <= MAX_POINTS - 1), None)
     if step is None:

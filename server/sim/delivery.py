@@ -10,7 +10,10 @@ in kiosk/agent/tufclient.py, then kiosk/agent/download.py), in the same order:
 
 The manifest and every blob are checked against the sha256 the targets list
 and the manifest give; signatures are not (this is a load tool against our own
-server, not a kiosk: the agent verifies them with python-tuf).
+server, not a kiosk: the agent verifies them with python-tuf). A sync that does
+not get to a verified pack raises requests.RequestException (the network, an
+HTTP error) or ValueError (bytes that are not what was signed, unreadable
+metadata): the simulated kiosk tries again later.
 """
 
 from __future__ import annotations
@@ -25,9 +28,8 @@ import requests
 
 from kiosk.protocol.delivery import BLOB_PATH, TARGETS_PATH, TUF_PATH, PackOffer
 
-
-class SyncFailed(Exception):
-    """A sync that did not get to a verified pack (the kiosk tries again later)."""
+#: what a failed sync raises (KeyError, TypeError: metadata without the expected fields)
+SYNC_ERRORS = (requests.RequestException, ValueError, KeyError, TypeError)
 
 
 @dataclass(frozen=True)
@@ -49,22 +51,18 @@ class Delivery:
         self.on_request = on_request
 
     def get(self, session: requests.Session, path: str, *, missing_ok: bool = False) -> bytes:
-        try:
-            r = session.get(self.base + path, timeout=30)
-        except requests.RequestException as exc:
-            raise SyncFailed(f"{path}: {exc}") from None
+        r = session.get(self.base + path, timeout=30)
         self.on_request()
         if r.status_code == 404 and missing_ok:
             return b""
-        if r.status_code != 200:
-            raise SyncFailed(f"{path}: HTTP {r.status_code}")
+        r.raise_for_status()
         return r.content
 
     def meta(self, session: requests.Session, name: str) -> dict[str, Any]:
         try:
             data: dict[str, Any] = json.loads(self.get(session, TUF_PATH + name))["signed"]
         except (ValueError, KeyError, TypeError) as exc:
-            raise SyncFailed(f"{name}: not TUF metadata ({exc})") from None
+            raise ValueError(f"{name}: not TUF metadata ({exc})") from None
         return data
 
     def offers(self, session: requests.Session) -> list[PackOffer]:
@@ -97,16 +95,16 @@ class Delivery:
         folder, _, name = offer.path.rpartition("/")
         manifest = self.get(session, f"{TARGETS_PATH}{folder}/{offer.sha256}.{name}")
         if hashlib.sha256(manifest).hexdigest() != offer.sha256:
-            raise SyncFailed(f"{offer.path}: not the manifest the targets list")
+            raise ValueError(f"{offer.path}: not the manifest the targets list")
         try:
             files = {str(f["sha256"]) for f in json.loads(manifest)["files"]}
         except (ValueError, KeyError, TypeError) as exc:
-            raise SyncFailed(f"{offer.path}: unreadable manifest ({exc})") from None
+            raise ValueError(f"{offer.path}: unreadable manifest ({exc})") from None
         have = installed.blobs if installed is not None else frozenset()
         for digest in sorted(files - have):
             blob = self.get(session, BLOB_PATH + digest)
             if hashlib.sha256(blob).hexdigest() != digest:
-                raise SyncFailed(f"blob {digest}: wrong bytes")
+                raise ValueError(f"blob {digest}: wrong bytes")
         return Installed(offer.version, offer.sha256, frozenset(files))
 
 

@@ -34,7 +34,7 @@ from kiosk.protocol.rollout import DEFAULT_JITTER_S, announce_delay
 from kiosk.protocol.topics import ANNOUNCE, Kind, kiosk_topic
 from server.broker.identity import Identity
 from server.fleet.mqtt import BrokerUrl, expiry_properties
-from server.sim.delivery import Delivery, Installed, SyncFailed
+from server.sim.delivery import SYNC_ERRORS, Delivery, Installed
 from server.sim.hub import Hub
 
 
@@ -156,7 +156,7 @@ class RolloutFleet:
         while (k := self._jobs.get()) is not None:
             try:
                 result = self.delivery.sync(session, k.gate, self.opts.pack, k.installed)
-            except SyncFailed:
+            except SYNC_ERRORS:
                 result = None
             self._results.put((k, result))
 

@@ -17,7 +17,7 @@ from rolloutkit import CURVE, GATE_COUNTS, seed_rollout
 from test_browser import ARTIFACTS, Watched, browser, sign_in
 from webkit import PASSWORD, T0, make_site, serve
 
-from server.fleet.rollout import Point, curve, percent, progress
+from server.fleet.rollout import SCAN_S, Point, curve, percent, progress
 from server.fleet.view import KioskView
 from server.web.app import create_app
 
@@ -90,8 +90,10 @@ def test_the_curve_counts_arrivals_up_to_each_point() -> None:
     step, points = curve([30.0, 90.0, 100.0, 400.0], 0.0, 3600.0)
     assert step == 60.0 and points[0] == Point(0.0, 0) and points[-1] == Point(400.0, 4)
     assert [p.on for p in points] == [0, 1, 3, 3, 3, 3, 3, 4]
-    step, points = curve([], 0.0, 7 * 86400.0)  # nobody yet: up to now, in days
-    assert step == 86400.0 and len(points) == 8 and {p.on for p in points} == {0}
+    step, points = curve([], 0.0, 2 * 86400.0)  # nobody yet: up to now
+    assert step == 21600.0 and len(points) == 9 and {p.on for p in points} == {0}
+    step, points = curve([], 0.0, 30 * 86400.0)  # ... but not further than the events read
+    assert points[-1].at == SCAN_S
     step, points = curve([5.0], 0.0, 10 * 365 * 86400.0)
     assert len(points) <= 13
     step, points = curve([1.0] * 3, 0.0, 86400.0 * 400)
