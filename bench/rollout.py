@@ -19,7 +19,9 @@ then until every kiosk has it. Printed per window: requests per second at nginx
 (peak over 1 s buckets, and the mean over the rollout), time from the
 announcement to 99 % and 100 % of the kiosks on the new version, and what the
 dashboard's rollout reading (server.fleet.rollout, from the commit events the
-kiosks report) counts.
+kiosks report) counts. Last, what that reading costs the packs page: its time
+on this store, then with a day of traveller-use events of every kiosk (288,000
+rows) inside the window it reads.
 
 Time compression: --time-scale S divides every drawn delay by S, so a 300 s
 window passes in 300/S s. The jittered run's measured rate is then S times what
@@ -250,6 +252,38 @@ def rollout(world: World, window: float, opts: RolloutOptions) -> dict[str, Any]
         world.stop_server()
 
 
+def reading_ms(world: World, version: int) -> float:
+    """Median time of the packs page's rollout reading of `version`, ms."""
+    cfg = load_server_config(world.data).fleet
+    took = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        views = fleet_view(world.store, time.time(), cfg)
+        rollout_of(world.store, views, PACK, version, ["all"], time.time())
+        took.append(time.perf_counter() - t0)
+    return round(sorted(took)[2] * 1000, 1)
+
+
+def page_cost(world: World, per_kiosk: int) -> dict[str, Any]:
+    """The rollout reading before and after `per_kiosk` interaction events per
+    kiosk (a day of traveller use at one event per 10 min) land inside the
+    window it reads."""
+    from server.store.schema import kiosk_events
+
+    version = world.installed.version
+    before = reading_ms(world, version)
+    since = time.time() - 3600
+    rows = [
+        {"kiosk_id": k.username, "outbox_id": "noise", "seq": n, "ts": since + n,
+         "received_at": since + n, "kind": "interaction", "data": {"sessions": 1}}
+        for k in world.identities for n in range(per_kiosk)
+    ]  # fmt: skip
+    with world.store.engine.begin() as conn:
+        conn.execute(kiosk_events.insert(), rows)
+    return {"reading_ms": before, "noise_events": len(rows),
+            "reading_with_noise_ms": reading_ms(world, version)}  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -269,6 +303,8 @@ def main() -> None:
                 opts = RolloutOptions(pack=PACK, time_scale=scale, workers=args.workers)
                 results.append(rollout(world, window, opts))
                 print(json.dumps(results[-1]), flush=True)
+            page = page_cost(world, 144)
+            print(json.dumps(page), flush=True)
         finally:
             world.close()
     finally:
@@ -286,6 +322,9 @@ def main() -> None:
     print(f"  real-time equivalent: peak {jit['peak_rps'] / s:.1f} req/s "
           f"({jit['peak_rps'] / s / max(1, base['peak_rps']):.3f} x the baseline's), "
           f"99 % after {jit['t99_s'] * s:.0f} s")  # fmt: skip
+    print(f"packs page's rollout reading: {page['reading_ms']} ms; with {page['noise_events']} "
+          f"other events in its window {page['reading_with_noise_ms']} ms "
+          f"({page['reading_with_noise_ms'] / max(0.1, page['reading_ms']):.1f} x)")  # fmt: skip
     print(f"dashboard reading (commit events): {base['dashboard_on']} and {jit['dashboard_on']} "
           f"kiosks on the new version; sync failures {base['sync_failures']}, {jit['sync_failures']}")  # fmt: skip
 
