@@ -75,11 +75,11 @@ from soakworld import (
     write_json,
 )  # fmt: skip
 
-from server.broker.enroll import enroll_kiosk
 from server.broker.local import LocalBroker
 from server.broker.pki import FleetKeys
 from server.config import load_server_config
 from server.datadir import init_data_dir
+from server.fleet.enroll import enroll_kiosk
 from server.packs.keyfile import PASSPHRASE_ENV, write_passphrase_file
 from server.packs.keys import init_keyset
 from server.packs.signing import utcnow

@@ -92,7 +92,7 @@ class Server:
 
     def enrol(self, kiosk_id: str, gate: str = "lao-bao", **mqtt: Any) -> KioskConfig:
         """`bgk kiosk enroll` in-process; returns the bundle's config with test timings."""
-        from server.broker.enroll import enroll_kiosk
+        from server.fleet.enroll import enroll_kiosk
 
         bundle = self.tmp / "bundles" / kiosk_id
         state = self.tmp / "kiosks" / kiosk_id

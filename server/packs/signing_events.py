@@ -222,9 +222,8 @@ def create_signing_event(
     font_cache: Path | None = None,
 ) -> SigningEvent:
     """Freeze the sources, build, and propose the publishers metadata to sign."""
-    from server.datadir import publisher_tables
     from server.packs.build import build_pack
-    from server.publisher import load_settings
+    from server.publisher import load_settings, publisher_tables
 
     audience = check_audience(to)
     repo = open_repository(config, now=now)

@@ -1,4 +1,5 @@
-"""Settings of the fleet link in `server.toml`: the [mqtt] and [fleet] sections.
+"""Settings of the fleet link in `server.toml`: the [mqtt] and [fleet] sections (below
+server.config, which reads them, and the fleet and broker parts, which use them).
 
 [mqtt]
 url = "mqtt://127.0.0.1:1883"      # broker the server processes use (plain on loopback,
@@ -17,7 +18,7 @@ clock_skew_s = 600                  # alert when a kiosk's clock is this far fro
 hb_retention_days = 30, event_retention_days = 400
 batch_ms = 100, batch_max = 5000    # ingest transactions: at most this long / this many
 sweep_s = 5                         # how often states, alerts and expiries are derived
-leader_lease_s = 15                 # several server processes: a leader's lease (see lease.py)
+leader_lease_s = 15                 # several server processes: a leader's lease (server/fleet/lease.py)
 command_ttl_s = 600                 # default expiry of a command
 announce_jitter_s = 300             # kiosks sync within this window after a pack announcement
 """
