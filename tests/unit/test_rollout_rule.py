@@ -24,7 +24,7 @@ from kiosk.protocol.rollout import (
     jitter_window,
 )
 from kiosk.protocol.topics import ANNOUNCE
-from server.fleet.settings import FleetSettings, parse_settings
+from server.fleet_settings import FleetSettings, parse_settings
 
 
 class Fixed:
