@@ -250,6 +250,7 @@ def _sign(args: argparse.Namespace) -> int:
     from server.packs.fonts import default_cache_dir
     from server.packs.signer import Client, sign_event
 
+    open_signer = _open_signer(args)
     if args.token_file is not None:
         token = args.token_file.read_text(encoding="utf-8").strip()
     else:
@@ -268,7 +269,7 @@ def _sign(args: argparse.Namespace) -> int:
         print(text, file=sys.stderr if args.json else sys.stdout)
 
     result = sign_event(
-        Client(args.server, token), args.event, _open_signer(args),
+        Client(args.server, token), args.event, open_signer,
         confirm=confirm, say=say, font_cache=default_cache_dir(),
     )  # fmt: skip
     if args.json:
