@@ -1,13 +1,14 @@
 """`bgk server restore` of a two-person (delegated) deployment, with a real kiosk
 syncing over HTTP and real `bgk sign`s:
 
-a backup is taken after one two-person publication, a second one follows and the
-kiosk installs it, the data folder is lost and restored. The backup's publishers
+a backup is taken after one two-person publication, two more follow and the
+kiosk installs them, the data folder is lost and restored. The backup's publishers
 metadata is older than what the kiosk trusts and only the publishers can sign a
 newer one, so until the next publication the kiosk refuses the server's metadata
 (rollback) and keeps playing; the restore says so, marks the signing events the
 backup held open as stale, and the next signing event is numbered past anything
-the kiosk saw: two publishers sign it and the kiosk installs it. The delegation
+the kiosk saw: two publishers sign it and the kiosk installs it (numbered just
+after the backup's, it would be lower than what the kiosk trusts: refused again). The delegation
 (who the publishers are, the threshold) comes back with the backup.
 """
 
@@ -122,9 +123,11 @@ def test_a_restored_delegated_server_publishes_on_with_two_signatures(world: Wor
         backup = world.tmp / "backup.tar"
         ok("server", "backup", "--data", world.data, "-o", backup)
         assert world.sign("binh", left_open).returncode == 0  # published after the backup
+        assert world.sync().returncode == 0 and world.playing() == ("mini", 3)
+        world.publish(4)  # and one more: the kiosk trusts publishers two versions past the backup
         synced = world.sync()
         assert synced.returncode == 0, synced.stderr
-        assert world.playing() == ("mini", 3)
+        assert world.playing() == ("mini", 4)
     trusted = world.publishers_version()
 
     shutil.rmtree(world.data)  # the disk is lost
@@ -139,15 +142,15 @@ def test_a_restored_delegated_server_publishes_on_with_two_signatures(world: Wor
         assert stale.returncode != 0 and "stale" in stale.stderr
         # until the publishers sign again the kiosk refuses the older publishers metadata
         refused = world.sync()
-        assert refused.returncode != 0 and world.playing() == ("mini", 3)
-        event = world.create(4)
+        assert refused.returncode != 0 and world.playing() == ("mini", 4)
+        event = world.create(5)
         first = world.sign("an", event)
         assert first.returncode == 0 and "1 of 2" in first.stdout, first.stderr
         second = world.sign("binh", event)
         assert second.returncode == 0 and "published" in second.stdout, second.stderr
         synced = world.sync()
         assert synced.returncode == 0, synced.stdout + synced.stderr
-        assert world.playing() == ("mini", 4)
+        assert world.playing() == ("mini", 5)
         assert world.publishers_version() >= floor > trusted
-        world.publish(5)  # and on, one version at a time
-        assert world.sync().returncode == 0 and world.playing() == ("mini", 5)
+        world.publish(6)  # and on, one version at a time
+        assert world.sync().returncode == 0 and world.playing() == ("mini", 6)
