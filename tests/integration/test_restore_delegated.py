@@ -19,7 +19,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +27,6 @@ from typing import Any
 import pytest
 from deliverykit import AppServer, free_port, installed
 
-from server.broker.enroll import enroll_kiosk
 from server.config import load_server_config
 from server.ops.restore import VERSION_JUMP
 
@@ -98,8 +96,8 @@ def world(tmp_path: Path, built_mini: Path, font_cache: Path) -> Iterator[World]
     ok("keys", "init", keys)
     ok("server", "init", "--data", data, "--keys", keys, "--url", w.url)
     ok("server", "publish", built_mini, "--data", data, "--to", "all")
-    enroll_kiosk(load_server_config(data), "lb-01", "lao-bao", (), tmp_path / "kiosk",
-                 time.time(), state_dir="state")  # fmt: skip
+    ok("kiosk", "enroll", "--data", data, "--id", "lb-01", "--gate", "lao-bao", "-o",
+       tmp_path / "kiosk", "--state-dir", "state")  # fmt: skip
     pubs = []
     for name in ("an", "binh", "chi"):
         made = ok("keys", "person", "new", name, "-o", tmp_path / "laptops" / name)
