@@ -153,6 +153,7 @@ class Soak:
                 f'kiosk_url = "{self.broker.tls_url}"\nbroker_dir = "{tmp / "broker"}"\n'
                 "share = true\nserver_clients = 6\n\n[fleet]\nheartbeat_s = 30\n"
                 "will_delay_s = 30\nkeepalive_s = 30\n"
+                "announce_jitter_s = 5\n"  # the soak's convergence figures: as before the setting
             )
         self.cfg = load_server_config(self.data)
         print(f"enrolling {self.args.kiosks} simulated kiosks ...", flush=True)

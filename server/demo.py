@@ -218,6 +218,9 @@ class Demo:
             "mqtt",
             {"url": broker.url, "kiosk_url": broker.tls_url, "broker_dir": str(state / "broker")},
         )
+        with (data / "server.toml").open("a", encoding="utf-8") as fh:
+            # one real kiosk: a publication shows on it within seconds, not the 300 s window
+            fh.write("\n[fleet]\nannounce_jitter_s = 5\n")
 
         say(f"sample pack {self.opts.pack.name}: lint, build, sign and publish")
         built = state / "packs" / self.opts.pack.name

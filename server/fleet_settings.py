@@ -20,6 +20,7 @@ batch_ms = 100, batch_max = 5000    # ingest transactions: at most this long / t
 sweep_s = 5                         # how often states, alerts and expiries are derived
 leader_lease_s = 15                 # several server processes: a leader's lease (server/fleet/lease.py)
 command_ttl_s = 600                 # default expiry of a command
+announce_jitter_s = 300             # kiosks sync within this window after a pack announcement
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from urllib.parse import urlsplit
 
 from kiosk.common.tomlconf import TomlReader
 from kiosk.protocol.errors import UsageError
+from kiosk.protocol.rollout import MAX_JITTER_S
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,9 @@ class FleetSettings:
     #: several server processes: the sweeper's and the control link's lease, 3..300 s
     #: (a leader that dies without a word is replaced after at most this long)
     leader_lease_s: float = 15.0
+    #: after a pack announcement each kiosk syncs after a uniform delay in [0, this],
+    #: 0..3600 s, carried in the announcement (kiosk.protocol.rollout)
+    announce_jitter_s: float = 300.0
 
 
 def check_mqtt_url(url: str, where: str) -> str:
@@ -130,6 +135,7 @@ def parse_settings(r: TomlReader, server_url: str) -> tuple[MqttSettings, FleetS
         sweep_s=r.num("fleet", "sweep_s", 5.0, 0.2, 60),
         command_ttl_s=r.num("fleet", "command_ttl_s", 600.0, 10, 86400),
         leader_lease_s=r.num("fleet", "leader_lease_s", 15.0, 3, 300),
+        announce_jitter_s=r.num("fleet", "announce_jitter_s", 300.0, 0, MAX_JITTER_S),
     )
     return mqtt, fleet
 

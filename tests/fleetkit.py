@@ -179,6 +179,8 @@ sweep_s = 0.3
 batch_ms = 50
 {fleet}
 """
+    if "announce_jitter_s" not in fleet:  # tests wait for announced syncs: a short window
+        extra += "announce_jitter_s = 0.2\n"
     with (data / "server.toml").open("a", encoding="utf-8") as fh:
         fh.write(extra)
     return Server(tmp, load_server_config(data), store, keys, broker)
