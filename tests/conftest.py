@@ -20,6 +20,31 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         _passed += 1
 
 
+#: the longest test files (minutes each), started first: the pytest-xdist workers take a
+#: file at a time in collection order, so one of these picked up last would run alone
+#: at the end of the run while the other worker idles
+LONGEST_FIRST = (
+    "integration/test_operator_path.py",
+    "integration/test_demo.py",
+    "integration/test_two_person.py",
+    "ui/test_ui_memory.py",
+    "faults/test_gate_netns.py",
+    "integration/test_token_signer.py",
+    "web/test_workspace_browser.py",
+    "ui/test_ui_qr.py",
+    "ui/test_ui_notice_glyphs.py",
+    "integration/test_backup_restore.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::", 1)[0].removeprefix("tests/")
+        return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: each file keeps its own order
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if exitstatus == 0 and _passed == 0:
         session.exitstatus = 1
