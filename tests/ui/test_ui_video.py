@@ -69,13 +69,20 @@ def test_a_page_video_plays_with_captions_pauses_and_stops_on_idle(kiosk: Kiosk)
     assert view.muted, "the pack did not ask for sound"
     kiosk.wait(lambda: view.frames >= 5, "the first frames")
     first = picture_of(view)
-    kiosk.wait(lambda: view.caption_text == CAPTION_WORDS["lo"][0], "the first Lao caption")
+    # the captions (one a second) come with the video's own clock: on a loaded machine the
+    # first may be over before the test looks, so it takes the first Lao one it sees
+    lao = CAPTION_WORDS["lo"]
+    kiosk.wait(lambda: view.caption_text in lao, "a Lao caption")
+    shown = view.caption_text
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     kiosk.ui.capture(ARTIFACTS / "video-page-lo.png")
     label = view._label
     fonts = {str(piece[2]) for piece in label.drawn}
     assert fonts == {str(kiosk.ui.pack.font("Laoo", False))}, "drawn with the pack's Lao font"
-    kiosk.wait(lambda: view.caption_text == CAPTION_WORDS["lo"][1], "the second Lao caption")
+    kiosk.wait(
+        lambda: view.caption_text in lao and lao.index(view.caption_text) > lao.index(shown),
+        "the next Lao caption",
+    )
     later = picture_of(view)
     assert len({poster, first, later}) == 3, "frames change over time"
     assert 0 < view.progress < 1
@@ -102,7 +109,7 @@ def test_a_page_video_plays_with_captions_pauses_and_stops_on_idle(kiosk: Kiosk)
 def test_a_video_plays_to_its_end_and_returns_to_its_poster(kiosk: Kiosk) -> None:
     view = open_video_page(kiosk, "en")
     kiosk.tap(view)
-    kiosk.wait(lambda: view.caption_text == "Hello", "the English caption")
+    kiosk.wait(lambda: view.caption_text in CAPTION_WORDS["en"], "an English caption")
     kiosk.wait(lambda: view.playback == "poster", "the end of the 3-second video")
     assert view.player is None and view.progress == 0 and view.caption_text == ""
 
