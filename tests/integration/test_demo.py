@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,18 +19,23 @@ import requests
 from kiosk.config import load_config
 from kiosk.local import Channel
 
+REPO = Path(__file__).resolve().parents[2]
+
 
 @pytest.mark.slow
 def test_demo_comes_up_headless_and_stops_cleanly(tmp_path: Path, font_cache: Path) -> None:
     state = tmp_path / "demo"
     env = {"XDG_CACHE_HOME": str(font_cache.parents[1]), "PYTHAINLP_READ_ONLY": "1",
+           "PYTHONUNBUFFERED": "1",  # what it printed survives a kill
            "PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "HOME": str(tmp_path)}  # fmt: skip
     # under `scripts/test --faketime` the demo's processes see the same shifted clock
     env |= {k: v for k, v in os.environ.items() if k == "LD_PRELOAD" or k.startswith("FAKETIME")}
     # --duration is a safety stop (the test interrupts the demo when done): long enough
     # for the workspace check, which builds and publishes a version the kiosk installs
     demo = subprocess.Popen(
-        [sys.executable, "-m", "kiosk.cli", "demo", "--headless", "--kiosks", "5",
+        # -X faulthandler: a demo that does not stop is made to print where it hangs
+        [sys.executable, "-X", "faulthandler", "-m", "kiosk.cli", "demo", "--headless",
+         "--kiosks", "5",
          "--duration", "600", "--state-dir", str(state)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
@@ -49,8 +55,17 @@ def test_demo_comes_up_headless_and_stops_cleanly(tmp_path: Path, font_cache: Pa
         try:
             out, err = demo.communicate(timeout=60)
         except subprocess.TimeoutExpired:
-            demo.kill()
-            out, err = demo.communicate()
+            demo.send_signal(signal.SIGABRT)  # every thread's stack to its stderr
+            try:
+                out, err = demo.communicate(timeout=15)
+            except subprocess.TimeoutExpired:
+                demo.kill()
+                out, err = demo.communicate()
+            logs = state / "logs"
+            if logs.is_dir():  # the services' logs, to read after the run
+                kept = REPO / "test-artifacts" / "demo-stop"
+                shutil.rmtree(kept, ignore_errors=True)
+                shutil.copytree(logs, kept)
             # its services run in sessions of their own: never leave them to the next tests
             subprocess.run(["pkill", "-KILL", "-f", str(state)], check=False)
     assert demo.returncode == 0, out[-2000:] + err[-2000:]
