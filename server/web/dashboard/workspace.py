@@ -14,7 +14,8 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from server.web.auth import Principal, require
+from server.packs import reviews
+from server.web.auth import Principal, require, store_of
 from server.web.dashboard.pages import PageError, page_user, render
 from server.web.workspace_api import drafts_of, today_of, workspace_api
 from server.workspace.drafts import DraftError, NoSuchPack, NoSuchVersion
@@ -53,7 +54,8 @@ def workspace_pages() -> APIRouter:
         history = drafts_of(request).history(pack, limit=30)
         todo = sum(n for s, n in g.counts().items() if s not in ("up-to-date", "source"))
         context = {"pack": pack, "g": g, "history": history, "todo": todo,
-                   "problems": [f for f in g.lint.findings.sorted() if f.level == "error"]}  # fmt: skip
+                   "problems": [f for f in g.lint.findings.sorted() if f.level == "error"],
+                   "reviews": reviews.listing(store_of(request), pack, limit=10)}  # fmt: skip
         return render(request, "workspace_grid.html", context, principal=p)
 
     @router.get("/workspace/{pack}/edit/{page}/{lang}")
@@ -140,7 +142,12 @@ def preview_route() -> APIRouter:
 
 
 def install_workspace(app: FastAPI) -> None:
-    """The workspace's API, preview and pages."""
+    """The workspace's API, preview and pages, with the reviews'."""
+    from server.web.dashboard.review import review_pages
+    from server.web.review_api import review_api
+
     app.include_router(workspace_api())
     app.include_router(preview_route())
+    app.include_router(review_api())
     app.include_router(workspace_pages())
+    app.include_router(review_pages())
