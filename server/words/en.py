@@ -439,6 +439,7 @@ EN: Final[dict[str, str]] = {
     "rv.no_signatures": "No signature yet.",
     "rv.published": "Published {at} by {by}. Kiosks playing this version now: {n}.",
     "rv.decided": "{state} by {by}, {at}",
+    "rv.findings": "What the check found",
     "rv.working": "Working…",
 }  # fmt: skip
 

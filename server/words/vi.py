@@ -449,6 +449,7 @@ VI: Final[dict[str, str]] = {
     "rv.no_signatures": "Chưa có chữ ký nào.",
     "rv.published": "Đã xuất bản lúc {at} bởi {by}. Số kiosk đang phát phiên bản này: {n}.",
     "rv.decided": "{state} bởi {by}, {at}",
+    "rv.findings": "Những gì kiểm tra phát hiện",
     "rv.working": "Đang xử lý…",
 }  # fmt: skip
 
