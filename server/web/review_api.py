@@ -97,6 +97,15 @@ def review_view(request: Request, review: reviews.Review) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def current(request: Request, review_id: int) -> reviews.Review:
+    """The review; one left `building` by a stopped server turns `failed` here."""
+    review = reviews.get(store_of(request), review_id)
+    builds = getattr(request.app.state, "review_builds", None) or {}
+    thread = builds.get(review_id)
+    running = thread is not None and thread.is_alive()
+    return review_build.settle_orphan(store_of(request), review, running, request.app.state.clock)
+
+
 def start(request: Request, review_id: int) -> None:
     """The build in a thread; the request answers at once (the page polls the state)."""
     state = request.app.state
@@ -142,7 +151,7 @@ def review_api() -> APIRouter:
 
     @router.get(prefix + "/{review_id}", summary="a review with its comments and signing event")
     def one(request: Request, review_id: int, p: Principal = reader) -> Any:
-        return review_view(request, reviews.get(store_of(request), review_id))
+        return review_view(request, current(request, review_id))
 
     @router.get(prefix + "/{review_id}/diff", summary="what it changes against the published pack")
     def diff(request: Request, review_id: int, p: Principal = reader) -> Any:

@@ -359,22 +359,6 @@ EN: Final[dict[str, str]] = {
     "ws.files": "Pack files: page titles, order and validity windows (pack.toml), Lao and Thai glossaries",
     "ws.actions": "Actions",
     # --- end i13 ---
-    # --- issue 14: audit log ---
-    "nav.audit": "Audit log",
-    "audit.title": "Audit log",
-    "audit.intro": "Every action that changes the system (notices, commands, accounts, kiosks, publications, keys) is written to the log; each entry carries the hash of the one before, so no entry can be edited, removed or reordered unnoticed.",
-    "audit.ok": "Log intact: {entries} entries. Chain head: entry #{seq}, hash {hash}.",
-    "audit.broken": "THE LOG WAS CHANGED from entry #{seq}. Tell the Department's management at once and check with bgk server audit verify.",
-    "audit.filter": "Filter",
-    "audit.actor": "Who",
-    "audit.since": "Since",
-    "audit.time": "Time",
-    "audit.action": "Action",
-    "audit.object": "Object",
-    "audit.details": "Details",
-    "audit.caption": "Newest entries (at most {n})",
-    "audit.none": "No entry matches.",
-    "audit.err.since": "“{value}” is not a date: write day/month/year, e.g. 01/12/2026.",
     # --- i13r: reviews (server/web/review_api.py, dashboard/review.py) ---
     "rv.list": "Reviews",
     "rv.title": "Review {id}: {pack}",
@@ -440,7 +424,25 @@ EN: Final[dict[str, str]] = {
     "rv.published": "Published {at} by {by}. Kiosks playing this version now: {n}.",
     "rv.decided": "{state} by {by}, {at}",
     "rv.findings": "What the check found",
+    "rv.all_reviews": "Every review of {pack}, newest first",
+    "rv.state": "State",
     "rv.working": "Working…",
+    # --- issue 14: audit log ---
+    "nav.audit": "Audit log",
+    "audit.title": "Audit log",
+    "audit.intro": "Every action that changes the system (notices, commands, accounts, kiosks, publications, keys) is written to the log; each entry carries the hash of the one before, so no entry can be edited, removed or reordered unnoticed.",
+    "audit.ok": "Log intact: {entries} entries. Chain head: entry #{seq}, hash {hash}.",
+    "audit.broken": "THE LOG WAS CHANGED from entry #{seq}. Tell the Department's management at once and check with bgk server audit verify.",
+    "audit.filter": "Filter",
+    "audit.actor": "Who",
+    "audit.since": "Since",
+    "audit.time": "Time",
+    "audit.action": "Action",
+    "audit.object": "Object",
+    "audit.details": "Details",
+    "audit.caption": "Newest entries (at most {n})",
+    "audit.none": "No entry matches.",
+    "audit.err.since": "“{value}” is not a date: write day/month/year, e.g. 01/12/2026.",
 }  # fmt: skip
 
 #: the fleet view's words (`bgk server fleet`, the dashboard's states, alerts and reasons)

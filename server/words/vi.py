@@ -369,22 +369,6 @@ VI: Final[dict[str, str]] = {
     "ws.files": "Tệp của gói: tiêu đề, thứ tự và thời hạn hiển thị các trang (pack.toml), từ điển tiếng Lào và tiếng Thái",
     "ws.actions": "Thao tác",
     # --- end i13 ---
-    # --- issue 14: audit log ---
-    "nav.audit": "Nhật ký kiểm toán",
-    "audit.title": "Nhật ký kiểm toán",
-    "audit.intro": "Mọi thao tác làm thay đổi hệ thống (thông báo, lệnh, tài khoản, kiosk, phát hành, khóa) được ghi vào nhật ký; mỗi mục mang mã băm của mục trước nên không thể sửa, xóa hay đổi thứ tự mà không bị phát hiện.",
-    "audit.ok": "Nhật ký nguyên vẹn: {entries} mục. Đầu chuỗi: mục #{seq}, mã băm {hash}.",
-    "audit.broken": "NHẬT KÝ ĐÃ BỊ THAY ĐỔI từ mục #{seq}. Báo ngay cho lãnh đạo Sở và kiểm tra bằng lệnh bgk server audit verify.",
-    "audit.filter": "Lọc",
-    "audit.actor": "Người thực hiện",
-    "audit.since": "Từ ngày",
-    "audit.time": "Thời gian",
-    "audit.action": "Thao tác",
-    "audit.object": "Đối tượng",
-    "audit.details": "Chi tiết",
-    "audit.caption": "Các mục mới nhất (tối đa {n})",
-    "audit.none": "Không có mục nào phù hợp.",
-    "audit.err.since": "Ngày “{value}” không hợp lệ: viết theo dạng ngày/tháng/năm, ví dụ 01/12/2026.",
     # --- i13r: reviews (server/web/review_api.py, dashboard/review.py) ---
     "rv.list": "Duyệt xuất bản",
     "rv.title": "Duyệt {id}: {pack}",
@@ -450,7 +434,25 @@ VI: Final[dict[str, str]] = {
     "rv.published": "Đã xuất bản lúc {at} bởi {by}. Số kiosk đang phát phiên bản này: {n}.",
     "rv.decided": "{state} bởi {by}, {at}",
     "rv.findings": "Những gì kiểm tra phát hiện",
+    "rv.all_reviews": "Mọi yêu cầu duyệt của {pack}, mới nhất trước",
+    "rv.state": "Trạng thái",
     "rv.working": "Đang xử lý…",
+    # --- issue 14: audit log ---
+    "nav.audit": "Nhật ký kiểm toán",
+    "audit.title": "Nhật ký kiểm toán",
+    "audit.intro": "Mọi thao tác làm thay đổi hệ thống (thông báo, lệnh, tài khoản, kiosk, phát hành, khóa) được ghi vào nhật ký; mỗi mục mang mã băm của mục trước nên không thể sửa, xóa hay đổi thứ tự mà không bị phát hiện.",
+    "audit.ok": "Nhật ký nguyên vẹn: {entries} mục. Đầu chuỗi: mục #{seq}, mã băm {hash}.",
+    "audit.broken": "NHẬT KÝ ĐÃ BỊ THAY ĐỔI từ mục #{seq}. Báo ngay cho lãnh đạo Sở và kiểm tra bằng lệnh bgk server audit verify.",
+    "audit.filter": "Lọc",
+    "audit.actor": "Người thực hiện",
+    "audit.since": "Từ ngày",
+    "audit.time": "Thời gian",
+    "audit.action": "Thao tác",
+    "audit.object": "Đối tượng",
+    "audit.details": "Chi tiết",
+    "audit.caption": "Các mục mới nhất (tối đa {n})",
+    "audit.none": "Không có mục nào phù hợp.",
+    "audit.err.since": "Ngày “{value}” không hợp lệ: viết theo dạng ngày/tháng/năm, ví dụ 01/12/2026.",
 }  # fmt: skip
 
 #: the fleet view's words (`bgk server fleet`, the dashboard's states, alerts and reasons)

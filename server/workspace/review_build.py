@@ -147,6 +147,24 @@ def start_build(
 
 _one_build = threading.Lock()
 
+#: a review still `building` this long after its request, with no build running here, was
+#: left by a server that stopped (a build takes about a minute; another server process
+#: of a scaled-out deployment may be building it meanwhile, hence the margin)
+ORPHAN_AFTER_S = 3600
+
+
+def settle_orphan(
+    store: Store, review: reviews.Review, running: bool, now: Callable[[], float]
+) -> reviews.Review:
+    """A review left `building` by a server that stopped fails, saying what to do."""
+    if review.state != "building" or running or now() - review.requested_at < ORPHAN_AFTER_S:
+        return review
+    try:
+        return _fail(store, review, now, [], "the server stopped during the build: request "
+                     "publication again")  # fmt: skip
+    except reviews.IllegalMove:  # it ended meanwhile
+        return reviews.get(store, review.id)
+
 
 def edition_of(review: reviews.Review) -> date | None:
     return None if review.edition is None else date.fromisoformat(review.edition)

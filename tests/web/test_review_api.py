@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -207,3 +208,20 @@ def _png() -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (64, 48), (200, 30, 30)).save(out, "PNG")
     return out.getvalue()
+
+
+def test_a_review_left_building_by_a_stopped_server_fails_saying_what_to_do(
+    app: FastAPI, site: Site, drafts: DraftStore, sign_in: Any
+) -> None:
+    head = drafts.head("tracked")
+    old = reviews.create(site.store, "tracked", head, ("all",), by="editor", note="",
+                         now=T0 - 2 * 3600)  # fmt: skip
+    fresh = reviews.create(site.store, "tracked", head, ("all",), by="editor", note="", now=T0)
+    viewer = client(app, site, "viewer")
+    assert viewer.get(f"{RV}/{fresh}").json()["state"] == "building"  # may be building elsewhere
+    gone = viewer.get(f"{RV}/{old}").json()
+    assert gone["state"] == "failed" and "request publication again" in gone["error"]
+    page = sign_in("viewer").get("/workspace/tracked/reviews")
+    assert page.status_code == 200
+    assert f'data-review="{old}"' in page.text and "dựng gói lỗi" in page.text
+    assert "Yêu cầu xuất bản" not in page.text  # a viewer has no request button

@@ -124,6 +124,10 @@ def test_an_editor_requests_and_a_publisher_reviews_and_approves(
     expect(page.locator("#rv-comments")).to_contain_text("Nội dung đúng, phê duyệt.")
     fits(page)
     shot(page, "review-03-approved")
+    page.get_by_role("link", name="Duyệt xuất bản").click()
+    expect(page.locator('tr[data-review="2"]')).to_contain_text("đã phê duyệt")
+    expect(page.locator('tr[data-review="1"]')).to_contain_text("đã xuất bản")
+    shot(page, "review-04-list")
     pub.close()
     assert reviews.get(store, 2).decided_by == "phat"
 

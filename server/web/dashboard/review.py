@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from server.packs import reviews
 from server.web.auth import Principal, store_of
 from server.web.dashboard.pages import PageError, config_of, page_user, render
-from server.web.review_api import review_view
+from server.web.review_api import current, review_view
 from server.web.workspace_api import drafts_of, today_of
 from server.workspace import review_decide, review_diff
 from server.workspace.grid import page_grid
@@ -37,12 +37,17 @@ def review_pages() -> APIRouter:
     router = APIRouter(include_in_schema=False)
     signed_in = Depends(page_user)
 
+    @router.get("/workspace/{pack}/reviews")
+    def review_list(request: Request, pack: str, p: Principal = signed_in) -> Response:
+        found = reviews.listing(store_of(request), pack)
+        return render(request, "reviews.html", {"pack": pack, "reviews": found}, principal=p)
+
     @router.get("/workspace/{pack}/reviews/{review_id}")
     def review_page(
         request: Request, pack: str, review_id: int, p: Principal = signed_in
     ) -> Response:
         try:
-            review = reviews.get(store_of(request), review_id)
+            review = current(request, review_id)
         except reviews.NoSuchReview as exc:
             raise PageError(404, "error.404", id=f"review {review_id}") from exc
         if review.pack != pack:

@@ -14,8 +14,7 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from server.packs import reviews
-from server.web.auth import Principal, require, store_of
+from server.web.auth import Principal, require
 from server.web.dashboard.pages import PageError, page_user, render
 from server.web.workspace_api import drafts_of, today_of, workspace_api
 from server.workspace.drafts import DraftError, NoSuchPack, NoSuchVersion
@@ -54,8 +53,7 @@ def workspace_pages() -> APIRouter:
         history = drafts_of(request).history(pack, limit=30)
         todo = sum(n for s, n in g.counts().items() if s not in ("up-to-date", "source"))
         context = {"pack": pack, "g": g, "history": history, "todo": todo,
-                   "problems": [f for f in g.lint.findings.sorted() if f.level == "error"],
-                   "reviews": reviews.listing(store_of(request), pack, limit=10)}  # fmt: skip
+                   "problems": [f for f in g.lint.findings.sorted() if f.level == "error"]}  # fmt: skip
         return render(request, "workspace_grid.html", context, principal=p)
 
     @router.get("/workspace/{pack}/edit/{page}/{lang}")
