@@ -18,8 +18,9 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from webkit import T0, Site
+from webkit import T0, Site, _hb, _raw
 
+from server.fleet.ingest import IngestWriter
 from server.packs import reviews
 from server.web.accounts import create_token
 from server.workspace.drafts import DraftStore
@@ -124,6 +125,11 @@ def test_request_review_approve_publish_and_a_tampered_build(
     published = json.loads(out.stdout)
     assert (published["pack"], published["version"], published["to"]) == ("tracked", 1, ["lao-bao"])
     assert reviews.get(site.store, first).state == "published"
+    # two kiosks report it in their heartbeats (the real ingest): the review counts them
+    writer = IngestWriter(site.store, site.cfg.fleet, site.cfg.data)
+    writer.write([_raw(k, "hb", _hb(20, T0 - 1, ("tracked", 1))) for k in ("lb-01", "lb-02")], T0)
+    shown = viewer.get(f"{RV}/{first}").json()
+    assert shown["kiosks_playing"] == 2 and shown["published_by"]
     twice = bgk(
         "server", "publish", "--review", first, "--data", site.cfg.data, "--keys", site.keys
     )
