@@ -20,6 +20,7 @@ It prints the median and p95 of each, and ratios to the baseline of the same run
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import statistics
 import subprocess
@@ -55,6 +56,7 @@ def main() -> int:
 
     from server.datadir import init_data_dir
     from server.packs import reviews
+    from server.packs.keyfile import PASSPHRASE_ENV, write_passphrase_file
     from server.packs.keys import init_keyset
     from server.packs.review_publish import publish_review
     from server.packs.signing import open_repository, utcnow
@@ -68,7 +70,8 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="bgk-bench-review-"))
     rows: dict[str, list[float]] = {}
     try:
-        init_keyset(tmp / "keys")
+        os.environ[PASSPHRASE_ENV] = str(tmp / "passphrase.txt")  # the bench's own keys
+        init_keyset(tmp / "keys", write_passphrase_file(tmp / "passphrase.txt"))
         cfg = init_data_dir(tmp / "data", tmp / "keys", "http://127.0.0.1:9", utcnow)
         store = open_store(cfg.store_url)
         for name, role in (("bien", "editor"), ("phat", "publisher")):
