@@ -95,12 +95,14 @@ def _open_event(
     config: ServerConfig, review: reviews.Review, by: str, clock: Callable[[], datetime],
     font_cache: Path | None,
 ) -> SigningEvent:  # fmt: skip
+    from server.packs.fonts import default_cache_dir
     from server.packs.signing_events import create_signing_event
 
     source = reviews.review_dir(config.data, review.id) / "source"
     event = create_signing_event(
         config, source, review.audience, review.requested_by, clock, version=review.version,
-        approved_by=(by,), font_cache=font_cache, event_id=event_id_of(review),
+        approved_by=(by,), font_cache=font_cache or default_cache_dir(),
+        event_id=event_id_of(review),
         edition=edition_of(review),
     )  # fmt: skip
     if event.manifest_sha256 != review.manifest_sha256:
