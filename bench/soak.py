@@ -75,11 +75,11 @@ from soakworld import (
     write_json,
 )  # fmt: skip
 
-from server.broker.enroll import enroll_kiosk
 from server.broker.local import LocalBroker
 from server.broker.pki import FleetKeys
 from server.config import load_server_config
 from server.datadir import init_data_dir
+from server.fleet.enroll import enroll_kiosk
 from server.packs.keyfile import PASSPHRASE_ENV, write_passphrase_file
 from server.packs.keys import init_keyset
 from server.packs.signing import utcnow
@@ -153,6 +153,7 @@ class Soak:
                 f'kiosk_url = "{self.broker.tls_url}"\nbroker_dir = "{tmp / "broker"}"\n'
                 "share = true\nserver_clients = 6\n\n[fleet]\nheartbeat_s = 30\n"
                 "will_delay_s = 30\nkeepalive_s = 30\n"
+                "announce_jitter_s = 5\n"  # the soak's convergence figures: as before the setting
             )
         self.cfg = load_server_config(self.data)
         print(f"enrolling {self.args.kiosks} simulated kiosks ...", flush=True)

@@ -45,6 +45,7 @@ from kiosk.agent.fetch import HttpSource  # noqa: E402
 from kiosk.agent.tufclient import TufSession  # noqa: E402
 from kiosk.protocol.delivery import TARGETS_PATH, PackOffer  # noqa: E402
 from kiosk.protocol.payloads import CommandAck, Event, Status, parse_announce, parse_command  # noqa: E402
+from kiosk.protocol.rollout import announce_delay  # noqa: E402
 from kiosk.protocol.topics import ANNOUNCE, Kind, kiosk_topic  # noqa: E402
 from server.broker.identity import Identity  # noqa: E402
 from server.fleet.mqtt import BrokerUrl, Will, expiry_properties  # noqa: E402
@@ -177,10 +178,13 @@ class Fleet:
     def _message(self, k: Kiosk, topic: str, payload: bytes) -> None:
         if topic == ANNOUNCE:
             try:
-                parse_announce(payload)
+                announce = parse_announce(payload)
             except Exception:
                 return
-            self._want_sync(k, time.monotonic() + self.rng.uniform(0, ANNOUNCE_JITTER_S))
+            delay = announce_delay(
+                self.rng, announce.jitter_s, ANNOUNCE_JITTER_S
+            )  # the agent's rule
+            self._want_sync(k, time.monotonic() + delay)
             return
         try:
             cmd = parse_command(payload)

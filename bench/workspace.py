@@ -10,9 +10,13 @@ it times:
   grid cold             the page grid of a new version (checkout + lint + states)
   grid warm             the same version again (cached)
   grid page (HTTP)      GET /workspace/<pack> in the real app (session cookie), warm
-  preview cold          save -> preview PNG of a changed page (new content: the worker runs
-                        `bgk pack preview`, which builds the pack and draws it on its own Xvfb)
-  preview warm          the same content again (the cache, by content hash)
+  preview cold          save -> preview PNG with a new preview worker (it starts, builds the
+                        whole pack, starts Kivy on its own Xvfb, draws the page)
+  preview warm          save -> preview PNG of a changed page, the worker running (it rebuilds
+                        with what it kept, and draws one page): the editor's case
+  preview warm, portrait  the same, portrait and large text (the window resized)
+  preview warm: build, draw  what the worker spent of a warm preview building and drawing
+  preview cached        the same content again (the cache, by content hash)
   preview CLI (baseline) `bgk pack preview` run by hand on the same folder
   build of a version    `bgk pack build` of a frozen draft version (what a review builds)
 It prints the median and p95 of each and ratios to the baselines of the same run.
@@ -49,6 +53,22 @@ def p95(xs: list[float]) -> float:
     return xs[min(len(xs) - 1, round(0.95 * (len(xs) - 1)))]
 
 
+def _rss_tree(pid: int | None) -> float:
+    """Resident MiB of a process and all its descendants (Linux /proc)."""
+    if pid is None:
+        return 0.0
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            total += int(Path(f"/proc/{p}/statm").read_text().split()[1]) * 4096 / 2**20
+            kids = Path(f"/proc/{p}/task/{p}/children").read_text().split()
+        except (OSError, ValueError, IndexError):
+            continue
+        todo += [int(k) for k in kids]
+    return total
+
+
 def big_pack(dst: Path, pages: int) -> Path:
     """The sample with `pages` top-level pages (its own, then copies of them)."""
     shutil.copytree(SAMPLE, dst, ignore=shutil.ignore_patterns("media-src"))
@@ -83,7 +103,7 @@ def main() -> int:
     from server.workspace.archive import read_folder
     from server.workspace.drafts import DraftStore
     from server.workspace.grid import page_grid
-    from server.workspace.preview import Screen, preview_png
+    from server.workspace.preview import PreviewWorker, Screen, preview_png
 
     tmp = Path(tempfile.mkdtemp(prefix="bgk-bench-ws-"))
     try:
@@ -118,15 +138,36 @@ def main() -> int:
             client.get("/workspace/big")
             rows["grid page (HTTP)"] = timed(lambda: client.get("/workspace/big"), args.rounds * 4)
         preview_rounds = max(2, args.rounds // 2)
+        workers: list[PreviewWorker] = []
 
         def cold_preview() -> None:
-            preview_png(drafts, "big", save(), "welcome", "vi", Screen())
+            if workers:
+                workers.pop().stop()
+            workers.append(PreviewWorker(tmp / f"worker-{n[0]}"))
+            preview_png(drafts, "big", save(), "welcome", "vi", Screen(), using=workers[-1])
+
+        split: dict[str, list[float]] = {"build": [], "draw": []}
+
+        def warm_preview(screen: Screen) -> Callable[[], object]:
+            def one() -> None:
+                preview_png(drafts, "big", save(), "welcome", "vi", screen, using=workers[-1])
+                split["build"].append(float(workers[-1].last.get("build_s", 0)))
+                split["draw"].append(float(workers[-1].last.get("seconds", 0)))
+
+            return one
 
         rows["preview cold"] = timed(cold_preview, preview_rounds)
-        rows["preview warm"] = timed(
-            lambda: preview_png(drafts, "big", drafts.head("big"), "welcome", "vi", Screen()),
+        rows["preview warm"] = timed(warm_preview(Screen()), args.rounds * 4)
+        rows["preview warm, portrait"] = timed(warm_preview(Screen(True, True)), args.rounds * 2)
+        worker_mb = _rss_tree(workers[-1].pid)
+        rows["preview warm: build"] = split["build"]
+        rows["preview warm: draw"] = split["draw"]
+        rows["preview cached"] = timed(
+            lambda: preview_png(drafts, "big", drafts.head("big"), "welcome", "vi", Screen(),
+                                using=workers[-1]),
             args.rounds * 4,
-        )
+        )  # fmt: skip
+        workers[-1].stop()
         cli = [sys.executable, "-m", "kiosk.cli", "pack", "preview", str(folder), "--lang", "vi",
                "--page", "welcome", "-o", str(tmp / "p.png")]  # fmt: skip
         rows["preview CLI (baseline)"] = timed(
@@ -145,6 +186,10 @@ def main() -> int:
     base = {"grid": statistics.median(rows["lint (baseline)"]),
             "preview": statistics.median(rows["preview CLI (baseline)"])}  # fmt: skip
     print(f"workspace, {args.pages} pages x 5 languages, {args.rounds} rounds")
+    print(
+        f"preview worker memory (worker + kiosk drawer + Xvfb) after the warm rounds: "
+        f"{worker_mb:.0f} MiB"
+    )
     print(f"{'what':24} {'median s':>9} {'p95 s':>8} {'n':>3}  ratio")
     for name, xs in rows.items():
         med = statistics.median(xs)

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from kiosk.common.tomlconf import TomlReader
 from kiosk.protocol.errors import UsageError
-from server.fleet.settings import FleetSettings, MqttSettings, parse_settings
+from server.fleet_settings import FleetSettings, MqttSettings, parse_settings
 from server.publisher import Publisher, sample_publisher
 from server.publisher import parse_settings as parse_pack_settings
 
@@ -68,7 +68,7 @@ class ServerConfig:
     tuf: TufConfig = field(default_factory=TufConfig)
     #: SQLAlchemy URL of the fleet store
     store_url: str = ""
-    #: [mqtt] and [fleet]: see server.fleet.settings
+    #: [mqtt] and [fleet]: see server.fleet_settings
     mqtt: MqttSettings = field(default_factory=MqttSettings)
     fleet: FleetSettings = field(default_factory=FleetSettings)
     #: [publisher]: the sample's when server.toml has none (folders made before it existed)

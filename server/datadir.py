@@ -26,7 +26,7 @@ from server.config import SERVER_TOML, ServerConfig, TufConfig, load_server_conf
 from server.packs.keyfile import Passphrases
 from server.packs.keys import ROLES, load_key, save_key
 from server.packs.repo import TufRepository, create_repository
-from server.publisher import Publisher, check_site_url, sample_publisher
+from server.publisher import Publisher, check_site_url, publisher_tables, sample_publisher
 
 InitStep = Callable[[ServerConfig, Path, Callable[[], datetime]], None]
 
@@ -61,17 +61,6 @@ offline_keys = {_toml_str(str(keys.resolve()))}
 
 {publisher_tables(publisher or sample_publisher(), site_url)}"""
     atomic_write(data / SERVER_TOML, text.encode("utf-8"))
-
-
-def publisher_tables(publisher: Publisher, site_url: str) -> str:
-    """[publisher] and [site] as server.toml holds them (server/publisher.py)."""
-    return (
-        "# who publishes: reports, dashboard, `bgk pack build --settings server.toml`\n"
-        f"{publisher.to_toml()}\n"
-        "# base URL of the packs' web copies (`bgk pack site`); QR codes on kiosk pages\n"
-        "# point to {url}/<pack>/<lang>/<page>.html; empty: no QR codes\n"
-        f"[site]\nurl = {_toml_str(site_url)}\n"
-    )
 
 
 def update_publisher(data: Path, publisher: Publisher, site_url: str | None) -> ServerConfig:
@@ -126,7 +115,7 @@ def init_store(config: ServerConfig, keys: Path, now: Callable[[], datetime]) ->
 def init_fleet(config: ServerConfig, keys: Path, now: Callable[[], datetime]) -> None:
     """DATA/mqtt/: the MQTT CA, the broker's TLS certificate, the command signing key."""
     from server.broker.pki import ensure_fleet_keys
-    from server.fleet.settings import broker_hostnames
+    from server.fleet_settings import broker_hostnames
 
     ensure_fleet_keys(config.data, broker_hostnames(config.mqtt))
 

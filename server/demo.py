@@ -32,6 +32,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from kiosk.protocol.errors import UsageError
+from server.demo_names import DEMO_KEYS_PASSPHRASE, KIOSK_ID
+from server.demo_summary import summary
 from server.errors import OperatorMustAct
 from server.workspace.demo_part import (
     DEMO_ACCOUNTS,
@@ -42,10 +44,6 @@ from server.workspace.demo_part import (
 log = logging.getLogger(__name__)
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_PACK = REPO / "content_packs" / "lao-bao"
-#: the demo's real kiosk (agent + UI); the simulated fleet is sim-00001...
-KIOSK_ID = "lb-01"
-#: the demo keyset's passphrase (printed: a demo protects nothing real)
-DEMO_KEYS_PASSPHRASE = "demo-doic-offline-keys"
 GATE = "lao-bao"
 
 
@@ -219,6 +217,9 @@ class Demo:
             "mqtt",
             {"url": broker.url, "kiosk_url": broker.tls_url, "broker_dir": str(state / "broker")},
         )
+        with (data / "server.toml").open("a", encoding="utf-8") as fh:
+            # one real kiosk: a publication shows on it within seconds, not the 300 s window
+            fh.write("\n[fleet]\nannounce_jitter_s = 5\n")
 
         say(f"sample pack {self.opts.pack.name}: lint, build, sign and publish")
         built = state / "packs" / self.opts.pack.name
@@ -374,8 +375,6 @@ def run_demo(opts: DemoOptions, say: Callable[[str], None] = print) -> int:
         signal.signal(signal.SIGTERM, on_signal)
         try:
             info = demo.run(lambda step: say(f"… {step}"))
-            from server.demo_summary import summary
-
             say(summary(info, opts.state_dir))
             started = time.monotonic()
             while not stop_now and not (

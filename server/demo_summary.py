@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.common.vietnam import VIETNAM
-from server.demo import DEMO_KEYS_PASSPHRASE, KIOSK_ID
+from server.demo_names import DEMO_KEYS_PASSPHRASE, KIOSK_ID
 from server.workspace.demo_part import workspace_summary
 
 

@@ -183,6 +183,17 @@ def load_settings(path: Path) -> Settings:
     return settings
 
 
+def publisher_tables(publisher: Publisher, site_url: str) -> str:
+    """[publisher] and [site] as server.toml holds them (server/publisher.py)."""
+    return (
+        "# who publishes: reports, dashboard, `bgk pack build --settings server.toml`\n"
+        f"{publisher.to_toml()}\n"
+        "# base URL of the packs' web copies (`bgk pack site`); QR codes on kiosk pages\n"
+        "# point to {url}/<pack>/<lang>/<page>.html; empty: no QR codes\n"
+        f"[site]\nurl = {_toml_str(site_url)}\n"
+    )
+
+
 def sample_publisher() -> Publisher:
     return load_settings(SAMPLE_FILE).publisher  # type: ignore[return-value]
 

@@ -175,7 +175,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.mqtt:
         from dataclasses import replace
 
-        from server.fleet.settings import check_mqtt_url
+        from server.fleet_settings import check_mqtt_url
 
         mqtt = replace(config.mqtt, url=check_mqtt_url(args.mqtt, "--mqtt"))
         config = replace(config, mqtt=mqtt)
@@ -193,8 +193,8 @@ def _enroll(args: argparse.Namespace) -> int:
     import sys
     import time
 
-    from server.broker.enroll import broker_line, describe, enroll_kiosk
     from server.config import load_server_config
+    from server.fleet.enroll import broker_line, describe, enroll_kiosk
 
     to_stdout = args.out == "-"
     if to_stdout and sys.stdout.isatty():

@@ -55,10 +55,15 @@ def font_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Subset fonts cached for the whole run (the Chinese face takes seconds).
 
     Laid out as `XDG_CACHE_HOME/bgk/fonts`, so `bgk` subprocesses run with
-    XDG_CACHE_HOME=font_cache.parents[1] share it.
+    XDG_CACHE_HOME=font_cache.parents[1] share it. The pytest-xdist workers of one
+    run share one cache too (each entry is written to a temporary name and renamed,
+    so two workers subsetting the same font at once both end with a whole file).
     """
-    path = tmp_path_factory.mktemp("xdg-cache") / "bgk" / "fonts"
-    path.mkdir(parents=True)
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the run's folder, above each worker's own
+    path = base / "xdg-cache" / "bgk" / "fonts"
+    path.mkdir(parents=True, exist_ok=True)
     return path
 
 

@@ -92,7 +92,7 @@ class Server:
 
     def enrol(self, kiosk_id: str, gate: str = "lao-bao", **mqtt: Any) -> KioskConfig:
         """`bgk kiosk enroll` in-process; returns the bundle's config with test timings."""
-        from server.broker.enroll import enroll_kiosk
+        from server.fleet.enroll import enroll_kiosk
 
         bundle = self.tmp / "bundles" / kiosk_id
         state = self.tmp / "kiosks" / kiosk_id
@@ -179,6 +179,8 @@ sweep_s = 0.3
 batch_ms = 50
 {fleet}
 """
+    if "announce_jitter_s" not in fleet:  # tests wait for announced syncs: a short window
+        extra += "announce_jitter_s = 0.2\n"
     with (data / "server.toml").open("a", encoding="utf-8") as fh:
         fh.write(extra)
     return Server(tmp, load_server_config(data), store, keys, broker)

@@ -10,8 +10,12 @@ broker holds a retained "offline" will, published ~will_delay_s after the
 link is lost. Heartbeats go every [mqtt] heartbeat_s (QoS 0, message expiry
 2 periods) and only while connected. Events and command acks go through
 the outbox (kiosk.agent.outbox), in order, at most MAX_IN_FLIGHT unacked.
-An announcement only triggers a sync cycle (after a little jitter, so a
-fleet does not hit the server at once); trust stays with TUF.
+An announcement only triggers a sync cycle, after a uniform delay in the
+window the announcement carries (kiosk.protocol.rollout; ANNOUNCE_JITTER_S
+when it carries none), so a fleet does not hit the server at once; a kiosk
+that comes back to a retained announcement of a version it has not seen
+waits the same way. Trust stays with TUF. A sync asked for by hand (`bgk
+kiosk sync`, the signed `resync` command) calls trigger_sync at once.
 
 Errors of this area (all BgkError):
     CommandRefused     a command that must not run (kiosk.agent.remote)
@@ -47,13 +51,14 @@ from kiosk.config import KioskConfig
 from kiosk.local import Channel
 from kiosk.protocol.errors import BgkError, ProtocolError, UsageError
 from kiosk.protocol.payloads import MAX_BYTES, Event, Status, parse_announce
+from kiosk.protocol.rollout import DEFAULT_JITTER_S, announce_delay
 from kiosk.protocol.topics import ANNOUNCE, Kind, kiosk_topic
 
 log = logging.getLogger("bgk.agent.fleet")
 #: traveller sessions are summed into one "interaction" event this often
 INTERACTION_PERIOD_S = 600.0
-#: an announcement triggers a sync after a random delay up to this
-ANNOUNCE_JITTER_S = 5.0
+#: an announcement without a window triggers a sync after a random delay up to this
+ANNOUNCE_JITTER_S = DEFAULT_JITTER_S
 #: MQTT v5 PUBACK reason "no matching subscribers": the broker delivered it nowhere
 NO_MATCHING_SUBSCRIBERS = 16
 #: such a message is sent again after this long
@@ -75,6 +80,7 @@ class FleetLink:
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
         agent_version: str | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         if not config.mqtt.url:
             raise UsageError(
@@ -84,6 +90,8 @@ class FleetLink:
         self.kiosk_id = config.kiosk.id
         self.period = config.mqtt.heartbeat_s
         self.facts, self.trigger_sync, self.clock = facts, trigger_sync, clock
+        #: the clock of the announcement's delay (tick's `now` is of the same clock)
+        self.monotonic = monotonic
         self.rng = rng or random.Random()
         self.agent_version = agent_version
         state = config.kiosk.state_dir
@@ -116,7 +124,10 @@ class FleetLink:
         self._next_sessions = time.monotonic() + INTERACTION_PERIOD_S
         self._sync_at: float | None = None
         self._announced: int | None = None
+        #: the window when an announcement carries none
         self.announce_jitter_s = ANNOUNCE_JITTER_S
+        #: the delay drawn for the last announcement (s), for the log and tests
+        self.announce_delay_s: float | None = None
         self._shots: dict[int, threading.Event] = {}
         self._commands: queue.Queue[bytes | None] = queue.Queue()
         self._worker: threading.Thread | None = None
@@ -164,7 +175,12 @@ class FleetLink:
                 return
             if announce.timestamp_version != self._announced:
                 self._announced = announce.timestamp_version
-                self._sync_at = time.monotonic() + self.rng.uniform(0, self.announce_jitter_s)
+                delay = announce_delay(self.rng, announce.jitter_s, self.announce_jitter_s)
+                self.announce_delay_s = delay
+                self._sync_at = self.monotonic() + delay
+                log.info(
+                    "pack announcement %d: syncing in %.1f s", announce.timestamp_version, delay
+                )
 
     def on_published(self, mid: int, reason: int) -> None:
         shot = self._shots.pop(mid, None)
@@ -190,7 +206,7 @@ class FleetLink:
         if now >= self._next_hb:
             self._next_hb = now + self.period
             self._heartbeat()
-        if self._sync_at is not None and now >= self._sync_at:
+        if self._sync_at is not None and self.monotonic() >= self._sync_at:
             self._sync_at = None
             self.trigger_sync()
         if now >= self._next_sessions:

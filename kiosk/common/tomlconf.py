@@ -1,4 +1,5 @@
-"""Typed reading of TOML configuration, with errors that name file, section and key.
+"""Typed reading of TOML configuration, with errors that name file, section and key;
+and a value written as TOML (server.toml edited in place, a kiosk bundle's kiosk.toml).
 
 Shared by kiosk.config and server.config (pure: no I/O; paths are resolved
 against a base directory given by the caller).
@@ -6,6 +7,7 @@ against a base directory given by the caller).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -89,3 +91,14 @@ class TomlReader:
         if path is None:
             raise UsageError(f"{self.where}: [{section}] {key} is missing")
         return path
+
+
+def toml_value(value: Any) -> str:
+    """`value` (a bool, number, string or list of them) as it is written in TOML."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return json.dumps(str(value), ensure_ascii=False)

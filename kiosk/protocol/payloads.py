@@ -14,7 +14,8 @@ Additions to the original payloads (all additive): the heartbeat also carries `b
 `ts` (kiosk clock) and `period`; the status carries `ts` and `hb_s`; a
 notice's ack carries `missing_glyphs` (per language, characters not drawn);
 commands carry `kiosk`, `iat` and `exp` inside the signed bytes; the
-screenshot topic carries a JSON header line followed by JPEG bytes.
+screenshot topic carries a JSON header line followed by JPEG bytes; a pack
+announcement carries `jitter_s`, the window kiosks spread their syncs over.
 
 Command signatures: Ed25519 by the server's online command key over
 `command_signing_bytes(cmd)` (a domain tag + the canonical JSON of every
@@ -32,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
 
 from kiosk.protocol.errors import ProtocolError
 from kiosk.protocol.jsonfmt import canonical_json
+from kiosk.protocol.rollout import MAX_JITTER_S
 from kiosk.protocol.topics import Kind
 
 #: payload limits in bytes, per kind (the broker's own limit is higher)
@@ -218,6 +220,10 @@ class Announce(_Model):
 
     timestamp_version: Annotated[int, Field(ge=0)]
     packs: dict[str, Annotated[int, Field(ge=0)]]
+    #: the server's jitter window (s): kiosks sync after a uniform delay in [0, jitter_s]
+    #: (kiosk.protocol.rollout); None/absent = the kiosk's own default. Additive:
+    #: kiosks from before it ignore the field.
+    jitter_s: Annotated[float, Field(ge=0, le=MAX_JITTER_S)] | None = None
 
 
 class ServerStatus(_Model):

@@ -6,7 +6,9 @@ anonymous session record, the page history), theme (sizes and colours),
 system_fonts, env (Kivy and process set-up), xvfb, errors (the UI's error
 tree). Kivy modules: fonts (per-script fonts, measuring, textures), textview
 (TokenText), widgets, screens/ (one .kv each), notice, root, controller
-(KioskUi), agentlink (the channel with the agent), app (`bgk kiosk ui`),
+(KioskUi) with its helpers screenset (the screens and the change between them)
+and notice_control (which notice is shown, when), agentlink (the channel with
+the agent), app (`bgk kiosk ui`),
 preview (`bgk pack preview`). Importing a Kivy module starts Kivy's
 machinery, so call kiosk.ui.env.setup_kivy first.
 """

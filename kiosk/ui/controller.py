@@ -9,6 +9,10 @@ A new pack is applied only once it is fully loaded (kiosk.ui.content); the
 screen on display is rebuilt from it in one frame, so there is never an
 empty frame, and if drawing it fails the previous pack stays on screen and
 `error` says why (the agent reads that as ok=false and reverts).
+
+Two parts are its own helpers, which it owns: kiosk.ui.screenset (the screens
+and the change from one to the next) and kiosk.ui.notice_control (which urgent
+notice is over them, and when).
 """
 
 from __future__ import annotations
@@ -21,35 +25,23 @@ from typing import Any
 from kivy.clock import Clock
 from kivy.core.window import Window
 from kivy.graphics import Color, InstructionGroup, Rectangle
-from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from kiosk.common.vietnam import vietnam_day
 from kiosk.config import UiConfig
 from kiosk.local import Notice, Session
 from kiosk.protocol.languages import SCRIPTS
-from kiosk.ui import kvfiles
 from kiosk.ui.content import LoadedPack, load_pack, pack_identity
-from kiosk.ui.env import collect_garbage, return_free_pages
 from kiosk.ui.errors import PackLoadError
 from kiosk.ui.fonts import FontBook, pack_fontbook, system_fontbook
-from kiosk.ui.notice import FALLBACK_LANGUAGES, NoticeOverlay, reading_seconds
+from kiosk.ui.notice import NoticeOverlay
+from kiosk.ui.notice_control import NoticeControl
 from kiosk.ui.pictures import PictureBook
 from kiosk.ui.root import RootView, TimeSource
-from kiosk.ui.screens.attract import LINE_SECONDS, AttractScreen
-from kiosk.ui.screens.home import HomeScreen
-from kiosk.ui.screens.language import LanguageScreen
-from kiosk.ui.screens.page import PageScreen
-from kiosk.ui.screens.preparing import PreparingScreen
+from kiosk.ui.screenset import ScreenSet
 from kiosk.ui.session import History, SessionTracker
-from kiosk.ui.textview import TokenText
 from kiosk.ui.theme import Theme
 
 log = logging.getLogger(__name__)
-
-#: seconds after the last screen change to collect the old screen's garbage, and to
-#: return freed memory to the system (see kiosk.ui.env)
-COLLECT_AFTER_S = 0.3
-TRIM_AFTER_S = 2.0
 
 
 class KioskUi:
@@ -82,39 +74,25 @@ class KioskUi:
         self.failed_pack: tuple[str, int] | None = None
         self.last_touch: float | None = None
         self._last_touch_mono = self.time.mono()
-        self.notice: Notice | None = None
-        self._dismissed: set[str] = set()
         #: called with each finished session (the agent link writes it to disk)
         self.on_session: Callable[[Session], None] | None = None
         #: called after the pack on screen changed (the agent link reports health)
         self.on_pack_shown: Callable[[], None] | None = None
-        kvfiles.load_all()
-        self.manager = ScreenManager(transition=NoTransition())
-        self.attract = AttractScreen(name="attract")
-        self.language = LanguageScreen(name="language")
-        self.home = HomeScreen(name="home")
-        self.page = PageScreen(name="page")
-        self.preparing = PreparingScreen(name="preparing")
-        for screen in (self.attract, self.language, self.home, self.page, self.preparing):
-            self.manager.add_widget(screen)
+        self.screens = ScreenSet()
+        s = self.screens
+        self.manager, self.attract, self.language = s.manager, s.attract, s.language
+        self.home, self.page, self.preparing = s.home, s.page, s.preparing
         self.language.bind(on_language=lambda _s, lang: self.choose_language(lang))
         self.home.bind(on_page=lambda _s, p: self.open_page(p), on_nav=self._nav)
         self.page.bind(on_page=lambda _s, p: self.open_page(p), on_nav=self._nav)
-        self.overlay = NoticeOverlay()
-        self.overlay.bind(on_close=lambda *_a: self.dismiss_notice())
-        self.attract.bind(lang=lambda _s, lang: self._follow_loop(lang))
-        #: what the notice was last drawn for (refresh_notice redraws only on a change)
-        self._notice_shape: Any = None
-        #: the last notice reported shown, and who hears of it (the agent link)
-        self._notice_reported: str | None = None
-        self.on_notice_shown: Callable[[str, dict[str, int]], None] | None = None
         self.root = RootView(self)
         self.root.add_widget(self.manager)
+        self.notices = NoticeControl(self.root, self.attract, self.time, self.system_fontbook)
+        self.overlay.bind(on_close=lambda *_a: self.dismiss_notice())
+        self.attract.bind(lang=lambda _s, lang: self._follow_loop(lang))
         self.screen = "preparing"
         self.page_id: str | None = None
         self._idle_event: Any = None
-        self._collect = Clock.create_trigger(lambda _dt: collect_garbage(), COLLECT_AFTER_S)
-        self._trim = Clock.create_trigger(lambda _dt: return_free_pages(), TRIM_AFTER_S)
 
     def start(self) -> None:
         """Load the pack and start the idle timer (the kiosk; previews only load)."""
@@ -127,6 +105,25 @@ class KioskUi:
             self._idle_event = None
 
     # --- what is on screen -------------------------------------------------------
+    @property
+    def overlay(self) -> NoticeOverlay:
+        """The urgent notice's overlay (kiosk.ui.notice), above the screens when shown."""
+        return self.notices.overlay
+
+    @property
+    def notice(self) -> Notice | None:
+        """The agent's notice (shown unless expired or dismissed)."""
+        return self.notices.notice
+
+    @property
+    def on_notice_shown(self) -> Callable[[str, dict[str, int]], None] | None:
+        """Called with a notice's id and its missing glyphs when first shown (agent link)."""
+        return self.notices.on_shown
+
+    @on_notice_shown.setter
+    def on_notice_shown(self, hear: Callable[[str, dict[str, int]], None] | None) -> None:
+        self.notices.on_shown = hear
+
     @property
     def theme(self) -> Theme:
         width, height = Window.size
@@ -189,22 +186,11 @@ class KioskUi:
                 log.exception("cannot redraw the previous pack")
             return False
         self.clear_error()
-        self._forget_hidden()
+        self.screens.forget_hidden()
         self.refresh_notice()
         if self.on_pack_shown is not None:
             self.on_pack_shown()
         return True
-
-    def _forget_hidden(self) -> None:
-        """Screens not on display let go of the old pack's fonts (its files may go away);
-        each is drawn afresh from the new pack when it is shown."""
-        for screen in self.manager.screens:
-            if screen is self.manager.current_screen:
-                continue
-            screen.fontbook = None
-            for widget in screen.walk(restrict=True):
-                if isinstance(widget, TokenText):
-                    widget.fontbook = None
 
     def _visible(self) -> list[Any]:
         assert self.pack is not None
@@ -232,22 +218,7 @@ class KioskUi:
         self.screen = name
         if name != "page":
             self.page_id = None
-        previous = self.manager.current_screen
-        self.manager.current = name
-        # The screens draw no background of their own (a full-screen fill is 12 ms per
-        # frame without a GPU): the window clears to the screen's colour, and the old
-        # screen leaves now, not at the next frame, so the two are never drawn together.
-        self.manager.transition.stop()
-        current = self.manager.current_screen
-        if previous is not None and previous is not current:
-            # Stopping the transition skips Kivy's on_leave/on_enter: say it ourselves,
-            # so that a screen left behind stops its timers and lets go of its pictures.
-            previous.dispatch("on_leave")
-            current.dispatch("on_enter")
-        Window.clearcolor = current.background
-        for tidy in (self._collect, self._trim):  # once the traveller pauses a moment
-            tidy.cancel()
-            tidy()
+        self.screens.switch(name)
 
     def capture(self, path: Path, scale: float = 1.0) -> None:
         """What is on screen (notice included) as a PNG at `path`."""
@@ -284,7 +255,7 @@ class KioskUi:
         self.lang = None
         self.large_text = False
         self.history.clear()
-        self._dismissed.clear()
+        self.notices.dismissed.clear()
         if self.pack is None or self.fontbook is None:
             self.preparing.show(self.system_fontbook(), self.theme)
             self._switch("preparing")
@@ -382,66 +353,21 @@ class KioskUi:
         if self.time.mono() - self._last_touch_mono >= self.config.idle_timeout_s:
             self.show_attract()
 
-    # --- urgent notices -------------------------------------------------------
+    # --- urgent notices (kiosk.ui.notice_control) ---------------------------------
     def set_notice(self, notice: Notice | None) -> None:
-        self.notice = notice
+        self.notices.notice = notice
         self.refresh_notice()
 
     def dismiss_notice(self) -> None:
-        if self.notice is not None:
-            self._dismissed.add(self.notice.id)
+        self.notices.dismiss()
         self.refresh_notice()
 
     def refresh_notice(self) -> None:
-        """Show the notice as its reader needs it (kiosk.ui.notice), or hide it
-        (expired, dismissed). Nothing is redrawn while nothing changed."""
-        notice = self.notice
-        if notice is not None and (
-            notice.expires <= self.time.wall() or notice.id in self._dismissed
-        ):
-            notice = None
-        on_loop = self.lang is None and self.screen == "attract" and self.pack is not None
-        theme = self.theme
-        shape = (notice, self.lang, on_loop, self.pack and self.pack.identity, theme)
-        if shape == self._notice_shape:
-            return
-        self._notice_shape = shape
-        shown = False
-        if notice is not None and on_loop:
-            assert self.pack is not None
-            shown = self.overlay.show_all(
-                notice,
-                list(self.pack.manifest.languages),
-                self.attract.lang or None,
-                self.pack,
-                self.fontbook,
-                self.system_fontbook,
-                theme,
-            )
-        elif notice is not None:
-            wanted = [x for x in (self.lang, *FALLBACK_LANGUAGES) if x]
-            shown = self.overlay.show(
-                notice,
-                wanted,
-                self.pack,
-                self.fontbook,
-                self.system_fontbook,
-                theme,
-                chosen=self.lang,
-            )
-        # while the notice's languages take turns, the loop keeps the notice's pace
-        turns = shown and on_loop and not self.overlay.stacked
-        self.attract.line_seconds = reading_seconds(notice) if turns and notice else LINE_SECONDS
-        if shown and self.overlay.parent is None:
-            self.root.add_widget(self.overlay)
-        elif not shown and self.overlay.parent is not None:
-            self.root.remove_widget(self.overlay)
-        if shown and notice is not None and notice.id != self._notice_reported:
-            self._notice_reported = notice.id
-            if self.on_notice_shown is not None:
-                self.on_notice_shown(notice.id, self.overlay.missing_glyphs())
+        """Show the notice for what is on screen now, or hide it; nothing is redrawn
+        while nothing changed."""
+        self.notices.refresh(self.pack, self.fontbook, self.lang, self.screen, self.theme)
 
     def _follow_loop(self, lang: str) -> None:
         """The attract loop moved to `lang`: a notice taking turns moves with it."""
-        if self.overlay.parent is not None and self.lang is None and self.screen == "attract":
-            self.overlay.follow(lang, self.theme)
+        if self.lang is None and self.screen == "attract":
+            self.notices.follow_loop(lang, self.theme)

@@ -61,7 +61,7 @@ def build_source(src: Path, out: Path, more: list[str] | None = None) -> None:
 
 
 @contextmanager
-def _display(width: int, height: int) -> Iterator[bool]:
+def display_for(width: int, height: int) -> Iterator[bool]:
     """A display to draw on; yields True when the window must stay hidden (a desktop)."""
     if has_desktop():
         yield True
@@ -94,7 +94,7 @@ def render(
     with tempfile.TemporaryDirectory(prefix="bgk-preview-") as tmp_name:
         tmp = Path(tmp_name)
         build_source(src, tmp / "pack", build_args)
-        with _display(width, height) as hidden:
+        with display_for(width, height) as hidden:
             setup_kivy(WindowSetup(width, height, hidden=hidden), kivy_home=tmp / "kivy")
             return _draw(tmp, targets, out, size, large_text, single, scroll)
 
@@ -108,6 +108,28 @@ def _draw(
     single: bool,
     scroll: bool,
 ) -> list[Shot]:
+    ui = open_ui(tmp / "ui", size)
+    show_pack(ui, tmp / "pack")
+    assert ui.pack is not None
+    manifest = ui.pack.manifest
+    home_is_page = ui.pack.page(HOME) is not None
+    wanted = targets or [
+        *([] if home_is_page else [(HOME, lang) for lang in manifest.languages]),
+        *[(p.id, lang) for p in manifest.pages for lang in manifest.languages],
+    ]
+    for page_id, lang in wanted:
+        check_target(ui, page_id, lang)
+    if not single:
+        out.mkdir(parents=True, exist_ok=True)
+    shots = []
+    for page_id, lang in wanted:
+        path = out if single else out / f"{page_id}-{lang}.png"
+        shots += shoot(ui, page_id, lang, path, large_text=large_text, scroll=scroll)
+    return shots
+
+
+def open_ui(work_dir: Path, size: tuple[int, int]) -> Any:
+    """The kiosk's UI (no pack yet) in the window, sized `size`: a KioskUi."""
     from kivy.base import EventLoop
     from kivy.core.window import Window
 
@@ -118,47 +140,55 @@ def _draw(
     if Window is None:
         raise PreviewError("no window could be opened for drawing (is Xvfb working?)")
     Window.size = size
-    ui = KioskUi(tmp / "pack", UiConfig(), tmp / "ui")
+    ui = KioskUi(None, UiConfig(), work_dir)
     Window.add_widget(ui.root)
+    return ui
+
+
+def show_pack(ui: Any, pack: Path) -> None:
+    """Load the built pack at `pack` into `ui`; PreviewError if it cannot be shown."""
+    ui.pack_root = pack
     ui.load_now()
-    if ui.pack is None:
+    if ui.pack is None or ui.error:
         raise PreviewError(f"the built pack cannot be shown: {ui.error}")
+
+
+def check_target(ui: Any, page_id: str, lang: str) -> None:
+    """PreviewError unless the pack on `ui` has that page (or home) and language."""
     manifest = ui.pack.manifest
-    home_is_page = ui.pack.page(HOME) is not None
-    wanted = targets or [
-        *([] if home_is_page else [(HOME, lang) for lang in manifest.languages]),
-        *[(p.id, lang) for p in manifest.pages for lang in manifest.languages],
-    ]
-    for page_id, lang in wanted:
-        if ui.pack.page(page_id) is None and page_id != HOME:
-            known = ", ".join([HOME, *(p.id for p in manifest.pages)])
-            raise PreviewError(f"the pack has no page {page_id!r} (it has: {known})")
-        if lang not in manifest.languages:
-            raise PreviewError(
-                f"the pack has no language {lang!r} (it has: {', '.join(manifest.languages)})"
-            )
-    if not single:
-        out.mkdir(parents=True, exist_ok=True)
-    shots = []
-    for page_id, lang in wanted:
-        if page_id == HOME and not home_is_page:
-            ui.preview_home(lang, large_text=large_text)
-        else:
-            ui.preview_page(page_id, lang, large_text=large_text)
-        for _ in range(SETTLE_FRAMES):
-            EventLoop.idle()
-        path = out if single else out / f"{page_id}-{lang}.png"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        ui.capture(path)
-        shots.append(Shot(page_id, lang, path))
-        if scroll and ui.screen == "page":
-            for number, at in enumerate(_screenfuls(ui.page.ids.scroll), start=2):
-                ui.page.ids.scroll.scroll_y = at
-                for _ in range(SETTLE_FRAMES):
-                    EventLoop.idle()
-                further = path.with_name(f"{path.stem}-{number}{path.suffix}")
-                ui.capture(further)
-                shots.append(Shot(page_id, lang, further))
+    if ui.pack.page(page_id) is None and page_id != HOME:
+        known = ", ".join([HOME, *(p.id for p in manifest.pages)])
+        raise PreviewError(f"the pack has no page {page_id!r} (it has: {known})")
+    if lang not in manifest.languages:
+        raise PreviewError(
+            f"the pack has no language {lang!r} (it has: {', '.join(manifest.languages)})"
+        )
+
+
+def shoot(
+    ui: Any, page_id: str, lang: str, path: Path, *, large_text: bool, scroll: bool = False
+) -> list[Shot]:
+    """Draw one page (or home) of the pack on `ui` into the PNG `path` (and, with
+    `scroll`, each further screenful beside it)."""
+    from kivy.base import EventLoop
+
+    if page_id == HOME and ui.pack.page(HOME) is None:
+        ui.preview_home(lang, large_text=large_text)
+    else:
+        ui.preview_page(page_id, lang, large_text=large_text)
+    for _ in range(SETTLE_FRAMES):
+        EventLoop.idle()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ui.capture(path)
+    shots = [Shot(page_id, lang, path)]
+    if scroll and ui.screen == "page":
+        for number, at in enumerate(_screenfuls(ui.page.ids.scroll), start=2):
+            ui.page.ids.scroll.scroll_y = at
+            for _ in range(SETTLE_FRAMES):
+                EventLoop.idle()
+            further = path.with_name(f"{path.stem}-{number}{path.suffix}")
+            ui.capture(further)
+            shots.append(Shot(page_id, lang, further))
     return shots
 
 

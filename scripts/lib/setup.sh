@@ -24,6 +24,7 @@ DEBIAN_PACKAGES=(
   faketime gcc libc6-dev          # scripts/test --faketime: the suite under a shifted clock
                                   # (gcc builds lib/faketime_fix.c, a fix for faketime 0.9.10)
   postgresql                      # the scale-out store: tests (scripts/test starts it), scripts/soak
+  softhsm2                        # a real PKCS#11 token for the hardware-key signer's tests
   iproute2                        # scripts/soak: kiosks in network namespaces
   ffmpeg                          # bgk pack lint/build: video probing (ffprobe) and transcoding
 )

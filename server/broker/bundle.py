@@ -1,4 +1,4 @@
-"""The MQTT part of a kiosk's enrolment bundle (server.broker.enroll.BUNDLE_PARTS;
+"""The MQTT part of a kiosk's enrolment bundle (server.fleet.enroll.BUNDLE_PARTS;
 server/broker/parts.py has the types).
 
     [mqtt] url, ca = "mqtt-ca.crt", username, password, heartbeat_s, keepalive_s,
@@ -17,7 +17,7 @@ from __future__ import annotations
 from server.broker.credentials import issue_kiosk_password, issue_password
 from server.broker.parts import BundleContext, BundleFile, BundlePiece
 from server.broker.pki import ensure_fleet_keys
-from server.fleet.settings import broker_hostnames
+from server.fleet_settings import broker_hostnames
 from server.store import open_store
 
 

@@ -1,4 +1,4 @@
-"""The pieces an enrolment bundle is made of (server/broker/enroll.py puts them
+"""The pieces an enrolment bundle is made of (server/fleet/enroll.py puts them
 together; each part, like server/broker/bundle.py's MQTT part, returns one)."""
 
 from __future__ import annotations

@@ -6,6 +6,11 @@ whenever timestamp.json changes (a publish, or the refresher re-signing) and
 again after every reconnect. `bgk server publish` therefore needs no broker
 connection of its own, and a kiosk that was away finds the retained hint
 when it comes back. Kiosks trust none of it: they sync and TUF decides.
+
+The announcement carries [fleet] announce_jitter_s as `jitter_s`: each kiosk
+syncs after a uniform delay in that window (kiosk.protocol.rollout), so a
+fleet does not reach the server in one second. Changing the setting (and
+restarting the server) announces again with the new window.
 """
 
 from __future__ import annotations
@@ -61,4 +66,4 @@ def read_announce(cfg: ServerConfig) -> Announce | None:
     packs: dict[str, int] = {}
     for offer in offers:
         packs[offer.pack] = max(offer.version, packs.get(offer.pack, 0))
-    return Announce(timestamp_version=timestamp, packs=packs)
+    return Announce(timestamp_version=timestamp, packs=packs, jitter_s=cfg.fleet.announce_jitter_s)

@@ -154,7 +154,7 @@ def _mosquitto(args: argparse.Namespace) -> int:
     from server.broker.conf import BrokerLayout, read_layout
     from server.broker.files import write_broker_files
     from server.broker.pki import ensure_fleet_keys
-    from server.fleet.settings import broker_hostnames
+    from server.fleet_settings import broker_hostnames
 
     cfg, store = open_server(args.data)
     keys = ensure_fleet_keys(cfg.data, broker_hostnames(cfg.mqtt))
@@ -324,7 +324,7 @@ def _check_notice(
 
 
 def _revoke(args: argparse.Namespace) -> int:
-    from server.broker.enroll import revoke_kiosk
+    from server.broker.revoke import revoke_kiosk
     from server.packs.publications import cli_user
 
     cfg, store = open_server(args.data)

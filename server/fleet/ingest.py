@@ -33,8 +33,8 @@ from kiosk.protocol.payloads import (
 )
 from kiosk.protocol.topics import Kind, parse_kiosk_topic
 from server.fleet.bulk import BulkInsert
-from server.fleet.settings import FleetSettings
 from server.fleet.transactions import dialect_insert, rederive, write_transaction
+from server.fleet_settings import FleetSettings
 from server.store import Store
 from server.store.schema import (
     commands,

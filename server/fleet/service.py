@@ -370,7 +370,7 @@ def fleet_service(cfg: ServerConfig, client_index: int = 1) -> FleetService:
     """The main fleet service of `bgk server run` (broker accounts _server-N for the
     control link and _server-(N+1) for the ingest)."""
     from server.broker.pki import ensure_fleet_keys
-    from server.fleet.settings import broker_hostnames
+    from server.fleet_settings import broker_hostnames
     from server.store import open_store
 
     keys = ensure_fleet_keys(cfg.data, broker_hostnames(cfg.mqtt))

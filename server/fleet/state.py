@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from kiosk.common.vietnam import VIETNAM
-from server.fleet.settings import FleetSettings
+from server.fleet_settings import FleetSettings
 
 State = Literal["online", "stale", "offline"]
 ALERT_KINDS = ("offline", "ui_down", "pack_rejected", "disk_low", "temp_high", "clock")

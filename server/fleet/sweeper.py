@@ -12,9 +12,9 @@ from typing import Any
 
 from sqlalchemy import and_, delete, func, select, update
 
-from server.fleet.settings import FleetSettings
 from server.fleet.state import alert_conditions, derive_state
 from server.fleet.transactions import apply_states, dialect_insert, read_facts, write_transaction
+from server.fleet_settings import FleetSettings
 from server.store import Store
 from server.store.schema import (
     alerts,

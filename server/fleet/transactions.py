@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import Connection, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from server.fleet.settings import FleetSettings
 from server.fleet.state import FACT_COLUMNS, Facts, derive_state
+from server.fleet_settings import FleetSettings
 from server.store import Store
 from server.store.schema import kiosk_state, presence
 

@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import select
 
 from kiosk.common.vietnam import local_datetime
-from server.fleet.settings import FleetSettings
 from server.fleet.state import FACT_COLUMNS, Facts, derive_state
+from server.fleet_settings import FleetSettings
 from server.store import Store
 from server.store.schema import alerts, kiosk_state, kiosks
 from server.words import en, vi

@@ -123,6 +123,8 @@ def _restore(args: argparse.Namespace) -> int:
                     "created": result.manifest.created,
                     "versions": {r: list(v) for r, v in result.versions.items()},
                     "broker": result.broker,
+                    "publishers": list(result.publishers) if result.publishers else None,
+                    "stale_events": list(result.stale_events),
                 }
             )
         )
@@ -134,6 +136,15 @@ def _restore(args: argparse.Namespace) -> int:
             print(f"  {role}: version {was} -> {now} (past anything kiosks may trust)")
     if result.broker:
         print(f"  MQTT: {result.broker}")
+    if result.publishers:
+        was, floor = result.publishers
+        print(
+            f"  publishers: version {was}, signed by the publishers: kiosks that saw a later "
+            f"one keep their pack and refuse new metadata until the publishers sign the next "
+            f"version (numbered {floor}): create a signing event now"
+        )
+    for event_id in result.stale_events:
+        print(f"  signing event {event_id} was open: now stale, create a new one")
     print(
         "packs published after the backup are not in it: publish them again; kiosks "
         "enrolled after it must be enrolled again (--replace)"

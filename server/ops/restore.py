@@ -20,6 +20,14 @@
    (server/ops/datamodes.py), and the broker's kiosk list rewritten from the
    restored registry when [mqtt] broker_dir is set.
 
+4. Two-person publishing: `N.publishers.json` carries the publishers'
+   signatures, so the server cannot sign it again. Kiosks that saw a later
+   publishers version refuse the restored metadata (rollback) and keep playing
+   until the publishers sign the next version: the restore makes the next
+   signing event propose a version VERSION_JUMP above the backup's
+   (`signing/publishers-floor.json`) and marks events the backup held open
+   stale (their proposals carry the old numbers).
+
 Packs published after the backup are not in it: kiosks that installed them
 keep playing them (and say "older version offered" until they are published
 again, with their version or a higher one).
@@ -29,6 +37,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import shutil
 import sys
@@ -41,6 +50,7 @@ from typing import IO
 
 from tuf.api.metadata import Metadata, Root, Snapshot, Targets, Timestamp
 
+from kiosk.common.files import atomic_write
 from kiosk.protocol.errors import BgkError, UsageError
 from server.config import SERVER_TOML, ServerConfig, load_server_config
 from server.ops.backup import MANIFEST, NAME, TOP, Manifest
@@ -66,6 +76,10 @@ class RestoreResult:
     #: role -> (version in the backup, version now)
     versions: dict[str, tuple[int, int]]
     broker: str | None
+    #: two-person publishing: (publishers version in the backup, the next event's floor)
+    publishers: tuple[int, int] | None = None
+    #: signing events the backup held open, now stale
+    stale_events: tuple[str, ...] = ()
 
 
 def newest_backup(folder: Path) -> Path:
@@ -220,11 +234,39 @@ def restore_server(
 
     open_store(config.store_url).dispose()  # this version's schema
     versions = _jump_versions(config, None if keep_targets else keys_dir, now)
+    publishers, stale = _publishers_after_restore(config, now)
     for private in (config.keys_dir, config.data / "mqtt"):  # as `bgk server init` made them
         if private.is_dir():
             os.chmod(private, 0o700)
     secure_data_dir(data)
-    return RestoreResult(data, name, manifest, versions, _rewrite_broker(config))
+    return RestoreResult(data, name, manifest, versions, _rewrite_broker(config), publishers, stale)
+
+
+def _publishers_after_restore(
+    config: ServerConfig, now: Callable[[], datetime]
+) -> tuple[tuple[int, int] | None, tuple[str, ...]]:
+    """Two-person publishing: the server cannot re-sign `publishers` (the publishers'
+    signatures), and kiosks may trust a version above the backup's. The next signing
+    event proposes a version VERSION_JUMP above it; events the backup held open were
+    made against the old version: they become stale."""
+    from server.packs import signing_events as events
+    from server.packs.repo import PUBLISHERS
+
+    stale = []
+    for event in events.list_events(config) if events.events_dir(config).is_dir() else []:
+        if event.state == "open":
+            event.state = "stale"
+            event.reason = "restored from a backup: create a new signing event"
+            events.save_event(config, event)
+            stale.append(event.id)
+    versions = TufRepository(config.tuf_dir, config.tuf, {}, now).versions(PUBLISHERS)
+    if not versions:
+        return None, tuple(stale)
+    floor = max(versions[-1] + VERSION_JUMP, events.publishers_floor(config))
+    events.events_dir(config).mkdir(parents=True, exist_ok=True)
+    body = {"publishers": floor, "backup_version": versions[-1]}
+    atomic_write(events.events_dir(config) / events.FLOOR_FILE, json.dumps(body).encode("utf-8"))
+    return (versions[-1], floor), tuple(stale)
 
 
 def _jump_versions(

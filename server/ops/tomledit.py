@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.common.files import atomic_write
+from kiosk.common.tomlconf import toml_value
 from kiosk.protocol.errors import UsageError
 from server.config import SERVER_TOML, load_server_config
 
@@ -43,16 +44,6 @@ def parse_assignment(text: str) -> tuple[str, str, Any]:
         except ValueError:
             value = raw
     return section, key, value
-
-
-def toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    return json.dumps(str(value), ensure_ascii=False)
 
 
 def set_settings(

@@ -38,7 +38,7 @@ from kiosk.protocol.pack import (
     plain_text,
 )
 from kiosk.protocol.ui_strings import UI_STRINGS
-from server.packs import fonts
+from server.packs import fonts, symbols
 from server.packs.errors import OutputError, PackSourceError
 from server.packs.fileio import swap_in_folder
 from server.packs.lint import LintResult, lint_pack
@@ -251,7 +251,7 @@ def _compile(
                 latin = chars
     # symbols for notices typed at run time (arrows, ⚠, ①, emoji): kiosks try
     # these after the script's font and the Latin one
-    files.update(fonts.fallback_fonts(latin, font_cache))
+    files.update(symbols.fallback_fonts(latin, font_cache))
     plain = {
         page.id: {lang: plain_text(titles[lang][page.id]).strip() for lang in src.languages}
         for page in src.pages

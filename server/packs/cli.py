@@ -6,16 +6,25 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from kiosk.common.cli import Registry
+from server.packs.findings import Finding
 
 
 def register(registry: Registry) -> None:
     p = registry.add("pack lint", "check a pack's sources; non-zero exit on errors", _pack_lint)
     p.add_argument("src", type=Path, help="the pack's source folder, e.g. content_packs/lao-bao")
     p.add_argument("--json", action="store_true", help="print findings as JSON")
+    p.add_argument(
+        "--lang",
+        choices=("en", "vi"),
+        default="en",
+        help="language of the sentences (default: en, the lines editors and CI parse; "
+        "vi: the workspace's Vietnamese sentences); the rule and --json stay the same",
+    )
     settings_option(p)
     p = registry.add("pack build", "build a reproducible pack (manifest + blobs)", _pack_build)
     p.add_argument("src", type=Path, help="the pack's source folder")
@@ -58,6 +67,16 @@ def load_settings_option(args: argparse.Namespace) -> Any:
     return None if args.settings is None else load_settings(args.settings)
 
 
+def _sentences(lang: str) -> Callable[[Finding], str]:
+    """English: the finding's own message; Vietnamese: the workspace's sentence."""
+    if lang == "en":
+        return lambda f: f.message
+    from server.words.sentences import finding_text
+    from server.words.vi import VI
+
+    return lambda f: finding_text(VI, f)
+
+
 def _pack_lint(args: argparse.Namespace) -> int:
     from server.packs.lint import lint_pack
     from server.packs.today import vietnam_today
@@ -80,14 +99,21 @@ def _pack_lint(args: argparse.Namespace) -> int:
             )
         )
     else:
+        say = _sentences(args.lang)
         for finding in findings:
             print(
                 f"{args.src / finding.file if finding.file else args.src}"
                 f"{':' + str(finding.line) if finding.line else ''}: "
-                f"{finding.level}: {finding.message} [{finding.rule}]"
+                f"{finding.level}: {say(finding)} [{finding.rule}]"
             )
         summary = f"{errors} error(s), {warnings} warning(s)"
-        print(("ok: " if result.ok else "failed: ") + summary, file=sys.stderr)
+        outcome = "ok: " if result.ok else "failed: "
+        if args.lang == "vi":
+            from server.words.vi import VI
+
+            summary = VI["lint.cli.summary"].format(errors=errors, warnings=warnings)
+            outcome = VI["lint.cli.ok" if result.ok else "lint.cli.failed"] + ": "
+        print(outcome + summary, file=sys.stderr)
     return 0 if result.ok else 1
 
 

@@ -90,11 +90,18 @@ def publishers_targets(repo: TufRepository) -> Targets | None:
     return md.signed
 
 
+def published_packs(targets: Targets) -> list[PackOffer]:
+    """The pack versions one targets metadata offers, in publication order (seq)."""
+    out = [
+        PackOffer.from_target(t.path, t.length, t.hashes, t.unrecognized_fields.get("custom"))
+        for t in targets.targets.values()
+    ]
+    return sorted((p for p in out if p is not None), key=lambda p: p.seq)
+
+
 def published_offers(repo: TufRepository) -> list[PackOffer]:
     """Every published pack version: the legacy ones of top-level targets and those
     of the publishers role, in publication order (seq)."""
-    from server.packs.publish import published_packs
-
     offers = published_packs(repo.targets())
     signed = publishers_targets(repo)
     if signed is not None:

@@ -22,6 +22,7 @@ BgkError (kiosk.protocol.errors)
     │   two-person publishing (deploy/tuf-keys.md), all RequestWrong: the person fixes it
     ├── PassphraseError (server.packs.keyfile)     wrong or missing passphrase for a key
     ├── PersonKeyError (server.packs.persons)      a publisher's key file is not one
+    ├── TokenError (server.packs.tokenkey)         a hardware token, its module, PIN or key
     ├── DelegationError (server.packs.delegation)  a ceremony step that cannot be done
     ├── ReviewError (server.packs.reviews)         a review request or decision that cannot be
     │   │                                          done (the workspace's reviews, issue 13)

@@ -1,8 +1,14 @@
-"""What `bgk pack lint` reports: findings with file, line, rule and a message."""
+"""What `bgk pack lint` reports: findings with file, line, rule and a message.
+
+The message is English (the command line's). For the workspace's pages a
+finding may also carry `key` and `args`: the sentence `lint.msg.<key>` of
+server/words (Vietnamese or English) filled with `args`; without a key the page
+shows the rule's sentence `lint.rule.<rule>` and the English message as detail.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 Level = Literal["error", "warning"]
@@ -15,13 +21,18 @@ class Finding:
     level: Level
     rule: str
     message: str
+    #: the sentence lint.msg.<key> of server/words, and its values ("" = none)
+    key: str = field(default="", compare=False)
+    args: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
         return f"{where}: {self.level}: {self.message} [{self.rule}]"
 
     def as_dict(self) -> dict[str, object]:
-        return asdict(self)
+        out = asdict(self)
+        out["args"] = dict(self.args)
+        return out
 
 
 class Findings:
@@ -38,11 +49,15 @@ class Findings:
             self._seen.add(finding)
             self.items.append(finding)
 
-    def error(self, file: str, line: int, rule: str, message: str) -> None:
-        self.add(Finding(file, line, "error", rule, message))
+    def error(
+        self, file: str, line: int, rule: str, message: str, key: str = "", **args: object
+    ) -> None:
+        self.add(Finding(file, line, "error", rule, message, key, _args(args)))
 
-    def warning(self, file: str, line: int, rule: str, message: str) -> None:
-        self.add(Finding(file, line, "warning", rule, message))
+    def warning(
+        self, file: str, line: int, rule: str, message: str, key: str = "", **args: object
+    ) -> None:
+        self.add(Finding(file, line, "warning", rule, message, key, _args(args)))
 
     def extend(self, other: Findings) -> None:
         for finding in other.items:
@@ -58,3 +73,7 @@ class Findings:
 
     def sorted(self) -> list[Finding]:
         return sorted(self.items)
+
+
+def _args(values: dict[str, object]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((k, str(v)) for k, v in values.items()))

@@ -15,7 +15,8 @@ notices, whose text arrives at run time:
   GB 2312 level 1 (regular face only; bold carries the pack's text only).
 
 Symbols no script font has (arrows, ⚠, ①, emoji) come from the fallback
-chain of server.packs.symbols, subset here too (`fallback_fonts`).
+chain of server.packs.symbols, subset with subset_font here
+(`server.packs.symbols.fallback_fonts`).
 
 Shaping needs more than the text's own characters: HarfBuzz draws Thai and
 Lao SARA AM (ำ, ຳ) as NIKHAHIT + SARA AA, and may decompose other
@@ -263,21 +264,3 @@ def _subset(src: FontSource, wanted: list[int]) -> bytes:
     out = io.BytesIO()
     font.save(out)
     return out.getvalue()
-
-
-def fallback_fonts(latin: Iterable[int], cache_dir: Path | None = None) -> dict[str, bytes]:
-    """The symbol fallback fonts (server.packs.symbols), by path in the pack: each
-    keeps the repertoire's characters that neither the Latin face (`latin`: the
-    characters it keeps) nor a font before it in the chain draws, plus the space
-    and the digits (the base of a keycap 1️⃣ is drawn with its keycap's font)."""
-    from server.packs.symbols import FALLBACK_SOURCES, repertoire
-
-    base = {0x20, *range(0x30, 0x3A)}
-    left = set(repertoire()) - shaping_closure(latin) - base
-    out: dict[str, bytes] = {}
-    for src in FALLBACK_SOURCES:
-        has = coverage_of(src)
-        take = (left & has) | (base & has)
-        left -= has
-        out[src.out_name] = subset_font(src, take, cache_dir)
-    return out

@@ -101,6 +101,9 @@ def lint_pack(
                     page.line_of("valid_until"),
                     "validity",
                     f"page {page.id!r} expired on {page.valid_until}: it will not be shown",
+                    "expired",
+                    page=page.id,
+                    day=page.valid_until.strftime("%d/%m/%Y"),
                 )
     _check_unused_media(result)
     _check_translations(src, findings)
@@ -128,6 +131,7 @@ def _check_translations(src: PackSource, findings: Findings) -> None:
                     src.page_file(page.id, lang), 0, "stale-translation",
                     f"was made from the {record.source} text, the pack's source language is "
                     f"{source}: check it, then `bgk pack translated` records it",
+                    "other-source", made=record.source, source=source,
                 )  # fmt: skip
                 continue
             for change in changes(record, source_text, src.texts.get((page.id, lang))):
@@ -136,7 +140,22 @@ def _check_translations(src: PackSource, findings: Findings) -> None:
                     change.target.line if change.target else 0,
                     "stale-translation",
                     stale_message(change, src.page_file(page.id, source)),
+                    stale_key(change),
+                    **stale_args(change),
                 )
+
+
+def stale_key(change: Change) -> str:
+    """The workspace's sentence for a stale paragraph (server/words lint.msg.*)."""
+    if change.source is None:
+        return "para-removed"
+    return "para-changed" if change.kind == "changed" else "para-new"
+
+
+def stale_args(change: Change) -> dict[str, object]:
+    if change.source is None:
+        return {"n": change.target.number if change.target else "?"}
+    return {"n": change.source.number}
 
 
 def stale_message(change: Change, source_file: str) -> str:
@@ -162,6 +181,8 @@ def _check_links(result: LintResult) -> None:
                     line,
                     "broken-link",
                     f"link to page {target!r}, which the pack does not have",
+                    "no-page",
+                    page=target,
                 )
 
 
@@ -266,10 +287,18 @@ def _check_glyphs(result: LintResult) -> None:
                         number,
                         "glyph",
                         f"{_describe(ch)} is {script} text, which a {lang} page cannot draw",
+                        "other-script",
+                        char=ch,
+                        lang=lang,
                     )
                 elif ord(ch) not in cov:
                     result.findings.error(
-                        rel, number, "glyph", f"the {script} font cannot draw {_describe(ch)}"
+                        rel,
+                        number,
+                        "glyph",
+                        f"the {script} font cannot draw {_describe(ch)}",
+                        "no-glyph",
+                        char=ch,
                     )
 
     for (page_id, lang), text in sorted(result.filled.items()):

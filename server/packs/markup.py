@@ -100,13 +100,15 @@ def parse_page(
             continue
         line = raw.rstrip()
         if "\t" in line:
-            findings.warning(file, number, "markup", "tab character: use spaces")
+            findings.warning(file, number, "markup", "tab character: use spaces", "tab")
             line = line.replace("\t", " ")
         stripped = line.strip()
         if number == 1:
             match = HEADING.match(stripped)
             if not match or len(match.group(1)) != 1 or not match.group(2).strip():
-                findings.error(file, 1, "markup", "the first line must be the title: '# Title'")
+                findings.error(
+                    file, 1, "markup", "the first line must be the title: '# Title'", "title"
+                )
             else:
                 page.title = _inline(match.group(2).strip(), file, _at(1), findings, page)
                 continue
@@ -119,11 +121,17 @@ def parse_page(
             level = len(heading.group(1))
             if level == 1:
                 findings.error(
-                    file, number, "markup", "only the first line is a '# ' title; use '## '"
+                    file,
+                    number,
+                    "markup",
+                    "only the first line is a '# ' title; use '## '",
+                    "one-title",
                 )
                 level = 2
             elif level > 3:
-                findings.error(file, number, "markup", "headings go down to '### ' only")
+                findings.error(
+                    file, number, "markup", "headings go down to '### ' only", "deep-heading"
+                )
                 level = 3
             spans = _inline(heading.group(2).strip(), file, _at(number), findings, page)
             page.blocks.append(HeadingNode(level, spans, number))
@@ -133,7 +141,11 @@ def parse_page(
             flush()
             if not image:
                 findings.error(
-                    file, number, "markup", "a picture is written ![caption](media/file.png)"
+                    file,
+                    number,
+                    "markup",
+                    "a picture is written ![caption](media/file.png)",
+                    "picture-form",
                 )
                 continue
             caption = _inline(image.group(1).strip(), file, _at(number), findings, page)
@@ -143,7 +155,7 @@ def parse_page(
         if stripped.startswith(("- ", "* ", "+ ")) or ORDERED.match(stripped):
             is_ordered = ORDERED.match(stripped) is not None
             if stripped.startswith(("* ", "+ ")):
-                findings.error(file, number, "markup", "list items start with '- '")
+                findings.error(file, number, "markup", "list items start with '- '", "list-item")
             if para:
                 flush()
             if items and is_ordered != ordered:
@@ -158,6 +170,7 @@ def parse_page(
                 number,
                 "markup",
                 "tables, code, quotes, HTML and indented blocks are not supported",
+                "block-kind",
             )
             continue
         if items:
@@ -207,7 +220,9 @@ def _inline(
     """Parse **bold**, [text](page:id) and backslash escapes into spans."""
     match = HTML_TAG.search(text)
     if match:
-        findings.error(file, line_at(match.start()), "markup", "HTML is not allowed in page text")
+        findings.error(
+            file, line_at(match.start()), "markup", "HTML is not allowed in page text", "html"
+        )
     spans: list[Span] = []
     buf: list[str] = []
     bold_from: int | None = None  # where the open '**' is, when bold
@@ -219,8 +234,8 @@ def _inline(
             spans.append(Span("".join(buf), bold_from is not None, None))
             buf.clear()
 
-    def error(message: str) -> None:
-        findings.error(file, line_at(i), "markup", message)
+    def error(message: str, key: str = "", **args: object) -> None:
+        findings.error(file, line_at(i), "markup", message, key, **args)
 
     while i < len(text):
         ch = text[i]
@@ -232,21 +247,23 @@ def _inline(
             bold_from = i if bold_from is None else None
             i += 2
         elif ch == "*":
-            error("single '*' (italics) is not supported; write \\* for a star")
+            error("single '*' (italics) is not supported; write \\* for a star", "italics")
             i += 1
         elif ch == "`":
-            error("code (`) is not supported")
+            error("code (`) is not supported", "code")
             i += 1
         elif text.startswith("![", i):
-            error("pictures go on a line of their own")
+            error("pictures go on a line of their own", "picture-inline")
             i += 1
         elif ch == "[" and in_link:
-            error("a link cannot contain another link")
+            error("a link cannot contain another link", "nested-link")
             i += 1
         elif ch == "[":
             close = _find_link_end(text, i, pairs)
             if close is None:
-                error("'[' without a matching '](page:id)': write \\[ for a bracket")
+                error(
+                    "'[' without a matching '](page:id)': write \\[ for a bracket", "open-bracket"
+                )
                 i += 1
                 continue
             label_end, target, after = close
@@ -255,7 +272,9 @@ def _inline(
             if target_id is None:
                 error(
                     f"link target {target!r} is not a page of the pack: write (page:<id>); "
-                    "web addresses go as plain text"
+                    "web addresses go as plain text",
+                    "link-target",
+                    target=target,
                 )
             else:
                 page.links.append((target_id, line_at(i)))
@@ -273,14 +292,14 @@ def _inline(
             spans.extend(Span(span.text, span.bold or bold, target_id) for span in label)
             i = after
         elif ch == "]":
-            error("']' without '[': write \\] for a bracket")
+            error("']' without '[': write \\] for a bracket", "close-bracket")
             i += 1
         else:
             buf.append(ch)
             i += 1
     emit()
     if bold_from is not None:
-        findings.error(file, line_at(bold_from), "markup", "'**' is not closed")
+        findings.error(file, line_at(bold_from), "markup", "'**' is not closed", "bold-open")
     return tuple(_merge(spans))
 
 

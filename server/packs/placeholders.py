@@ -100,6 +100,9 @@ def fill_lines(
                     "placeholder",
                     f"unknown placeholder {{{{{name}}}}}: use one of "
                     + ", ".join(f"{{{{{k}}}}}" for k in PLACEHOLDERS),
+                    "unknown-placeholder",
+                    name=name,
+                    known=", ".join(f"{{{{{k}}}}}" for k in PLACEHOLDERS),
                 )
                 return match.group(0)
             if name.startswith("publisher.") and fill.publisher is None:
@@ -124,6 +127,7 @@ def fill_lines(
                 number,
                 "placeholder",
                 "'{{' without a matching '}}': write {{name}}, or \\{ for a brace",
+                "open-brace",
             )
         if empty:
             names = ", ".join(f"{{{{{n}}}}}" for n in empty)

@@ -22,13 +22,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from tuf.api.metadata import TargetFile, Targets
+from tuf.api.metadata import TargetFile
 
 from kiosk.common.files import atomic_write, fsync_dir
 from kiosk.protocol.delivery import AUDIENCE_ALL, PackOffer, target_path
 from kiosk.protocol.errors import ProtocolError, UsageError
 from kiosk.protocol.pack import BLOB_DIR, MANIFEST_NAME, Manifest, parse_manifest
 from server.errors import RequestWrong
+from server.packs.delegation import delegated, published_offers
 from server.packs.errors import PackError
 from server.packs.fileio import copy_verified, locked
 from server.packs.repo import TufRepository, iso
@@ -82,14 +83,6 @@ def target_file_path(tuf_dir: Path, path: str, sha256: str) -> Path:
     return tuf_dir / "targets" / folder / f"{sha256}.{base}"
 
 
-def published_packs(targets: Targets) -> list[PackOffer]:
-    out = [
-        PackOffer.from_target(t.path, t.length, t.hashes, t.unrecognized_fields.get("custom"))
-        for t in targets.targets.values()
-    ]
-    return sorted((p for p in out if p is not None), key=lambda p: p.seq)
-
-
 def read_built_pack(pack_dir: Path) -> tuple[bytes, Manifest]:
     try:
         data = (pack_dir / MANIFEST_NAME).read_bytes()
@@ -134,8 +127,6 @@ def publish_pack(
     to: Iterable[str],
     now: Callable[[], datetime],
 ) -> PublishResult:
-    from server.packs.delegation import delegated, published_offers
-
     audience = check_audience(to)
     data, manifest = read_built_pack(pack_dir)
     sha = hashlib.sha256(data).hexdigest()
@@ -225,8 +216,6 @@ def published_page_titles(repo: TufRepository) -> dict[str, dict[str, str]]:
     """Page id -> title per language, from the manifests of the published packs
     (the newest publication wins where two packs share a page id): the labels
     of the reports' "most viewed pages"."""
-    from server.packs.delegation import published_offers
-
     titles: dict[str, dict[str, str]] = {}
     for offer in reversed(published_offers(repo)):
         try:

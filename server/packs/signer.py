@@ -11,8 +11,8 @@ The signer trusts only this tool and their key (tuf-on-ci's rule):
 3. check the metadata changes nothing else than that pack (older versions of
    the same pack it covers may go) and show what is signed: pack, version,
    audience, pages changed per language, who asked and approved;
-4. open the personal key with its passphrase, sign the metadata's canonical
-   bytes, upload the signature.
+4. open the personal key with its passphrase (or the hardware token with its
+   PIN: tokenkey.py), sign the metadata's canonical bytes, upload the signature.
 """
 
 from __future__ import annotations
@@ -26,14 +26,13 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from securesystemslib.signer import Signer
 from tuf.api.metadata import Metadata, Targets
 
 from kiosk.protocol.delivery import PackOffer
 from kiosk.protocol.pack import Manifest, parse_manifest
 from server.errors import RequestWrong
 from server.packs.errors import PackError
-from server.packs.keyfile import Passphrases
-from server.packs.persons import load_person_signer
 from server.packs.signing_events import extract_source
 
 
@@ -190,8 +189,7 @@ def summary(fetched: Fetched, offer: PackOffer, manifest_bytes: bytes) -> str:
 def sign_event(
     client: Client,
     event_id: str,
-    key_file: Path,
-    passphrases: Passphrases,
+    open_signer: Callable[[], Signer],
     *,
     confirm: Callable[[str], bool],
     say: Callable[[str], None],
@@ -209,7 +207,7 @@ def sign_event(
     say(summary(fetched, offer, manifest_bytes))
     if not confirm("sign this?"):
         raise SignRefused("not signed (you said no)")
-    signer = load_person_signer(key_file, passphrases)
+    signer = open_signer()  # the key file's passphrase or the token's PIN is asked now
     md: Metadata[Targets] = Metadata.from_bytes(fetched.metadata)
     signature = signer.sign(md.signed_bytes)
     return client.upload(event_id, signature.keyid, signature.signature)

@@ -4,6 +4,7 @@ bgk server delegate --publisher A.pub.json --publisher B.pub.json [--threshold 2
 bgk keys person add NAME PUBKEY | remove NAME      (offline targets ceremonies)
 bgk server signing create SRC --to GATE | list     (on the server)
 bgk sign EVENT --server URL --key NAME.pem         (each publisher, own machine)
+bgk sign EVENT --server URL --pkcs11-module LIB --token-label LABEL   (a key on a token)
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 from kiosk.common.cli import Registry
 from kiosk.protocol.errors import UsageError
+from server.packs.key_cli import token_key, token_options
 
 
 def _data(p: argparse.ArgumentParser) -> None:
@@ -101,8 +103,11 @@ def register(registry: Registry) -> None:
         type=Path,
         help="file holding your API token (default: $BGK_TOKEN)",
     )
-    p.add_argument("--key", type=Path, required=True, help="your personal key (NAME.pem)")
+    p.add_argument(
+        "--key", type=Path, help="your personal key (NAME.pem), or a token: --pkcs11-module"
+    )
     p.add_argument("--passphrase-file", type=Path, help="default: asked")
+    token_options(p)
     p.add_argument("--yes", action="store_true", help="do not ask before signing")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
@@ -224,10 +229,28 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _open_signer(args: argparse.Namespace) -> Any:
+    """What opens the signing key once the pack is checked: the key file, or the token."""
+    on_token = token_key(args)
+    if (on_token is None) == (args.key is None):
+        raise UsageError(
+            "say which key signs: --key NAME.pem, or a hardware token with --pkcs11-module "
+            "LIB.so --token-label LABEL (not both)"
+        )
+    if on_token is not None:
+        from server.packs.tokenkey import Pins, token_signer
+
+        return lambda: token_signer(on_token, Pins(args.pin_file))
+    from server.packs.persons import load_person_signer
+
+    return lambda: load_person_signer(args.key, _passphrases(args))
+
+
 def _sign(args: argparse.Namespace) -> int:
     from server.packs.fonts import default_cache_dir
     from server.packs.signer import Client, sign_event
 
+    open_signer = _open_signer(args)
     if args.token_file is not None:
         token = args.token_file.read_text(encoding="utf-8").strip()
     else:
@@ -246,7 +269,7 @@ def _sign(args: argparse.Namespace) -> int:
         print(text, file=sys.stderr if args.json else sys.stdout)
 
     result = sign_event(
-        Client(args.server, token), args.event, args.key, _passphrases(args),
+        Client(args.server, token), args.event, open_signer,
         confirm=confirm, say=say, font_cache=default_cache_dir(),
     )  # fmt: skip
     if args.json:

@@ -61,6 +61,9 @@ from server.packs.repo import PUBLISHERS, TufRepository, iso
 from server.packs.signing import open_repository
 
 EVENTS_DIR: Final = "signing"
+#: in the events folder: the lowest publishers version the next event may propose
+#: (written by `bgk server restore`: kiosks may trust versions the backup never saw)
+FLOOR_FILE: Final = "publishers-floor.json"
 #: validity of the publishers metadata the publishers sign
 PUBLISHERS_DAYS: Final = 365
 
@@ -185,13 +188,19 @@ def extract_source(data: bytes, dest: Path) -> Path:
     return dest
 
 
+def publishers_floor(config: ServerConfig) -> int:
+    path = events_dir(config) / FLOOR_FILE
+    return int(json.loads(path.read_text(encoding="utf-8"))["publishers"]) if path.exists() else 0
+
+
 def _next_publishers(
-    repo: TufRepository, offer: PackOffer, manifest_bytes: bytes, now: datetime
+    repo: TufRepository, offer: PackOffer, manifest_bytes: bytes, now: datetime, floor: int = 0
 ) -> tuple[bytes, int]:
     """The proposed publishers metadata (unsigned bytes) and the version it replaces."""
     current = publishers_targets(repo)
     base = current.version if current is not None else 0
-    targets = Targets(version=base + 1, expires=now + timedelta(days=PUBLISHERS_DAYS))
+    version = max(base + 1, floor)
+    targets = Targets(version=version, expires=now + timedelta(days=PUBLISHERS_DAYS))
     if current is not None:
         targets.targets = dict(current.targets)
     for path, entry in list(targets.targets.items()):
@@ -226,9 +235,8 @@ def create_signing_event(
     """Freeze the sources, build, and propose the publishers metadata to sign. A review
     (server/workspace/review_decide.py) names its event and passes the edition day its
     own build used, so that this build is byte for byte the one that was reviewed."""
-    from server.datadir import publisher_tables
     from server.packs.build import build_pack
-    from server.publisher import load_settings
+    from server.publisher import load_settings, publisher_tables
 
     audience = check_audience(to)
     repo = open_repository(config, now=now)
@@ -269,7 +277,7 @@ def create_signing_event(
                 seq=max((p.seq for p in offers), default=0) + 1, sha256=sha,
                 length=len(data), published=iso(when),
             )  # fmt: skip
-            proposal, base = _next_publishers(repo, offer, data, when)
+            proposal, base = _next_publishers(repo, offer, data, when, publishers_floor(config))
         atomic_write(folder / f"{PUBLISHERS}.json", proposal)
         event = SigningEvent(
             event_id, manifest.id, manifest.version, audience, edition.isoformat(),

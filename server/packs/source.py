@@ -151,6 +151,9 @@ def load_source(root: Path, findings: Findings) -> PackSource:
                     0,
                     "missing-translation",
                     f"page {page.id!r} has no {lang} text: write {rel}",
+                    "no-text",
+                    page=page.id,
+                    lang=lang,
                 )
                 continue
             path = safe_file(root, rel, findings, rel, 0)
@@ -335,6 +338,9 @@ def _read_pages(src: PackSource, raw: dict[str, Any], lines: TomlLines, findings
                 page.line_of("parent"),
                 "broken-link",
                 f"page {page.id!r}: parent {page.parent!r} is not a page of the pack",
+                "no-parent",
+                page=page.id,
+                parent=page.parent,
             )
             page.parent = None
     for page in src.pages:

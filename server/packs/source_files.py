@@ -110,7 +110,7 @@ def read_text(path: Path, rel: str, findings: Findings) -> str | None:
     for number, line in enumerate(text.split("\n"), start=1):
         if unicodedata.normalize("NFC", line) != line:
             findings.error(
-                rel, number, "nfc", "text is not Unicode NFC: retype or normalise this line"
+                rel, number, "nfc", "text is not Unicode NFC: retype or normalise this line", "nfc"
             )
     return text
 

@@ -29,10 +29,12 @@ Debian: fonts-noto-core (Noto), fonts-symbola (Symbola).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cache
+from pathlib import Path
 
 from kiosk.protocol.glyphs import FALLBACK_FONT_DIR
-from server.packs.fonts import FontSource
+from server.packs.fonts import FontSource, coverage_of, shaping_closure, subset_font
 
 
 def _fallback(order: int, name: str, files: tuple[str, ...], package: str) -> FontSource:
@@ -104,3 +106,19 @@ def repertoire() -> frozenset[int]:
     chars.update(range(0x30, 0x3A))  # digits: the base of a keycap 1️⃣ is drawn with it
     chars.add(0x20)  # every font keeps a space
     return frozenset(chars)
+
+
+def fallback_fonts(latin: Iterable[int], cache_dir: Path | None = None) -> dict[str, bytes]:
+    """The symbol fallback fonts, by path in the pack, subset by server.packs.fonts:
+    each keeps the repertoire's characters that neither the Latin face (`latin`: the
+    characters it keeps) nor a font before it in the chain draws, plus the space
+    and the digits (the base of a keycap 1️⃣ is drawn with its keycap's font)."""
+    base = {0x20, *range(0x30, 0x3A)}
+    left = set(repertoire()) - shaping_closure(latin) - base
+    out: dict[str, bytes] = {}
+    for src in FALLBACK_SOURCES:
+        has = coverage_of(src)
+        take = (left & has) | (base & has)
+        left -= has
+        out[src.out_name] = subset_font(src, take, cache_dir)
+    return out

@@ -93,20 +93,39 @@ def notice_args(text: dict[str, str], minutes: float, now: float, level: str) ->
     }
 
 
+def _active_kiosks(store: Store) -> list[Any]:
+    with store.engine.connect() as conn:
+        return list(
+            conn.execute(
+                select(kiosks.c.id, kiosks.c.gate, kiosks.c.groups)
+                .where(kiosks.c.revoked_at.is_(None))
+                .order_by(kiosks.c.id)
+            ).all()
+        )
+
+
 def notice_audience(store: Store, to: list[str]) -> list[str]:
     """Active kiosks at the gates or in the groups named (or all)."""
     if not to:
         raise UsageError("say where the notice goes: a gate, a group, or all")
-    with store.engine.connect() as conn:
-        rows = conn.execute(
-            select(kiosks.c.id, kiosks.c.gate, kiosks.c.groups)
-            .where(kiosks.c.revoked_at.is_(None))
-            .order_by(kiosks.c.id)
-        ).all()
     wanted = set(to)
     return [
-        r.id for r in rows if "all" in wanted or r.gate in wanted or wanted & set(r.groups or [])
+        r.id
+        for r in _active_kiosks(store)
+        if "all" in wanted or r.gate in wanted or wanted & set(r.groups or [])
     ]
+
+
+def reaches_every_gate(store: Store, to: list[str]) -> bool:
+    """`all`, or gates and groups that together reach every gate of a fleet of several
+    gates (naming each gate is still a notice to every gate)."""
+    if "all" in to:
+        return True
+    rows = _active_kiosks(store)
+    gates = {r.gate for r in rows}
+    wanted = set(to)
+    reached = {r.gate for r in rows if r.gate in wanted or wanted & set(r.groups or [])}
+    return len(gates) > 1 and reached == gates
 
 
 def send_notice(
@@ -125,9 +144,10 @@ def send_notice(
     draw every character (server.fleet.notice_check); NoticeGlyphsMissing names the
     characters otherwise, unless `send_anyway` (then each command records them)."""
     args = notice_args(text, minutes, now, level)
-    if "all" in to and minutes > ONE_PERSON_ALL_GATES_MINUTES:
+    if minutes > ONE_PERSON_ALL_GATES_MINUTES and reaches_every_gate(store, to):
         raise UsageError(
-            f"a notice to every gate may last at most {ONE_PERSON_ALL_GATES_MINUTES // 60} hours "
+            f"a notice to every gate (all, or gates and groups reaching all of them) may last "
+            f"at most {ONE_PERSON_ALL_GATES_MINUTES // 60} hours "
             "when one person sends it; longer needs two people: publish it in a pack (signing "
             "event), or send it to the gates concerned"
         )

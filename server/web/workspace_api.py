@@ -33,7 +33,7 @@ from server.workspace.drafts import (
     check_path,
 )
 from server.workspace.grid import mark_done
-from server.workspace.uploads import accept_picture, too_big
+from server.workspace.uploads import MAX_MB, UploadRefused, accept_picture, too_big
 
 Rev = Annotated[str | None, Query(max_length=40)]
 
@@ -84,14 +84,22 @@ def today_of(request: Request) -> dt.date:
 
 
 def _refusal(exc: DraftError) -> JSONResponse:
+    """The refusal's English sentence (`error`), and its `code` and `args` for the
+    editor's words (server/words: ws.err.<code>; pages say it in the person's language)."""
     if isinstance(exc, Conflict):
-        body: dict[str, Any] = {"error": str(exc), "head": exc.head, "paths": exc.paths}
+        body: dict[str, Any] = {"error": str(exc), "head": exc.head, "paths": exc.paths,
+                                "code": "conflict", "args": {"paths": ", ".join(exc.paths)}}  # fmt: skip
         return JSONResponse(body, status_code=409)
     if isinstance(exc, LintRefused):
         findings = [f.as_dict() for f in exc.findings]
-        return JSONResponse({"error": str(exc), "findings": findings}, status_code=422)
+        n = sum(1 for f in exc.findings if f.level == "error")
+        return JSONResponse({"error": str(exc), "findings": findings, "code": "lint-refused",
+                             "args": {"n": n}}, status_code=422)  # fmt: skip
     status = 404 if isinstance(exc, NoSuchPack | NoSuchVersion) else 400
-    return JSONResponse({"error": str(exc)}, status_code=status)
+    body = {"error": str(exc)}
+    if isinstance(exc, UploadRefused):
+        body |= {"code": exc.code, "args": exc.args_}
+    return JSONResponse(body, status_code=status)
 
 
 def workspace_api() -> APIRouter:
@@ -215,12 +223,14 @@ def workspace_api() -> APIRouter:
     ) -> Any:  # fmt: skip
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > MAX_FILE_BYTES:
-            return JSONResponse({"error": too_big(int(declared))}, status_code=413)
+            return JSONResponse({"error": too_big(int(declared)), "code": "upload-too-big",
+                                 "args": {"most": MAX_MB}}, status_code=413)  # fmt: skip
         data = bytearray()
         async for chunk in request.stream():  # counted as it comes: never held whole
             data += chunk
             if len(data) > MAX_FILE_BYTES:
-                return JSONResponse({"error": too_big()}, status_code=413)
+                return JSONResponse({"error": too_big(), "code": "upload-too-big",
+                                     "args": {"most": MAX_MB}}, status_code=413)  # fmt: skip
         try:
             path = await run_in_threadpool(accept_picture, name, bytes(data))
             version = await run_in_threadpool(

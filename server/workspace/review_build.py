@@ -29,7 +29,7 @@ from server.packs import reviews
 from server.packs.fonts import default_cache_dir
 from server.packs.lint import lint_pack
 from server.packs.publish import check_audience
-from server.publisher import Settings, load_settings
+from server.publisher import Settings, load_settings, publisher_tables
 from server.store import Store
 from server.workspace.drafts import DraftStore
 from server.workspace.freeze import build_version
@@ -53,8 +53,6 @@ def request(
 
 def server_settings(config: ServerConfig, folder: Path) -> Settings:
     """The [publisher] and [site] the server builds with, written beside the build."""
-    from server.datadir import publisher_tables
-
     text = publisher_tables(config.publisher, config.site_url)
     atomic_write(folder / "settings.toml", text.encode("utf-8"))
     return load_settings(folder / "settings.toml")

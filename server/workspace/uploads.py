@@ -9,15 +9,36 @@ import re
 import tempfile
 from pathlib import Path
 
-from server.packs.media import MAX_FILE_BYTES, MediaProblem, check_image, prepare_image
+from PIL import Image
+
+from server.packs.media import (
+    MAX_FILE_BYTES,
+    MAX_PIXELS,
+    MIN_SIDE,
+    MediaProblem,
+    check_image,
+    prepare_image,
+)
 from server.workspace.drafts import DraftError
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,80}\.(png|jpg|jpeg)$")
 _SUFFIX = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG"}
+MAX_MB = MAX_FILE_BYTES // 1024 // 1024
 
 
 class UploadRefused(DraftError):
-    pass
+    """A picture refused; `code` and `args` name the editor's sentence
+    (server/words: ws.err.<code>), the message is the English one."""
+
+    def __init__(self, message: str, code: str, **args: object) -> None:
+        super().__init__(message)
+        self.code = code
+        self.args_ = {k: str(v) for k, v in args.items()}
+
+
+#: what sniff() says, as the words' kind (ws.err.kind.<kind>)
+KINDS = {"HTML or XML text": "html", "a GIF picture": "gif", "a WebP picture": "webp",
+         "a PDF document": "pdf", "not a picture": "other"}  # fmt: skip
 
 
 def sniff(head: bytes) -> str:
@@ -43,7 +64,9 @@ def picture_name(name: str) -> str:
     if not _NAME.match(clean):
         raise UploadRefused(
             f"{name!r}: name a picture with lowercase letters, digits, '-', '_' and end it "
-            ".png or .jpg"
+            ".png or .jpg",
+            "upload-name",
+            name=name,
         )
     return clean
 
@@ -52,15 +75,25 @@ def accept_picture(name: str, data: bytes) -> str:
     """The path media/<name> the picture is saved under; UploadRefused says why not."""
     clean = picture_name(name)
     if len(data) > MAX_FILE_BYTES:
-        raise UploadRefused(too_big(len(data)))
+        raise UploadRefused(too_big(len(data)), "upload-too-big", most=MAX_MB)
     found = sniff(data[:1024])
     wanted = _SUFFIX[clean.rsplit(".", 1)[1]]
     if found not in ("PNG", "JPEG"):
-        raise UploadRefused(f"{name} is {found}, not a PNG or JPEG picture: nothing was saved")
+        raise UploadRefused(
+            f"{name} is {found}, not a PNG or JPEG picture: nothing was saved",
+            "upload-not-picture",
+            name=name,
+            kind=KINDS.get(found, "other"),
+        )
     if found != wanted:
         right = clean.rsplit(".", 1)[0] + (".png" if found == "PNG" else ".jpg")
         raise UploadRefused(
-            f"{name} is a {found} picture but its name says {wanted}: rename it {right}"
+            f"{name} is a {found} picture but its name says {wanted}: rename it {right}",
+            "upload-wrong-name",
+            name=name,
+            found=found,
+            wanted=wanted,
+            right=right,
         )
     with tempfile.TemporaryDirectory(prefix="bgk-upload-") as tmp:
         path = Path(tmp) / clean
@@ -69,8 +102,25 @@ def accept_picture(name: str, data: bytes) -> str:
             check_image(path)  # size, pixel count (decompression bombs), from the header
             prepare_image(path)  # and the whole picture decodes
         except MediaProblem as exc:
-            raise UploadRefused(f"{name} {exc}: nothing was saved") from None
+            code, args = _media_words(path)
+            raise UploadRefused(
+                f"{name} {exc}: nothing was saved", code, name=name, **args
+            ) from None
     return f"media/{clean}"
+
+
+def _media_words(path: Path) -> tuple[str, dict[str, object]]:
+    """Which of lint's picture limits `path` breaks, as the editor's sentence."""
+    try:
+        with Image.open(path) as img:
+            width, height = img.size
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return "upload-pixels", {"most": MAX_PIXELS // 1_000_000}
+    if width * height > MAX_PIXELS:
+        return "upload-pixels", {"most": MAX_PIXELS // 1_000_000}
+    if min(width, height) < MIN_SIDE:
+        return "upload-small", {"least": MIN_SIDE}
+    return "upload-unreadable", {}
 
 
 def too_big(size: int | None = None) -> str:

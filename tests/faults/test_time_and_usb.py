@@ -47,9 +47,9 @@ from kiosk.agent.layout import SyncLock
 from kiosk.agent.sync import Deps, Syncer
 from kiosk.config import load_config
 from kiosk.protocol.delivery import EXPORT_FIELD
-from server.broker.enroll import enroll_kiosk
 from server.config import ServerConfig
 from server.datadir import init_data_dir
+from server.fleet.enroll import enroll_kiosk
 from server.packs.export import export_pack
 from server.packs.keys import init_keyset
 from server.packs.publish import publish_pack

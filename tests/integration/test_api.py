@@ -185,7 +185,11 @@ def test_a_notice_goes_to_every_kiosk_of_its_audience(site: Site) -> None:
     long = {**body, "to": ["all"], "minutes": 6 * 60 + 1}
     r = site.client("publisher").post("/api/v1/notices", json=long)
     assert r.status_code == 400 and "needs two people" in r.json()["error"]
-    r = site.client("publisher").post("/api/v1/notices", json={**long, "to": ["north"]})
+    # naming every gate, or a group that spans them (north: lao-bao and cha-lo), is every gate
+    for every in (["lao-bao", "cha-lo"], ["north"], ["lao-bao", "north"]):
+        r = site.client("publisher").post("/api/v1/notices", json={**long, "to": every})
+        assert r.status_code == 400 and "needs two people" in r.json()["error"], every
+    r = site.client("publisher").post("/api/v1/notices", json={**long, "to": ["lao-bao"]})
     assert r.status_code == 202, r.text
     with site.store.engine.connect() as conn:
         sent = conn.execute(

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from deliverykit import AppServer, free_port, installed
 
-from server.broker.enroll import enroll_kiosk
 from server.config import load_server_config
+from server.fleet.enroll import enroll_kiosk
 from server.ops.backup import tuf_versions
 from server.ops.restore import VERSION_JUMP
 

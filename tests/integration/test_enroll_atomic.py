@@ -27,10 +27,10 @@ from fleetkit import login_code, wait_for
 from opskit import bgk_as, ensure_service_user, give, open_folder
 
 from server.broker.credentials import Identity
-from server.broker.enroll import enroll_kiosk
 from server.broker.local import free_port, mosquitto_binary
 from server.broker.registry import KioskRegistry
 from server.config import load_server_config
+from server.fleet.enroll import enroll_kiosk
 from server.store import open_store
 
 BGK = [sys.executable, "-m", "kiosk.cli"]

@@ -12,9 +12,9 @@ from sqlalchemy import func, insert, select
 from kiosk.protocol.payloads import CommandAck, Event, Heartbeat, PackRef, Status, UiState
 from server.broker.registry import KioskRegistry
 from server.fleet.ingest import IngestWriter, Raw
-from server.fleet.settings import FleetSettings
 from server.fleet.sweeper import Sweeper
 from server.fleet.view import fleet_view, render_table
+from server.fleet_settings import FleetSettings
 from server.store import Store
 from server.store.schema import alerts, commands, heartbeats, kiosk_events, presence
 

@@ -57,6 +57,7 @@ class Kiosk:
         self.link: FleetLink | None = None
 
     def start(self) -> FleetLink:
+        self.syncs.clear()  # (a sync from before the restart must not pass for the new one's)
         self.link = FleetLink(
             self.cfg,
             facts=facts,

@@ -13,8 +13,8 @@ from sqlalchemy import select
 from kiosk.protocol.payloads import Event, Heartbeat, PackRef, Status, UiState
 from server.broker.registry import KioskRegistry
 from server.fleet.ingest import IngestWriter, Raw
-from server.fleet.settings import FleetSettings
 from server.fleet.sweeper import Sweeper
+from server.fleet_settings import FleetSettings
 from server.reports.period import month_period, year_period
 from server.reports.report import build_report
 from server.store import Store

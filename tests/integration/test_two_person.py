@@ -6,6 +6,7 @@ running `bgk server run`:
 * two publishers sign with `bgk sign` -> the server publishes, the kiosk installs;
 * one signature -> nothing is published; a second signature by the same key is
   refused (a key counts once); a key that is not a publisher's is refused;
+* a signature by a publisher's key over other bytes is refused;
 * a compromised server holding every online key and one publisher's key writes
   publishers metadata itself -> the kiosk refuses it and keeps its pack;
 * a revoked publisher's signature does not count, on the server nor on the kiosk;
@@ -183,6 +184,28 @@ def test_a_key_that_is_not_a_publishers_is_refused(world: World, tmp_path: Path)
     run = world.sign("an", event, key=Path(stranger["key"]))
     assert run.returncode != 0 and "not a delegated publisher's key" in run.stderr
     assert world.event(event)["signatures"] == {}
+
+
+def test_a_signature_over_other_bytes_is_refused(world: World) -> None:
+    """A publisher's real key, but over other bytes (another proposal, a changed one):
+    the server checks each signature against the event's exact metadata."""
+    event = world.create(2)
+    proposal = (world.data / "signing" / event / "publishers.json").read_bytes()
+    md: Metadata[Targets] = Metadata.from_bytes(proposal)
+    md.signed.version += 1  # the same metadata, one field changed
+    signer = load_person_signer(world.person_key("an"), _passphrases())
+    for payload in (b"not the proposal", md.signed_bytes):
+        sig = signer.sign(payload)
+        r = requests.post(
+            f"{world.url}/api/v1/signing/{event}/signatures",
+            json={"keyid": sig.keyid, "sig": sig.signature},
+            headers={"Authorization": f"Bearer {world.tokens['an'].read_text()}"},
+            timeout=30,
+        )
+        assert r.status_code == 400 and "does not verify" in r.text, r.text
+    assert world.event(event)["signatures"] == {}
+    assert world.sign("an", event).returncode == 0  # the real one still counts
+    assert len(world.event(event)["signatures"]) == 1
 
 
 def _attacker_publishes(world: World, signer_names: tuple[str, ...]) -> None:

@@ -20,9 +20,9 @@ from server.broker.conf import production_layout, render_acl, render_conf
 from server.broker.credentials import check_mosquitto_hash, mosquitto_hash, server_identity
 from server.broker.identity import Identity
 from server.broker.pki import ensure_fleet_keys
-from server.fleet.settings import FleetSettings, parse_settings
 from server.fleet.state import Facts, alert_conditions, derive_state
 from server.fleet.stats import Latency
+from server.fleet_settings import FleetSettings, parse_settings
 from server.sim.simulator import SimKiosk, SimOptions, Simulator
 
 REPO = Path(__file__).resolve().parents[2]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,3 +39,16 @@ def test_the_import_contracts_hold() -> None:
     for name in ASKED:
         assert name in out, f"contract {name!r} is missing from pyproject.toml"
     assert "0 broken" in out
+
+
+def test_no_import_cycle_is_excused() -> None:
+    """Issue 12 broke the last cycles between the parts: none is listed as known any
+    more, so a new one is broken into layers, not added to ignore_imports."""
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    acyclic = [c for c in contracts["contracts"] if c["type"] == "acyclic_siblings"]
+    assert acyclic, "the contract against import cycles is missing from pyproject.toml"
+    for contract in acyclic:
+        assert not contract.get("ignore_imports"), (
+            f"{contract['name']!r} excuses cycle edges {contract['ignore_imports']}: move the "
+            "piece the lower part needs down a layer, or pass it in as a callable"
+        )

@@ -16,10 +16,11 @@ from kiosk.agent.fetch import LocalSource
 from kiosk.agent.layout import SyncLock
 from server.config import ServerConfig
 from server.datadir import init_data_dir
+from server.packs.delegation import published_packs
 from server.packs.export import export_pack
 from server.packs.fileio import BlobMismatchError
 from server.packs.keys import init_keyset
-from server.packs.publish import PublishRefused, PublishResult, publish_pack, published_packs
+from server.packs.publish import PublishRefused, PublishResult, publish_pack
 from server.packs.refresher import refresh_online_metadata
 from server.packs.rotate import resign, rotate_key
 from server.packs.signing import open_repository

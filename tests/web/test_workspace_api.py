@@ -229,17 +229,21 @@ def test_hostile_uploads_are_refused_with_a_clear_message(
 
         r = upload("bomb.png", bomb())
         assert r.status_code == 400 and "decompression bomb" in r.json()["error"]
+        assert r.json()["code"] == "upload-pixels"  # the editor's words (ws.err.*) by code
         r = upload("photo.jpg", png_bytes(64, 64))
         assert r.status_code == 400
         assert r.json()["error"] == (
             "photo.jpg is a PNG picture but its name says JPEG: rename it photo.png"
         )
+        assert r.json()["code"] == "upload-wrong-name" and r.json()["args"]["right"] == "photo.png"
         r = upload("page.jpg", b"<!doctype html><script>alert(1)</script>")
         assert r.status_code == 400
         assert "is HTML or XML text, not a PNG or JPEG picture" in r.json()["error"]
+        assert r.json()["code"] == "upload-not-picture" and r.json()["args"]["kind"] == "html"
         started = time.monotonic()
         r = upload("big.png", huge())
         assert r.status_code == 413 and "over 20 MB" in r.json()["error"], r.text
+        assert r.json()["code"] == "upload-too-big"
         took = time.monotonic() - started
         r = upload("big.png", b"\0" * (21 * 1024 * 1024))  # with a Content-Length
         assert r.status_code == 413
@@ -293,3 +297,36 @@ def test_pages_are_added_moved_and_removed_in_one_version_each(
     r = viewer.post(f"{WS}/tracked/pages", json={"base": head(editor), "action": "remove",
                                                   "page": "help"})  # fmt: skip
     assert r.status_code == 403
+
+
+def test_the_server_answers_while_a_preview_is_drawn(
+    app: FastAPI, site: Site, drafts: DraftStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    import httpx
+
+    from server.workspace import preview
+
+    worker = preview.PreviewWorker(tmp_path / "preview-work")
+    monkeypatch.setattr(preview, "_worker", worker)  # the app's, started by this test
+    token = create_token(site.store, "editor", now=time.time())
+    drawn: list[httpx.Response] = []
+    try:
+        with serve(app) as url, httpx.Client(base_url=url, timeout=300,
+                                              headers={"Authorization": f"Bearer {token}"}) as http:  # fmt: skip
+            page = drafts.listing("tracked")
+            first = sorted(p.split("/")[1] for p in page if p.startswith("pages/"))[0]
+            asking = threading.Thread(target=lambda: drawn.append(http.get(
+                f"{WS}/tracked/preview.png", params={"page": first, "lang": "vi"})))  # fmt: skip
+            asking.start()
+            assert worker.busy.wait(120), "the preview never reached the worker"
+            # a cold preview takes seconds: meanwhile the server answers others
+            r = http.get(WS)
+            assert r.status_code == 200 and r.json()[0]["pack"] == "tracked"
+            assert worker.busy.is_set(), "answered only after the drawing"
+            asking.join(300)
+        assert drawn and drawn[0].status_code == 200, drawn[0].text if drawn else "no answer"
+        assert drawn[0].content.startswith(b"\x89PNG") and drawn[0].headers["X-Cache"] == "miss"
+    finally:
+        worker.stop()

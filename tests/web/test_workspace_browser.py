@@ -223,8 +223,8 @@ def test_pictures_upload_from_the_editor_and_hostile_ones_are_refused(
         {"name": "anh.jpg", "mimeType": "image/jpeg", "buffer": b"<html><script>x()</script>"}
     )
     expect(page.locator("#status")).to_have_class("bad")
-    assert (
-        "anh.jpg is HTML or XML text, not a PNG or JPEG picture"
+    assert (  # in the reader's language (the API says upload-not-picture, kind html)
+        "Tệp anh.jpg là văn bản HTML hoặc XML, không phải hình PNG hoặc JPEG. Chưa lưu gì."
         in page.locator("#status").inner_text()
     )
     assert drafts.head("lao-bao") == head
@@ -240,4 +240,39 @@ def test_pictures_upload_from_the_editor_and_hostile_ones_are_refused(
     text = drafts.read("lao-bao", "pages/practical/vi.md") or b""
     assert b"![](media/cho-bien.png)" in text
     w.problems = [p for p in w.problems if "status of 400" not in p]  # the refusal asked for
+    w.close()
+
+
+def test_lint_findings_and_preview_failures_read_in_vietnamese_or_english(
+    server: Running, browser: Any
+) -> None:
+    w = Watched(browser, viewport={"width": 1366, "height": 768}, locale="vi-VN")
+    page = w.page
+    path = "/workspace/lao-bao/edit/contact/vi"
+    sign_in(w, server.url, "bien", path)
+    text = page.locator("#text")
+    good = text.input_value()
+    text.fill("# Liên hệ\n\nChữ **đậm chưa đóng\n")
+    wait_saved(page)
+    lint = page.locator("#lint li")
+    expect(lint.first).to_have_text("Dòng 3: Chữ đậm '**' chưa được đóng.", timeout=30_000)
+    assert lint.first.get_attribute("data-rule") == "markup"
+    expect(page.locator("#preview-status")).to_contain_text(
+        "Không vẽ được trang: gói còn lỗi; sửa các lỗi được chỉ ra.", timeout=240_000
+    )
+    assert "pages/contact/vi.md:3: Chữ đậm '**' chưa được đóng." in page.locator(
+        "#preview-status").inner_text()  # fmt: skip
+    w.shot("workspace-09-lint-vi")
+    page.goto(server.url + path + "?lang=en")
+    expect(page.locator("#lint li").first).to_have_text(
+        "Line 3: Bold '**' is not closed.", timeout=30_000
+    )
+    expect(page.locator("#preview-status")).to_contain_text(
+        "The page cannot be drawn: the pack has errors; fix what is shown.", timeout=240_000
+    )
+    w.shot("workspace-10-lint-en")
+    page.locator("#text").fill(good)  # put the page back for whoever comes next
+    wait_saved(page)
+    expect(page.locator("#lint li")).to_have_count(0, timeout=30_000)
+    w.problems = [p for p in w.problems if "status of 422" not in p]  # the failed previews
     w.close()

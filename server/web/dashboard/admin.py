@@ -20,10 +20,11 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
 from kiosk.protocol.errors import BgkError, UsageError
-from server.broker.enroll import enroll_kiosk, revoke_kiosk
 from server.broker.registry import KioskRegistry, check_name
+from server.broker.revoke import revoke_kiosk
 from server.config import ServerConfig
 from server.errors import NotFound
+from server.fleet.enroll import enroll_kiosk
 from server.web import accounts, fleetops
 from server.web.auth import Principal, now_of, store_of
 from server.web.dashboard.pages import (

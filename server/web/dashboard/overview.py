@@ -42,6 +42,7 @@ from server.web.dashboard.pages import (
     words_of,
 )
 from server.web.dashboard.reports import reports_router
+from server.web.dashboard.rollout import MAX_ROLLOUTS, rollout_context
 
 log = logging.getLogger(__name__)
 
@@ -235,10 +236,13 @@ def dashboard_router() -> APIRouter:
             items = fleetops.list_packs(config_of(request))
         except (BgkError, OSError, ValueError) as exc:
             error = t("packs.error", detail=str(exc))
-        views = fleetops.kiosks_view(store_of(request), config_of(request), now_of(request))
-        for item in items:
+        store, now = store_of(request), now_of(request)
+        views = fleetops.kiosks_view(store, config_of(request), now)
+        for i, item in enumerate(items):
             item["date"] = published_date(item.get("published"))
             item["audience_n"], item["playing_n"] = rollout(views, item)
+            if i < MAX_ROLLOUTS:
+                item["rollout"] = rollout_context(store, views, item, now, t)
         return render(request, "packs.html", {"packs": items, "error": error}, principal=p)
 
     return router

@@ -15,7 +15,8 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from server.web.auth import Principal, require
-from server.web.dashboard.pages import PageError, page_user, render
+from server.web.dashboard.pages import PageError, page_user, render, words_of
+from server.web.dashboard.ws_words import editor_words, error_text, finding_text
 from server.web.workspace_api import drafts_of, today_of, workspace_api
 from server.workspace.drafts import DraftError, NoSuchPack, NoSuchVersion
 from server.workspace.grid import Grid, page_grid
@@ -52,8 +53,10 @@ def workspace_pages() -> APIRouter:
         g = _grid(request, pack)
         history = drafts_of(request).history(pack, limit=30)
         todo = sum(n for s, n in g.counts().items() if s not in ("up-to-date", "source"))
+        t = words_of(request)
         context = {"pack": pack, "g": g, "history": history, "todo": todo,
-                   "problems": [f for f in g.lint.findings.sorted() if f.level == "error"]}  # fmt: skip
+                   "problems": [(f, finding_text(t, f)) for f in g.lint.findings.sorted()
+                                if f.level == "error"]}  # fmt: skip
         return render(request, "workspace_grid.html", context, principal=p)
 
     @router.get("/workspace/{pack}/edit/{page}/{lang}")
@@ -82,7 +85,7 @@ def workspace_pages() -> APIRouter:
             "pack": pack, "page": page, "text_lang": lang, "source": source, "cell": cell,
             "version": g.version, "file_path": path, "text": text.decode("utf-8", "replace"),
             "src_paras": src_paras, "is_source": lang == source, "pages": sorted(pages),
-            "can_edit": p.user.can("editor"),
+            "can_edit": p.user.can("editor"), "ws_words": editor_words(words_of(request)),
         }  # fmt: skip
         return render(request, "workspace_editor.html", context, principal=p)
 
@@ -99,7 +102,7 @@ def workspace_pages() -> APIRouter:
             "pack": pack, "page": path, "text_lang": "", "source": "", "cell": None,
             "version": g.version, "file_path": path, "text": text.decode("utf-8", "replace"),
             "src_paras": [], "is_source": True, "pages": [], "plain": True,
-            "can_edit": p.user.can("editor"),
+            "can_edit": p.user.can("editor"), "ws_words": editor_words(words_of(request)),
         }  # fmt: skip
         return render(request, "workspace_editor.html", context, principal=p)
 
@@ -129,7 +132,11 @@ def preview_route() -> APIRouter:
                 preview_png, drafts, pack, version, page, lang, Screen(portrait, large)
             )
         except PreviewFailed as exc:
-            return JSONResponse({"error": f"the page cannot be drawn: {exc}"}, status_code=422)
+            t = words_of(request)
+            body = {"error": f"the page cannot be drawn: {exc}", "code": exc.code, "args": {},
+                    "text": error_text(t, exc.code, {}, str(exc)),
+                    "findings": [{**f, "text": finding_text(t, f)} for f in exc.findings]}  # fmt: skip
+            return JSONResponse(body, status_code=422)
         except DraftError as exc:
             return JSONResponse({"error": str(exc)}, status_code=404)
         headers = {"X-Version": version, "X-Cache": "hit" if cached else "miss",

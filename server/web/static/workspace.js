@@ -43,10 +43,32 @@
   var pvStatus = document.getElementById("preview-status");
   var conflict = document.getElementById("conflict");
   var base = d.base;
+  /* the editor's words in the reader's language (server/words: lint.*, ws.err.*) */
+  var wordsEl = document.getElementById("ws-words");
+  var W = wordsEl ? JSON.parse(wordsEl.textContent) : {};
+  function fill(text, args) {
+    Object.keys(args || {}).forEach(function (k) { text = text.split("{" + k + "}").join(String(args[k])); });
+    return text;
+  }
+  function words(prefix, code, args) {
+    if (!code || !(prefix + code in W)) { return null; }
+    var values = Object.assign({}, args || {});
+    if ("kind" in values) { values.found = W["ws.err.kind." + values.kind] || values.kind; }
+    return fill(W[prefix + code], values);
+  }
+  function findingText(f) {
+    var text = words("lint.msg.", f.key, f.args);
+    if (text !== null) { return text; }
+    var rule = words("lint.rule.", f.rule, {});
+    return rule === null ? f.message : rule + " (" + (W["ws.detail"] || "detail") + ": " + f.message + ")";
+  }
+  function errorText(b, status) {
+    return words("ws.err.", b && b.code, b && b.args) || (b && b.error) || String(status);
+  }
   var saved = text.value;
   var timer = null;
   var saving = false;
-  var PAUSE_MS = 1200;
+  var PAUSE_MS = 800;   /* a pause in typing: save, then check and preview (~1 s warm) */
 
   function say(msg, cls) { status.textContent = msg; status.className = cls || ""; }
   function post(url, body) {
@@ -74,7 +96,14 @@
         preview.onload = function () { preview.dataset.version = asked; };
         preview.src = url; pvStatus.textContent = ""; return;
       }
-      return r.json().then(function (b) { pvStatus.textContent = d.wPreviewFailed.replace("{error}", b.error); });
+      return r.json().then(function (b) {
+        var why = errorText(b, r.status);
+        if (b.findings && b.findings.length) {
+          var f = b.findings.filter(function (x) { return x.level === "error"; })[0] || b.findings[0];
+          why += " " + f.file + (f.line ? ":" + f.line : "") + ": " + findingText(f);
+        }
+        pvStatus.textContent = d.wPreviewFailed.replace("{error}", why);
+      });
     }).catch(function () { pvStatus.textContent = d.wOffline; });
   }
   document.querySelectorAll("input[name=orient], #large").forEach(function (el) {
@@ -86,7 +115,9 @@
     findings.forEach(function (f) {
       var li = document.createElement("li");
       li.className = f.level === "error" ? "bad" : "warn";
-      li.textContent = (f.line ? f.line + ": " : "") + f.message;
+      li.dataset.rule = f.rule;
+      li.textContent = f.line ? fill(W["ws.finding_at"] || "{line}: {text}", { line: f.line, text: findingText(f) })
+                              : findingText(f);
       lint.appendChild(li);
     });
   }
@@ -117,7 +148,7 @@
         } else if (x.r.status === 409) {
           showConflict(x.b.head, mine);
         } else {
-          say(d.wFailed.replace("{error}", x.b.error || x.r.status), "bad");
+          say(d.wFailed.replace("{error}", errorText(x.b, x.r.status)), "bad");
         }
       }).catch(function () {
         saving = false;
@@ -176,7 +207,7 @@
           cell.className = "cell state-up-to-date"; cell.dataset.state = "up-to-date";
           cell.textContent = d.wUpToDate;
           document.querySelectorAll(".para.changed").forEach(function (p) { p.classList.remove("changed"); });
-        } else { say(d.wFailed.replace("{error}", x.b.error), "bad"); }
+        } else { say(d.wFailed.replace("{error}", errorText(x.b, x.r.status)), "bad"); }
       });
     });
   }
@@ -219,8 +250,13 @@
           upload.value = "";
           if (x.r.status === 200) {
             base = x.b.version;
+            /* never above or inside the title line (the first line must stay '# Title') */
+            var titleEnd = text.value.indexOf("\n");
+            if (titleEnd < 0 || text.selectionStart <= titleEnd) {
+              text.selectionStart = text.selectionEnd = text.value.length;
+            }
             insert("\n![", "](" + x.b.path + ")\n");
-          } else { say(d.wFailed.replace("{error}", x.b.error), "bad"); }
+          } else { say(d.wFailed.replace("{error}", errorText(x.b, x.r.status)), "bad"); }
         }).catch(function () { upload.value = ""; say(d.wOffline, "bad"); });
     });
   }

@@ -24,6 +24,11 @@ never the folder a stale bgk-layout.json names): a missing permission is an
 error naming the file and the permission. After the commit the broker is
 asked to reload, and a login with the new password on the server's own
 broker URL says whether it took the kiosk.
+
+Enrolment sits in the fleet, above the parts it puts together: the broker's
+registry, credentials and kiosk list (server/broker/), the TUF root
+(server.packs.repo) and the fleet's MQTT link for the login check. Revoking
+needs only the broker: server/broker/revoke.py.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from kiosk.common.tomlconf import toml_value
 from kiosk.protocol.errors import UsageError
 from server.audit import log as audit
 from server.broker.bundle import mqtt_part
@@ -53,10 +59,12 @@ from server.broker.files import (
 from server.broker.identity import Identity
 from server.broker.parts import BundleContext, BundleFile, BundlePart, BundlePiece, TomlValue
 from server.broker.pki import FleetKeys
-from server.broker.registry import KioskRecord, KioskRegistry, add_kiosk, check_name
+from server.broker.registry import KioskRecord, add_kiosk, check_name
 from server.config import ServerConfig
-from server.ops.tomledit import toml_value
-from server.store import Store, open_store
+from server.fleet.mqtt import login_accepted
+from server.packs.repo import TufRepository
+from server.packs.signing import utcnow
+from server.store import open_store
 
 KIOSK_TOML = "kiosk.toml"
 
@@ -75,9 +83,6 @@ def identity_part(ctx: BundleContext) -> BundlePiece:
 
 
 def tuf_part(ctx: BundleContext) -> BundlePiece:
-    from server.packs.repo import TufRepository
-    from server.packs.signing import utcnow
-
     repo = TufRepository(ctx.config.tuf_dir, ctx.config.tuf, {}, utcnow)
     # the enrolment time is the kiosk's first time floor (a Pi has no clock battery)
     enrolled = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ctx.now))
@@ -255,8 +260,6 @@ def _reload_and_confirm(
     username, password = mqtt.get("username"), mqtt.get("password")
     if not config.mqtt.url or not isinstance(username, str) or not isinstance(password, str):
         return update, None
-    from server.fleet.mqtt import login_accepted
-
     ca = config.mqtt.ca or FleetKeys(config.data / "mqtt").ca_cert
     return update, login_accepted(config.mqtt.url, ca, Identity(username, password), confirm_s)
 
@@ -306,41 +309,3 @@ def broker_line(result: EnrollResult) -> str:
             f"`sudo systemctl reload mosquitto`.{warning}"
         )
     return f"the broker's kiosk list is written in {result.broker.fleet_dir} ({how}).{warning}"
-
-
-@dataclass(frozen=True)
-class Revoked:
-    kiosk: KioskRecord
-    #: the broker's kiosk list rewritten and its reload ("signalled": the kiosk is
-    #: cut off now; "requested": the path unit reloads Mosquitto); None: no broker
-    #: files here (run `bgk server mosquitto-config ...` where they are)
-    broker: BrokerUpdate | None
-
-
-def revoke_kiosk(
-    config: ServerConfig,
-    store: Store,
-    kiosk_id: str,
-    now: float,
-    *,
-    broker_dir: Path | None = None,
-    by: str = "system",
-) -> Revoked:
-    """End a kiosk's access: out of the registry (history stays), its MQTT
-    password gone, the broker's files rewritten and the broker reloaded."""
-    from server.broker.credentials import drop_kiosk_password
-    from server.broker.files import refresh_broker
-
-    directory = broker_dir or config.mqtt.broker_dir
-    if directory is not None:
-        broker_target(directory)  # a missing permission is said before anything changes
-    record = KioskRegistry(store).revoke(kiosk_id, now)
-    audit.append(store, by, "kiosk.revoked", f"kiosk:{kiosk_id}", now=now)
-    drop_kiosk_password(store, kiosk_id)
-    keys = FleetKeys(config.data / "mqtt")
-    broker = (
-        refresh_broker(store, keys, directory, config.mqtt.server_clients)
-        if keys.server_secret.exists()
-        else None
-    )
-    return Revoked(record, broker)

@@ -1,4 +1,5 @@
-"""Settings of the fleet link in `server.toml`: the [mqtt] and [fleet] sections.
+"""Settings of the fleet link in `server.toml`: the [mqtt] and [fleet] sections (below
+server.config, which reads them, and the fleet and broker parts, which use them).
 
 [mqtt]
 url = "mqtt://127.0.0.1:1883"      # broker the server processes use (plain on loopback,
@@ -17,8 +18,9 @@ clock_skew_s = 600                  # alert when a kiosk's clock is this far fro
 hb_retention_days = 30, event_retention_days = 400
 batch_ms = 100, batch_max = 5000    # ingest transactions: at most this long / this many
 sweep_s = 5                         # how often states, alerts and expiries are derived
-leader_lease_s = 15                 # several server processes: a leader's lease (see lease.py)
+leader_lease_s = 15                 # several server processes: a leader's lease (server/fleet/lease.py)
 command_ttl_s = 600                 # default expiry of a command
+announce_jitter_s = 300             # kiosks sync within this window after a pack announcement
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from urllib.parse import urlsplit
 
 from kiosk.common.tomlconf import TomlReader
 from kiosk.protocol.errors import UsageError
+from kiosk.protocol.rollout import MAX_JITTER_S
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,9 @@ class FleetSettings:
     #: several server processes: the sweeper's and the control link's lease, 3..300 s
     #: (a leader that dies without a word is replaced after at most this long)
     leader_lease_s: float = 15.0
+    #: after a pack announcement each kiosk syncs after a uniform delay in [0, this],
+    #: 0..3600 s, carried in the announcement (kiosk.protocol.rollout)
+    announce_jitter_s: float = 300.0
 
 
 def check_mqtt_url(url: str, where: str) -> str:
@@ -129,6 +135,7 @@ def parse_settings(r: TomlReader, server_url: str) -> tuple[MqttSettings, FleetS
         sweep_s=r.num("fleet", "sweep_s", 5.0, 0.2, 60),
         command_ttl_s=r.num("fleet", "command_ttl_s", 600.0, 10, 86400),
         leader_lease_s=r.num("fleet", "leader_lease_s", 15.0, 3, 300),
+        announce_jitter_s=r.num("fleet", "announce_jitter_s", 300.0, 0, MAX_JITTER_S),
     )
     return mqtt, fleet
 
