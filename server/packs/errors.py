@@ -24,6 +24,12 @@ BgkError (kiosk.protocol.errors)
     ├── PersonKeyError (server.packs.persons)      a publisher's key file is not one
     ├── TokenError (server.packs.tokenkey)         a hardware token, its module, PIN or key
     ├── DelegationError (server.packs.delegation)  a ceremony step that cannot be done
+    ├── ReviewError (server.packs.reviews)         a review request or decision that cannot be
+    │   │                                          done (the workspace's reviews, issue 13)
+    │   ├── NoSuchReview                           NotFound 404
+    │   ├── IllegalMove                            Conflict 409: not from this state
+    │   ├── SelfApproval                           Forbidden 403: two-person policy
+    │   └── ReviewBuildChanged                     the build differs from what was reviewed
     ├── SigningEventError (server.packs.signing_events)
     │                                              no such event, or a signature refused
     └── SignRefused (server.packs.signer)          `bgk sign` will not sign: the rebuild

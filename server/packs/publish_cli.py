@@ -19,14 +19,20 @@ def register(registry: Registry) -> None:
     p = registry.add(
         "server publish", "sign a built pack and publish it to a gate, a group or all", _publish
     )
-    p.add_argument("pack", type=Path, help="a built pack folder (bgk pack build -o ...)")
+    p.add_argument("pack", type=Path, nargs="?", help="a built pack folder (bgk pack build -o ...)")
     _data(p)
     p.add_argument(
         "--to",
         action="append",
-        required=True,
         metavar="GATE|GROUP|all",
         help="who gets the pack (repeat or comma-separate for several)",
+    )
+    p.add_argument(
+        "--review",
+        type=int,
+        metavar="N",
+        help="instead of PACK and --to: the build and audience of approved review N "
+        "(the workspace's reviews; refused if the build changed since it was reviewed)",
     )
     _keys(p)
     p.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -96,18 +102,54 @@ def _print(args: argparse.Namespace, body: dict[str, Any], text: str) -> None:
 
 
 def _publish(args: argparse.Namespace) -> int:
+    from kiosk.protocol.errors import UsageError
     from server.config import load_server_config
     from server.packs.keys import OFFLINE_ROLES
     from server.packs.publish import check_audience, publish_pack
     from server.packs.signing import open_repository, utcnow
 
+    if args.review is not None and (args.pack is not None or args.to):
+        raise UsageError("--review N publishes the review's own build to its audience: "
+                         "leave out PACK and --to")  # fmt: skip
+    if args.review is None and (args.pack is None or not args.to):
+        raise UsageError("name a built pack folder and --to GATE|GROUP|all (or --review N)")
     config = load_server_config(args.data)
+    if args.review is not None:
+        return _publish_review(args, config)
     audience = check_audience(args.to)
     repo = open_repository(
         config, ("targets",), keys=args.keys, now=utcnow, passphrases=_passphrases(args)
     )
     assert "targets" in OFFLINE_ROLES
     result = publish_pack(repo, config.blob_dir, args.pack, audience, utcnow)
+    return _published(args, config, result)
+
+
+def _publish_review(args: argparse.Namespace, config: Any) -> int:
+    """`--review N`: check the approved build's manifest hash, then publish it."""
+    from server.audit import log as audit
+    from server.packs.publications import cli_user
+    from server.packs.review_publish import approved_build, publish_review
+    from server.packs.signing import open_repository, utcnow
+    from server.store import open_store
+
+    store = open_store(config.store_url)
+    try:
+        approved_build(config, store, args.review)  # before asking for a passphrase
+        repo = open_repository(
+            config, ("targets",), keys=args.keys, now=utcnow, passphrases=_passphrases(args)
+        )
+        result = publish_review(config, store, repo, args.review, utcnow, by=cli_user())
+        p = result.pack
+        audit.append(store, cli_user(), "review.published", f"review:{args.review}",
+                     {"pack": p.pack, "version": p.version, "to": list(p.to),
+                      "manifest_sha256": p.sha256}, now=time.time())  # fmt: skip
+    finally:
+        store.dispose()
+    return _published(args, config, result)
+
+
+def _published(args: argparse.Namespace, config: Any, result: PublishResult) -> int:
     warning = _after_publish(config.store_url, result)
     if warning:
         print(f"bgk: warning: {warning}", file=sys.stderr)

@@ -32,7 +32,7 @@ import shutil
 import tarfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
@@ -229,8 +229,12 @@ def create_signing_event(
     version: int | None = None,
     approved_by: Sequence[str] = (),
     font_cache: Path | None = None,
+    event_id: str | None = None,
+    edition: date | None = None,
 ) -> SigningEvent:
-    """Freeze the sources, build, and propose the publishers metadata to sign."""
+    """Freeze the sources, build, and propose the publishers metadata to sign. A review
+    (server/workspace/review_decide.py) names its event and passes the edition day its
+    own build used, so that this build is byte for byte the one that was reviewed."""
     from server.packs.build import build_pack
     from server.publisher import load_settings, publisher_tables
 
@@ -242,8 +246,8 @@ def create_signing_event(
             "(`bgk server delegate`, deploy/tuf-keys.md)"
         )
     when = now()
-    edition = when.astimezone(_vietnam()).date()
-    event_id = f"{pack_source_dir.name}-{secrets.token_hex(4)}"
+    edition = edition or when.astimezone(_vietnam()).date()
+    event_id = event_id or f"{pack_source_dir.name}-{secrets.token_hex(4)}"
     folder = event_dir(config, event_id)
     folder.mkdir(parents=True)
     try:

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Double,
+    ForeignKey,
     Index,
     Integer,
     LargeBinary,
@@ -311,4 +312,56 @@ audit_log = Table(
     Column("hash", String(64), nullable=False),
     Index("ix_audit_log_at", "at"),
     Index("ix_audit_log_actor", "actor"),
+)
+
+
+# --- reviews (migration 0021, issue 13) -----------------------------------------
+
+#: a draft version frozen and built for a publisher's decision (server.workspace.reviews):
+#: building -> requested | failed; requested -> approved | rejected; approved -> published
+reviews = Table(
+    "reviews",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("pack", String(63), nullable=False),
+    #: the draft version (git commit id) frozen for the review
+    Column("commit", String(40), nullable=False),
+    Column("state", String(12), nullable=False),
+    #: JSON list of gates/groups, or ["all"] (as `bgk server publish --to`)
+    Column("audience", Text, nullable=False),
+    #: the requester's words for the publisher
+    Column("note", Text, nullable=False),
+    Column("requested_by", String(100), nullable=False),
+    Column("requested_at", Double, nullable=False),
+    #: the pack version the build carries, its edition day (ISO) and manifest hash
+    Column("version", Integer, nullable=True),
+    Column("edition", String(10), nullable=True),
+    Column("manifest_sha256", String(64), nullable=True),
+    #: JSON list of lint findings of the frozen version (a failed request shows them)
+    Column("findings", Text, nullable=False),
+    #: why the build failed ("" otherwise)
+    Column("error", Text, nullable=False),
+    Column("built_at", Double, nullable=True),
+    #: who approved or rejected, and when
+    Column("decided_by", String(100), nullable=True),
+    Column("decided_at", Double, nullable=True),
+    #: two-person policy: the signing event made on approval (server.packs.signing_events)
+    Column("signing_event", String(100), nullable=True),
+    Column("published_by", String(200), nullable=True),
+    Column("published_at", Double, nullable=True),
+    Index("ix_reviews_pack_state", "pack", "state"),
+)
+
+#: what publishers (and editors) said on a review; approvals and rejections too
+review_comments = Table(
+    "review_comments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("review_id", Integer, ForeignKey("reviews.id", ondelete="CASCADE"), nullable=False),
+    Column("at", Double, nullable=False),
+    Column("author", String(100), nullable=False),
+    #: comment | approve | reject
+    Column("kind", String(12), nullable=False),
+    Column("text", Text, nullable=False),
+    Index("ix_review_comments_review", "review_id"),
 )

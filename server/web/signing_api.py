@@ -102,6 +102,9 @@ def signing_router() -> APIRouter:
         )  # fmt: skip
         if result.published:
             events.record_event_publication(store, config, e)
+            from server.workspace.review_decide import event_published
+
+            event_published(store, config, e.id, now=now)  # the review it came from, if any
         return {
             "ok": True,
             "state": e.state,

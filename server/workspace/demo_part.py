@@ -27,20 +27,24 @@ def workspace_info(url: str, pack: str, logins: dict[str, dict[str, str]]) -> di
 
 
 def workspace_summary(info: dict[str, Any], state: Path, pack: str) -> str:
-    """The workspace's lines of the demo's summary. Publishing the newest draft is two-person
-    (deploy/tuf-keys.md): the publisher takes the draft and opens a signing event for it,
-    then each demo publisher signs it with their `bgk sign` line (EVENT: the id printed)."""
+    """The workspace's lines of the demo's summary: the review path. The editor requests
+    publication of the newest draft (review N), the publisher approves it, which opens
+    signing event PACK-review-N (two-person, deploy/tuf-keys.md); then each demo publisher
+    signs it with their `bgk sign` line (N: the review's number, 1 for the first)."""
     editor, publisher = info["editor_login"], info["publisher_login"]
-    data = info["data_dir"]
-    signers = "\n".join(f"  {line}" for line in info.get("signing", {}).get("sign_templates", []))
+    event = f"{pack}-review-N"
+    signers = "\n".join(
+        f"  {line.replace('EVENT', event)}"
+        for line in info.get("signing", {}).get("sign_templates", [])
+    )
     return f"""
 The publishers' workspace: {info["workspace_url"]}
   editor (writes, translates)   {editor["user"]} / {editor["password"]}
-  publisher                     {publisher["user"]} / {publisher["password"]}
-  publish the newest draft to the kiosk: take it, open a signing event (it prints EVENT),
-  then both publishers sign it (at the second signature the kiosk installs it):
-  BGK_TOKEN={info["publisher_token"]} .venv/bin/bgk pack pull {pack} -o {state}/draft --server {info["server_url"]}
-  .venv/bin/bgk server signing create {state}/draft --data {data} --to all --version 4 --by {publisher["user"]}
+  publisher (reviews, approves) {publisher["user"]} / {publisher["password"]}
+  publish a change: as the editor, save it, then "Yêu cầu xuất bản / Request publication"
+  on the pack's page (review N opens and builds); as the publisher, open the review, look
+  at the changes and approve: that opens signing event {event}; both publishers
+  sign it (N: the review's number; at the second signature the kiosk installs it):
 {signers}
 """
 

@@ -4,8 +4,9 @@ sign. The sources are exactly one stored version (its commit id), the build is
 give the same manifest bytes), and the manifest's SHA-256 names the result, so
 whoever rebuilds or publishes it later can check they have the same pack.
 
-The review workflow (request, approve, `bgk server publish --review N`) is not
-built yet; `build_version` is the piece it starts from (see the i13 report).
+A review's build is one (review_build.py): "Request publication" freezes a
+version with `build_version`, and `bgk server publish --review N` or the
+review's signing event checks the manifest hash before anything goes out.
 """
 
 from __future__ import annotations

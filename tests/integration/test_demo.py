@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -178,14 +177,17 @@ def _check_running(info: dict[str, Any], env: dict[str, str]) -> None:
 
 
 def _check_workspace(info: dict[str, Any], env: dict[str, str], state: Path) -> None:
-    """The demo's editor changes the welcome page in the workspace; the publish
-    commands the demo prints (as its publisher) bring it to the real kiosk."""
+    """The demo's editor changes the welcome page in the workspace and requests
+    publication; the publisher approves the review; the two `bgk sign` lines the demo
+    prints (the review's signing event) bring it to the real kiosk."""
     import shlex
 
     from server.workspace.demo_part import workspace_summary
 
     ws = info["server_url"] + "/api/v1/workspace/lao-bao"
+    rv = info["server_url"] + "/api/v1/reviews"
     editor = {"Authorization": f"Bearer {info['editor_token']}"}
+    publisher = {"Authorization": f"Bearer {info['publisher_token']}"}
     viewer = {"Authorization": f"Bearer {info['viewer_token']}"}
     head = requests.get(f"{ws}/files", headers=editor, timeout=10).json()["version"]
     path = "pages/welcome/vi.md"
@@ -201,37 +203,49 @@ def _check_workspace(info: dict[str, Any], env: dict[str, str], state: Path) -> 
     page = requests.get(info["workspace_url"], timeout=10, allow_redirects=False)
     assert page.status_code in (302, 303, 307)  # the workspace page needs a sign-in
 
+    # the editor requests publication; the publisher approves the review once it is built
+    asked = requests.post(f"{ws}/reviews", json={"to": ["all"]}, headers=editor, timeout=30)
+    assert asked.status_code == 202, asked.text
+    review_id = asked.json()["id"]
+    deadline = time.monotonic() + 600
+    while (review := requests.get(f"{rv}/{review_id}", headers=editor, timeout=30).json())[
+        "state"
+    ] == "building":
+        assert time.monotonic() < deadline, "the review's build did not end"
+        time.sleep(1)
+    assert review["state"] == "requested", review["error"]
+    no = requests.post(f"{rv}/{review_id}/approve", json={}, headers=editor, timeout=30)
+    assert no.status_code == 403  # an editor does not approve
+    yes = requests.post(f"{rv}/{review_id}/approve", json={}, headers=publisher, timeout=300)
+    assert yes.status_code == 200, yes.text
+    assert yes.json()["signing"]["id"] == f"lao-bao-review-{review_id}"
+
     printed = workspace_summary(info, state, "lao-bao")
     assert info["editor_login"]["password"] in printed
+    assert "Request publication" in printed and "approve" in printed
     lines = [ln.strip().split("#")[0] for ln in printed.splitlines()
-             if ln.strip().startswith(("BGK_TOKEN=", ".venv/bin/bgk"))]  # fmt: skip
-    assert len(lines) == 4  # take the draft, open a signing event, two signatures
-    event = ""
+             if ln.strip().startswith(".venv/bin/bgk")]  # fmt: skip
+    assert len(lines) == 2  # the two publishers' signatures
     for line in lines:
-        words = shlex.split(line.replace("EVENT", event))
-        extra = dict(w.split("=", 1) for w in words if re.match(r"^[A-Z_]+=", w))
-        words = [w for w in words if not re.match(r"^[A-Z_]+=", w)]
-        assert words[0] == ".venv/bin/bgk"
-        if words[1] == "sign":  # as the demo's signing part does: its publisher's passphrase
-            home = Path(words[words.index("--key") + 1]).parent
-            words += ["--yes", "--passphrase-file", str(home / "passphrase.txt")]
-        if words[1:3] == ["server", "signing"]:
-            words.append("--json")
+        words = shlex.split(line.replace("-review-N", f"-review-{review_id}"))
+        assert words[:2] == [".venv/bin/bgk", "sign"]
+        home = Path(words[words.index("--key") + 1]).parent  # as the demo's signing part does
+        words += ["--yes", "--passphrase-file", str(home / "passphrase.txt")]
         r = subprocess.run([sys.executable, "-m", "kiosk.cli", *words[1:]], capture_output=True,
-                           text=True, env={**env, **extra}, timeout=300)  # fmt: skip
+                           text=True, env=env, timeout=300)  # fmt: skip
         assert r.returncode == 0, (line, r.stderr)
-        if words[1:3] == ["server", "signing"]:
-            event = json.loads(r.stdout)["id"]
     assert "the server has published it" in r.stdout
+    after = requests.get(f"{rv}/{review_id}", headers=viewer, timeout=30).json()
+    assert after["state"] == "published", after
 
     config = load_config(Path(info["kiosk_configs"]["lb-01"]))
     deadline = time.monotonic() + 120
     while True:
         current = Channel(config.kiosk.state_dir).current
         manifest = json.loads((current / "manifest.json").read_bytes())
-        if manifest["version"] == 4:
+        if manifest["version"] == review["version"]:
             break
-        assert time.monotonic() < deadline, "the kiosk did not install the workspace's version"
+        assert time.monotonic() < deadline, "the kiosk did not install the review's version"
         time.sleep(1)
     texts = b"".join(p.read_bytes() for p in current.rglob("*") if p.is_file()
                      and p.stat().st_size < 2_000_000)  # fmt: skip

@@ -147,7 +147,12 @@ def preview_route() -> APIRouter:
 
 
 def install_workspace(app: FastAPI) -> None:
-    """The workspace's API, preview and pages."""
+    """The workspace's API, preview and pages, with the reviews'."""
+    from server.web.dashboard.review import review_pages
+    from server.web.review_api import review_api
+
     app.include_router(workspace_api())
     app.include_router(preview_route())
+    app.include_router(review_api())
     app.include_router(workspace_pages())
+    app.include_router(review_pages())
