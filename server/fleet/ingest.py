@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 HB_STATE_COLUMNS = (
     "hb_at", "hb_ts", "hb_seq", "hb_boot", "period", "uptime", "pack_id", "pack_version",
     "pack_hash", "ui_alive", "ui_screen", "ui_last_touch", "temp", "disk_free", "time_floor",
-    "stale", "agent",
+    "stale", "agent", "share_served", "share_peer", "share_server",
 )  # fmt: skip
 #: row layouts of the bulk statements (tuples in this order)
 HB_ROW = (
@@ -162,7 +162,12 @@ class IngestWriter:
                 continue
             result.accepted[kind.value] += 1
             if isinstance(msg, Heartbeat):
-                pack, ui = msg.pack, msg.ui
+                pack, ui, share = msg.pack, msg.ui, msg.share
+                shared = (
+                    (share.served_bytes, share.peer_bytes, share.server_bytes)
+                    if share is not None
+                    else (None, None, None)
+                )
                 pid, pver = (pack.id, pack.version) if pack else (None, None)
                 hb_rows.append(
                     (
@@ -187,6 +192,7 @@ class IngestWriter:
                         kiosk, "offline", now, now, msg.ts, msg.seq, msg.boot_id, msg.period,
                         msg.uptime, pid, pver, pack.hash if pack else None, ui.alive, ui.screen,
                         ui.last_touch, msg.temp, msg.disk_free, msg.time_floor, msg.stale, msg.agent,
+                        *shared,
                     )  # fmt: skip
             elif isinstance(msg, Status):
                 statuses.append((kiosk, msg))

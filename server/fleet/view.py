@@ -46,11 +46,21 @@ class KioskView:
     temp: float | None
     disk_free: int | None
     alerts: list[AlertView]
+    #: gate sharing, from the last heartbeat that carried it (None: sharing off or an
+    #: older agent): bytes served to the gate since the agent started; the last
+    #: download's bytes from the gate's kiosks and from the server
+    share_served: int | None = None
+    share_peer: int | None = None
+    share_server: int | None = None
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["last_seen_local"] = local_time(self.last_seen)
         return data
+
+
+#: kiosk_state's gate-sharing columns, as KioskView names them
+SHARE_COLUMNS = ("share_served", "share_peer", "share_server")
 
 
 def local_time(ts: float | None) -> str | None:
@@ -65,7 +75,7 @@ def fleet_view(
     """Every active kiosk of the registry (or the one named `only`) with its
     derived state and open alerts."""
     cols = [kiosk_state.c[c] for c in FACT_COLUMNS if c != "kiosk_id"]
-    extra = [kiosk_state.c[c] for c in ("pack_id", "pack_version", "ui_screen")]
+    extra = [kiosk_state.c[c] for c in ("pack_id", "pack_version", "ui_screen", *SHARE_COLUMNS)]
     query = (
         select(kiosks.c.id, kiosks.c.gate, kiosks.c.groups, *cols, *extra)
         .select_from(kiosks.outerjoin(kiosk_state, kiosk_state.c.kiosk_id == kiosks.c.id))
@@ -90,7 +100,7 @@ def fleet_view(
     for row in rows:
         kiosk_id, gate, groups = row[0], row[1], row[2]
         facts = Facts(kiosk_id, *row[3 : 3 + n])
-        pack_id, pack_version, screen = row[3 + n :]
+        pack_id, pack_version, screen, served, from_peers, from_server = row[3 + n :]
         if facts.state is None:  # never spoke
             state, reason, since = "offline", "never seen", None
         else:
@@ -113,6 +123,9 @@ def fleet_view(
                 temp=facts.temp,
                 disk_free=facts.disk_free,
                 alerts=open_alerts.get(kiosk_id, []),
+                share_served=served,
+                share_peer=from_peers,
+                share_server=from_server,
             )
         )
     return out

@@ -79,6 +79,12 @@ kiosk_state = Table(
     Column("time_floor", Double, nullable=True),
     Column("stale", Boolean, nullable=True),
     Column("agent", String(200), nullable=True),
+    #: gate sharing (the heartbeat's optional `share`): bytes this kiosk served to its
+    #: gate since its agent started; its last download's bytes from the gate's kiosks
+    #: and from the server
+    Column("share_served", BigInteger, nullable=True),
+    Column("share_peer", BigInteger, nullable=True),
+    Column("share_server", BigInteger, nullable=True),
     #: the last pack the kiosk rejected or rolled back, until it installs one
     Column("rejected_pack", String(63), nullable=True),
     Column("rejected_version", Integer, nullable=True),

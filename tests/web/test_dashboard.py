@@ -447,6 +447,37 @@ def test_a_kiosk_whose_clock_is_wrong_is_a_problem_on_the_dashboard(
     assert "kiosk clock wrong 01/01/2040 07:00" in english
 
 
+def test_kiosk_page_says_what_it_shared_with_its_gate(sign_in: SignIn, site: Site) -> None:
+    """Gate sharing's counters travel in the heartbeat (through the real ingest) to the
+    kiosk's page and the API; a kiosk that does not share shows no such line."""
+    from webkit import _hb, _raw
+
+    from kiosk.protocol.payloads import ShareReport
+    from server.fleet.ingest import IngestWriter
+
+    report = ShareReport(
+        served_bytes=312_500_000, served_blobs=40, server_bytes=0, peer_bytes=298_000_000
+    )
+    IngestWriter(site.store, site.cfg.fleet, site.cfg.data).write(
+        [_raw("lb-01", "hb", _hb(90, T0 - 1, ("lao-bao", 4), share=report))], T0 - 1
+    )
+    viewer = sign_in("viewer")
+    page = text_of(viewer.get("/kiosks/lb-01").text)
+    assert "Chia sẻ trong cửa khẩu" in page
+    assert "đã gửi 312,5 MB cho các kiosk khác của cửa khẩu" in page
+    assert "lần tải gần nhất: 298,0 MB từ kiosk cùng cửa khẩu, 0,0 MB từ máy chủ" in page
+    english = text_of(viewer.get("/kiosks/lb-01?lang=en").text)
+    assert "last download: 298.0 MB from the gate" in english  # (the page escapes the ')
+    assert "kiosks, 0.0 MB from the server" in english
+    assert "Chia sẻ trong cửa khẩu" not in text_of(viewer.get("/kiosks/lb-02").text)
+    api = viewer.get("/api/v1/kiosks/lb-01").json()
+    assert (api["share_served"], api["share_peer"], api["share_server"]) == (
+        312_500_000,
+        298_000_000,
+        0,
+    )
+
+
 def test_packs_page_lists_published_packs(sign_in: SignIn) -> None:
     html = sign_in("viewer").get("/packs").text
     words = text_of(html)

@@ -34,6 +34,7 @@ from kiosk.protocol.payloads import (
     Heartbeat,
     PackRef,
     ScreenshotHeader,
+    ShareReport,
     Status,
     UiState,
     encode_screenshot,
@@ -118,12 +119,13 @@ def _hb(
     disk: int = 20 * 10**9,
     temp: float = 52.5,
     period: float = 30,
+    share: ShareReport | None = None,
 ) -> bytes:
     ref = PackRef(id=pack[0], version=pack[1], hash="c" * 64) if pack else None
     return Heartbeat(
         boot_id="b1", seq=seq, ts=ts, period=period, uptime=3600.0 + seq, pack=ref,
         ui=UiState(alive=ui, screen=screen if ui else None), temp=temp, disk_free=disk,
-        time_floor=ts - 100, stale=stale,
+        time_floor=ts - 100, stale=stale, share=share,
     ).to_bytes()  # fmt: skip
 
 
