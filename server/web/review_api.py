@@ -20,7 +20,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
@@ -60,6 +60,10 @@ def _config(request: Request) -> ServerConfig:
 
 def _clock(request: Request) -> Any:
     return lambda: datetime.fromtimestamp(now_of(request), UTC)
+
+
+#: a review's number in a path (bounded: the store keeps it as an integer column)
+ReviewId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def playing(store: Store, pack: str, version: int | None) -> int:
@@ -150,18 +154,18 @@ def review_api() -> APIRouter:
         return [r.as_dict() for r in reviews.listing(store_of(request), pack)]
 
     @router.get(prefix + "/{review_id}", summary="a review with its comments and signing event")
-    def one(request: Request, review_id: int, p: Principal = reader) -> Any:
+    def one(request: Request, review_id: ReviewId, p: Principal = reader) -> Any:
         return review_view(request, current(request, review_id))
 
     @router.get(prefix + "/{review_id}/diff", summary="what it changes against the published pack")
-    def diff(request: Request, review_id: int, p: Principal = reader) -> Any:
+    def diff(request: Request, review_id: ReviewId, p: Principal = reader) -> Any:
         review = _built(request, review_id)
         found = review_diff.compare(_config(request), store_of(request), review)
         return asdict(found)
 
     @router.get(prefix + "/{review_id}/preview.png", summary="a changed page, before or after")
     async def preview(
-        request: Request, review_id: int, page: Annotated[str, Query(max_length=63)],
+        request: Request, review_id: ReviewId, page: Annotated[str, Query(max_length=63)],
         lang: Annotated[str, Query(max_length=5)], side: Literal["before", "after"] = "after",
         portrait: bool = False, p: Principal = reader,
     ) -> Response:  # fmt: skip
@@ -186,7 +190,7 @@ def review_api() -> APIRouter:
 
     @router.get(prefix + "/{review_id}/media", summary="a changed picture, before or after")
     def media(
-        request: Request, review_id: int, path: Annotated[str, Query(max_length=300)],
+        request: Request, review_id: ReviewId, path: Annotated[str, Query(max_length=300)],
         side: Literal["before", "after"] = "after", p: Principal = reader,
     ) -> Response:  # fmt: skip
         review = _built(request, review_id)
@@ -200,13 +204,17 @@ def review_api() -> APIRouter:
                                                         "X-Content-Type-Options": "nosniff"})  # fmt: skip
 
     @router.post(prefix + "/{review_id}/comments", summary="comment on a review (publisher)")
-    def comment(request: Request, review_id: int, body: CommentIn, p: Principal = publisher) -> Any:
+    def comment(
+        request: Request, review_id: ReviewId, body: CommentIn, p: Principal = publisher
+    ) -> Any:
         done = review_decide.comment(store_of(request), review_id, p.user.name, body.text,
                                      now=now_of(request))  # fmt: skip
         return review_view(request, done)
 
     @router.post(prefix + "/{review_id}/approve", summary="approve a review (publisher)")
-    def approve(request: Request, review_id: int, body: WordsIn, p: Principal = publisher) -> Any:
+    def approve(
+        request: Request, review_id: ReviewId, body: WordsIn, p: Principal = publisher
+    ) -> Any:
         done = review_decide.approve(
             _config(request), store_of(request), review_id, p.user.name, body.comment,
             now=now_of(request), clock=_clock(request),
@@ -215,7 +223,9 @@ def review_api() -> APIRouter:
         return review_view(request, done)
 
     @router.post(prefix + "/{review_id}/reject", summary="reject a review: back to editing")
-    def reject(request: Request, review_id: int, body: WordsIn, p: Principal = publisher) -> Any:
+    def reject(
+        request: Request, review_id: ReviewId, body: WordsIn, p: Principal = publisher
+    ) -> Any:
         done = review_decide.reject(store_of(request), review_id, p.user.name, body.comment,
                                     now=now_of(request))  # fmt: skip
         return review_view(request, done)

@@ -5,9 +5,9 @@ which checks the publisher role itself: a hidden button is never the only guard.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 
 from server.packs import reviews
@@ -44,7 +44,10 @@ def review_pages() -> APIRouter:
 
     @router.get("/workspace/{pack}/reviews/{review_id}")
     def review_page(
-        request: Request, pack: str, review_id: int, p: Principal = signed_in
+        request: Request,
+        pack: str,
+        review_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+        p: Principal = signed_in,
     ) -> Response:
         try:
             review = current(request, review_id)
