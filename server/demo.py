@@ -378,6 +378,11 @@ def run_demo(opts: DemoOptions, say: Callable[[str], None] = print) -> int:
             stop_now = True
 
         signal.signal(signal.SIGTERM, on_signal)
+        # Ctrl-C stops the demo even when it was started with SIGINT ignored or blocked
+        # (a background job of a shell script, a parent that set it so): otherwise Python
+        # keeps the inherited setting and the demo never hears the interrupt
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         try:
             info = demo.run(lambda step: say(f"… {step}"))
             say(summary(info, opts.state_dir))

@@ -37,6 +37,9 @@ def test_demo_comes_up_headless_and_stops_cleanly(tmp_path: Path, font_cache: Pa
          "--kiosks", "5",
          "--duration", "600", "--state-dir", str(state)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        # started with SIGINT ignored, as a background job of a shell script is (and as
+        # this test's worker sometimes passed on): Ctrl-C must stop it all the same
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )  # fmt: skip
     try:
         # BGK_DEMO_UP_S: a busy shared machine (load 10+ on 2 cores) needs longer
