@@ -22,11 +22,10 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 #: the longest test files (minutes each), started first: the pytest-xdist workers take a
 #: file at a time in collection order, so one of these picked up last would run alone
-#: at the end of the run while the other worker idles. (test_demo is left in its place: in
-#: two runs where it ran beside the operator walk the demo did not stop on Ctrl-C; not
-#: understood yet, see test-artifacts/demo-stop when it happens)
+#: at the end of the run while the other worker idles
 LONGEST_FIRST = (
     "integration/test_operator_path.py",
+    "integration/test_demo.py",
     "integration/test_two_person.py",
     "ui/test_ui_memory.py",
     "faults/test_gate_netns.py",
