@@ -84,7 +84,7 @@ def fetch_blob(
     last: NetworkFailed | None = None
     for attempt in range(1, retry.attempts + 1):
         try:
-            path = _fetch_once(source, url, sha256, length, folder, stats, checkpoint, stop)
+            path = fetch_attempt(source, url, sha256, length, folder, stats, checkpoint, stop)
             stats.add(blobs=1)
             return path
         except NetworkFailed as exc:
@@ -209,19 +209,6 @@ def fetch_attempt(
     stop: threading.Event | None = None,
 ) -> Path:
     """One attempt, no retry: folder/<sha256> verified, or BadDownload/NetworkFailed."""
-    return _fetch_once(source, url, sha256, length, folder, stats, checkpoint, stop)
-
-
-def _fetch_once(
-    source: Source,
-    url: str,
-    sha256: str,
-    length: int,
-    folder: Path,
-    stats: DownloadStats,
-    checkpoint: Callable[[str], None],
-    stop: threading.Event | None = None,
-) -> Path:
     final = folder / sha256
     part = folder / f"{sha256}.part"
     digest = hashlib.sha256()
